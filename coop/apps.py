@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class CoopConfig(AppConfig):
+    name = "coop"
+    verbose_name = "Co-op"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Register dramatiq actors of the co-op domain with the broker.
+        from . import tasks  # noqa: F401

@@ -1,0 +1,72 @@
+"""Background jobs: dramatiq broker access and the embedded worker of zero-service mode.
+
+Production runs `manage.py rundramatiq` workers against Redis (a `gpu`
+worker consumes only the `gpu` queue). With no REDIS_URL, the broker is
+dramatiq's in-process StubBroker and the web process starts a real
+dramatiq Worker on it (DRAMATIQ_EMBEDDED_WORKER), so jobs execute with the
+same actors, retries and time limits; only the transport differs.
+Management commands that enqueue jobs in that mode call `drain()` so their
+jobs run before the command exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import dramatiq
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+_embedded_worker: dramatiq.Worker | None = None
+_embedded_lock = threading.Lock()
+
+
+def broker() -> dramatiq.Broker:
+    return dramatiq.get_broker()
+
+
+def is_in_process_broker() -> bool:
+    from dramatiq.brokers.stub import StubBroker
+
+    return isinstance(broker(), StubBroker)
+
+
+def start_embedded_worker() -> dramatiq.Worker | None:
+    """Start the in-process worker once per process (idempotent); None when not configured."""
+    global _embedded_worker
+    if not settings.DRAMATIQ_EMBEDDED_WORKER:
+        return None
+    with _embedded_lock:
+        if _embedded_worker is None:
+            the_broker = broker()
+            for queue in settings.DRAMATIQ_QUEUES:
+                the_broker.declare_queue(queue)
+            _embedded_worker = dramatiq.Worker(
+                the_broker, queues=set(settings.DRAMATIQ_QUEUES), worker_threads=settings.DRAMATIQ_EMBEDDED_THREADS
+            )
+            _embedded_worker.start()
+            logger.info("Started embedded dramatiq worker on queues %s", ", ".join(settings.DRAMATIQ_QUEUES))
+    return _embedded_worker
+
+
+def embedded_worker_alive() -> bool:
+    worker = _embedded_worker
+    return worker is not None and any(t.is_alive() for t in worker.workers)
+
+
+def drain(timeout_ms: int = 600_000) -> None:
+    """Run every queued job to completion in this process (in-process broker only)."""
+    if not is_in_process_broker():
+        return
+    the_broker = broker()
+    worker = dramatiq.Worker(the_broker, queues=set(settings.DRAMATIQ_QUEUES), worker_threads=1)
+    worker.start()
+    try:
+        for queue in settings.DRAMATIQ_QUEUES:
+            the_broker.declare_queue(queue)
+            the_broker.join(queue, timeout=timeout_ms, fail_fast=True)
+        worker.join()
+    finally:
+        worker.stop()

@@ -1,0 +1,117 @@
+"""API tokens: random, shown once, stored as SHA-256 digests, scoped to an organization or a member.
+
+Tokens carry 256 bits of randomness, so a fast digest is enough (no password
+hashing needed); lookup is by the digest's unique index. The visible prefix
+lets people tell tokens apart without revealing them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from coop.errors import ApplicationError, Conflict, Forbidden
+from coop.models import ApiToken, ClientOrganization, User
+
+# last_used_at is written at most this often per token, so authenticated
+# request bursts do not turn into a write per request.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    plaintext: str  # shown to the user exactly once
+
+
+def _digest(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+def _can_manage_org_tokens(actor: User | None, organization: ClientOrganization) -> bool:
+    if actor is None:  # management command run by an operator
+        return True
+    return actor.is_steward or (actor.is_org_admin and actor.organization_id == organization.pk)
+
+
+@transaction.atomic
+def api_token_create(
+    *,
+    actor: User | None,
+    name: str,
+    organization: ClientOrganization | None = None,
+    user: User | None = None,
+    expires_at=None,
+) -> IssuedToken:
+    """Create a token for an organization (steward or org admin) or a personal token for a member."""
+    name = (name or "").strip()
+    if not name or len(name) > 80:
+        raise ApplicationError("Give the token a name of 1 to 80 characters.", fields={"name": ["Required, at most 80 characters."]})
+    if (organization is None) == (user is None):
+        raise ApplicationError("A token belongs to exactly one organization or one member.", code="token_scope")
+    if organization is not None:
+        if not _can_manage_org_tokens(actor, organization):
+            raise Forbidden("Only stewards and the organization's admins can create its tokens.")
+        if not organization.is_active:
+            raise Conflict("This organization is deactivated.", code="organization_inactive")
+    else:
+        if actor is not None and actor.pk != user.pk:
+            raise Forbidden("Members create their own personal tokens.")
+        if not user.is_member:
+            raise Forbidden("Personal API tokens are for active members.", code="member_required")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ApplicationError("The expiry must be in the future.", fields={"expires_at": ["Must be in the future."]})
+
+    prefix = secrets.token_hex(4)
+    plaintext = f"{settings.API_TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken.objects.create(
+        name=name,
+        prefix=prefix,
+        digest=_digest(plaintext),
+        organization=organization,
+        user=user,
+        created_by=actor,
+        expires_at=expires_at,
+    )
+    return IssuedToken(token=token, plaintext=plaintext)
+
+
+@transaction.atomic
+def api_token_revoke(*, actor: User | None, token: ApiToken) -> ApiToken:
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if token.organization_id:
+        if not _can_manage_org_tokens(actor, token.organization):
+            raise Forbidden("You cannot revoke this token.")
+    elif actor is not None and actor.pk != token.user_id and not actor.is_steward:
+        raise Forbidden("You cannot revoke this token.")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.revoked_by = actor
+        token.save(update_fields=["revoked_at", "revoked_by", "updated_at"])
+    return token
+
+
+def api_token_authenticate(plaintext: str) -> ApiToken | None:
+    """Return the active token for a presented secret, recording its use; None if unknown/revoked/expired."""
+    if not plaintext or len(plaintext) > 200:
+        return None
+    token = (
+        ApiToken.objects.select_related("organization", "user", "user__membership")
+        .filter(digest=_digest(plaintext))
+        .first()
+    )
+    if token is None or not token.is_active:
+        return None
+    if token.organization_id and not token.organization.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token

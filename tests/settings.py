@@ -1,0 +1,28 @@
+"""Test settings: the production settings module with test-only speedups.
+
+The database, broker, channel layer and cache come from the same variables
+as in production (DATABASE_URL, REDIS_URL), so `.ci/run` exercises both the
+zero-service defaults and PostgreSQL + Redis.
+"""
+
+import os
+
+# Tests start their own dramatiq worker per test (tests/conftest.py); the web
+# process's embedded worker would compete with it.
+os.environ["DRAMATIQ_EMBEDDED_WORKER"] = "false"
+os.environ.setdefault("VAR_DIR", "/tmp/coop-test-var")
+
+from coop.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+WHITENOISE_USE_FINDERS = True
+MEDIA_ROOT = VAR_DIR / "media"  # noqa: F405
+if REDIS_URL:  # noqa: F405
+    # Keep test queues and channel groups apart from a developer's running platform.
+    DRAMATIQ_BROKER["OPTIONS"]["namespace"] = "coop-test-dramatiq"  # noqa: F405
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "coop-test"  # noqa: F405
+    CACHES["default"]["KEY_PREFIX"] = "coop-test"  # noqa: F405
+STATIC_ROOT = VAR_DIR / "static"  # noqa: F405
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
