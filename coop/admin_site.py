@@ -14,9 +14,13 @@ class CoopAdminSite(admin.AdminSite):
         return user.is_active and (user.is_superuser or getattr(user, "is_steward", False))
 
     def login(self, request, extra_context=None):
-        # One login for everyone: allauth's, with MFA.
+        # One login for everyone: allauth's, with MFA. Signed-in people without
+        # admin access get a plain "not allowed" instead of a login loop.
         from django.contrib.auth.views import redirect_to_login
+        from django.core.exceptions import PermissionDenied
 
+        if request.user.is_authenticated:
+            raise PermissionDenied("The admin is for stewards.")
         return redirect_to_login(request.GET.get("next", "/admin/"))
 
 

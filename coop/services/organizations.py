@@ -29,7 +29,8 @@ def organization_create(*, actor: User | None, name: str, **details) -> ClientOr
     if unknown:
         raise ApplicationError(f"Unknown fields: {', '.join(sorted(unknown))}.")
     if ClientOrganization.objects.filter(name__iexact=name).exists() or ClientOrganization.objects.filter(slug=slug).exists():
-        raise Conflict(f"An organization named {name!r} already exists.", code="duplicate", fields={"name": ["Already taken."]})
+        message = f"An organization named {name!r} already exists."
+        raise Conflict(message, code="duplicate", fields={"name": [message]})
     try:
         with transaction.atomic():
             return ClientOrganization.objects.create(name=name, slug=slug, created_by=actor, **details)

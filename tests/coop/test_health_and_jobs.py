@@ -1,0 +1,59 @@
+import subprocess
+import sys
+
+import pytest
+from django.core.cache import cache
+
+from coop.tasks import healthcheck_ping
+from tests.conftest import join_queues
+
+
+@pytest.mark.django_db
+def test_healthz_reports_each_service(client):
+    body = client.get("/healthz").json()
+    assert set(body["checks"]) == {"database", "broker", "channel_layer"}
+    assert body["checks"]["database"]["ok"] and body["checks"]["channel_layer"]["ok"]
+    assert body["status"] == "ok"
+
+
+def test_healthz_deep_round_trip_through_a_worker(client, dramatiq_worker):
+    body = client.get("/healthz?deep=1").json()
+    assert body["checks"]["broker"]["worker_round_trip"] is True
+
+
+def test_healthz_reports_a_down_database(client, transactional_db, monkeypatch):
+    from coop import health
+
+    def broken():
+        raise ConnectionError("database is down")
+
+    monkeypatch.setattr(health, "_check_database", broken)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"] == {"ok": False, "error": "ConnectionError: database is down"}
+
+
+def test_a_job_really_executes_on_the_default_queue(dramatiq_worker):
+    healthcheck_ping.send("job-test")
+    join_queues()
+    assert cache.get("healthz:job-test") == "ok"
+
+
+def test_gpu_queue_is_separate(settings):
+    assert set(settings.DRAMATIQ_QUEUES) == {"default", "gpu"}
+
+
+def test_web_process_never_imports_torch_or_timm():
+    """Load everything a web process loads (settings, apps, URLs, ASGI app, admin) and check sys.modules."""
+    code = (
+        "import os, sys;"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'tests.settings');"
+        "import django; django.setup();"
+        "from django.urls import get_resolver; get_resolver().url_patterns;"
+        "import coop.asgi, coop.wsgi;"
+        "from django.contrib import admin; admin.autodiscover();"
+        "bad = sorted(m for m in ('torch', 'timm', 'torchvision') if m in sys.modules);"
+        "print(','.join(bad)); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, f"web process imported: {result.stdout} {result.stderr[-2000:]}"
