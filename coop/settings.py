@@ -281,5 +281,9 @@ COOP_NAME = env("COOP_NAME", default="Data Co-op")
 API_TOKEN_PREFIX = "coop"
 # Portal pieces contributed by the apps: (label, url name) for members' navigation,
 # and template names of cards on the member dashboard.
-PORTAL_MEMBER_NAV: list[tuple[str, str]] = []
+PORTAL_MEMBER_NAV: list[tuple[str, str]] = [
+    ("Work", "marketplace:feed"),
+    ("My submissions", "marketplace:submissions"),
+    ("Governance", "governance:proposal_list"),
+]
 PORTAL_MEMBER_DASHBOARD_CARDS: list[str] = []

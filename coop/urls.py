@@ -27,10 +27,14 @@ portal_patterns = [
 
 api_v1_patterns = [
     path("", include(("coop.api_urls", "coop"), namespace="coop")),
+    path("", include(("marketplace.api_urls", "marketplace"), namespace="marketplace")),
+    path("", include(("governance.api_urls", "governance"), namespace="governance")),
 ]
 
 urlpatterns = [
     path("", include((portal_patterns, "coop"), namespace="coop")),
+    path("", include("marketplace.urls", namespace="marketplace")),
+    path("", include("governance.urls", namespace="governance")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

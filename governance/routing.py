@@ -1,0 +1,3 @@
+"""WebSocket routes of the governance app."""
+
+websocket_urlpatterns: list = []

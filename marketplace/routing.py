@@ -1,0 +1,3 @@
+"""WebSocket routes of the marketplace app."""
+
+websocket_urlpatterns: list = []
