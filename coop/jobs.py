@@ -48,6 +48,9 @@ def start_embedded_worker() -> dramatiq.Worker | None:
             )
             _embedded_worker.start()
             logger.info("Started embedded dramatiq worker on queues %s", ", ".join(settings.DRAMATIQ_QUEUES))
+            from .scheduler import start_background_scheduler
+
+            start_background_scheduler()
     return _embedded_worker
 
 

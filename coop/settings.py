@@ -287,3 +287,6 @@ PORTAL_MEMBER_NAV: list[tuple[str, str]] = [
     ("Governance", "governance:proposal_list"),
 ]
 PORTAL_MEMBER_DASHBOARD_CARDS: list[str] = []
+
+# Largest task import accepted in one request (the body is streamed, never held in memory).
+TASK_IMPORT_MAX_BYTES = env.int("TASK_IMPORT_MAX_BYTES", default=4 * 1024**3)

@@ -66,3 +66,72 @@ def org_token(organization: ClientOrganization, name: str = "test token") -> str
 
 def membership_of(user: User) -> Membership:
     return Membership.objects.get(user=user)
+
+
+# --- Marketplace --------------------------------------------------------------------------------
+
+
+def png_base64(text: str = "ab12", size=(80, 30)) -> str:
+    """A small real PNG (text drawn on it) as base64, the way clients send images."""
+    import base64
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", size, "white")
+    ImageDraw.Draw(image).text((5, 8), text, fill="black")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def task_rows(task_type: str, n: int, *, start: int = 0, gold_every: int = 0) -> list[dict]:
+    rows = []
+    for i in range(start, start + n):
+        if task_type == "ocr":
+            row = {"external_id": f"img-{i}", "data": {"image": png_base64(f"t{i}")}}
+            gold = {"text": f"t{i}"}
+        elif task_type == "classification":
+            row = {"external_id": f"txt-{i}", "data": {"text": f"Example text number {i}"}}
+            gold = {"choice": "positive"}
+        else:
+            row = {"external_id": f"pair-{i}", "data": {"prompt": f"Q{i}?", "response_a": "A", "response_b": "B"}}
+            gold = {"preferred": "a"}
+        if gold_every and i % gold_every == 0:
+            row["gold"] = gold
+        rows.append(row)
+    return rows
+
+
+def make_project(organization=None, *, task_type: str = "ocr", tasks: int = 5, publish: bool = True, gold_every: int = 0, **fields):
+    """A project created and filled through the real services (and published unless told not to)."""
+    from marketplace.services import importing, projects
+
+    organization = organization or make_organization()
+    defaults = {
+        "title": f"{task_type} project",
+        "instructions": "Type **exactly** what you see.",
+        "pay_per_task": "0.10",
+        "estimated_seconds": 12,
+        "overlap": 1,
+        "max_overlap": 3,
+        "gold_ratio": "0",
+    }
+    if task_type == "classification":
+        defaults["choices"] = ["positive", "negative", "neutral"]
+    defaults.update(fields)
+    project = projects.project_create(organization=organization, task_type=task_type, **defaults)
+    if tasks:
+        rows = task_rows(task_type, tasks, gold_every=gold_every)
+        importing.tasks_import(project=project, rows=enumerate(rows, start=1))
+    if publish:
+        project = projects.project_publish(project=project)
+    return project
+
+
+def answer_for(task_type: str, value: str | None = None) -> dict:
+    if task_type == "ocr":
+        return {"text": value or "abc"}
+    if task_type == "classification":
+        return {"choice": value or "positive"}
+    return {"preferred": value or "a", "reason": ""}

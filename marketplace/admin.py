@@ -1,0 +1,81 @@
+from django.contrib import admin
+
+from coop.admin_site import StewardAccessMixin
+
+from .models import AcceptedLabel, Answer, Assignment, Project, ReviewDecision, Task, WebhookDelivery, WorkerProjectStats
+
+
+class ReadOnlyAdmin(StewardAccessMixin, admin.ModelAdmin):
+    """Marketplace rows change only through services (claims, submissions, reviews)."""
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Project)
+class ProjectAdmin(ReadOnlyAdmin):
+    list_display = ["title", "organization", "task_type", "status", "pay_per_task", "estimated_seconds", "effective_hourly_pay", "published_at"]
+    list_filter = ["status", "task_type", "organization"]
+    search_fields = ["title", "organization__name"]
+    list_select_related = ["organization"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Task)
+class TaskAdmin(ReadOnlyAdmin):
+    list_display = ["id", "project", "external_id", "state", "is_gold", "assigned_count", "answer_count", "required_answers"]
+    list_filter = ["state", "is_gold", "project"]
+    search_fields = ["external_id"]
+    list_select_related = ["project"]
+    show_full_result_count = False
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(ReadOnlyAdmin):
+    list_display = ["id", "project", "task", "worker", "state", "is_gold", "leased_at", "expires_at", "active_seconds"]
+    list_filter = ["state", "is_gold", "project"]
+    search_fields = ["worker__email", "task__external_id"]
+    list_select_related = ["project", "task", "worker"]
+    show_full_result_count = False
+
+
+@admin.register(Answer)
+class AnswerAdmin(ReadOnlyAdmin):
+    list_display = ["id", "task", "worker", "value", "status", "gold_correct", "appeal_status", "submitted_at"]
+    list_filter = ["status", "appeal_status", "task__project"]
+    search_fields = ["worker__email", "value", "task__external_id"]
+    list_select_related = ["task", "worker"]
+    show_full_result_count = False
+
+
+@admin.register(ReviewDecision)
+class ReviewDecisionAdmin(ReadOnlyAdmin):
+    list_display = ["answer", "reviewer", "accepted", "reason", "created_at"]
+    list_filter = ["accepted", "reason"]
+    search_fields = ["feedback", "reviewer__email"]
+    list_select_related = ["answer", "reviewer"]
+
+
+@admin.register(AcceptedLabel)
+class AcceptedLabelAdmin(ReadOnlyAdmin):
+    list_display = ["task", "project", "value", "agreement", "method", "accepted_at"]
+    list_filter = ["method", "project"]
+    search_fields = ["value", "task__external_id"]
+    list_select_related = ["task", "project"]
+    show_full_result_count = False
+
+
+@admin.register(WorkerProjectStats)
+class WorkerProjectStatsAdmin(ReadOnlyAdmin):
+    list_display = ["worker", "project", "assignments", "gold_assignments", "gold_answered", "gold_correct", "gold_accuracy"]
+    list_filter = ["project"]
+    search_fields = ["worker__email"]
+    list_select_related = ["worker", "project"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "project", "event", "status", "attempts", "response_status", "created_at", "delivered_at"]
+    list_filter = ["status", "event"]
+    search_fields = ["event_key", "last_error"]
+    list_select_related = ["project"]

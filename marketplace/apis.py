@@ -1,0 +1,309 @@
+"""Marketplace APIs (/api/v1/): the client API (organization tokens) and the worker API (members)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from django.conf import settings
+from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import BaseParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from coop.errors import ApplicationError, NotFound
+from coop.permissions import IsClient, IsMember, client_organization
+
+from . import selectors
+from .models import Answer, Assignment, Project
+from .serializers import (
+    AnswerOutput,
+    AssignmentOutput,
+    ImportOutput,
+    ProjectCreatedOutput,
+    ProjectDetailOutput,
+    ProjectInput,
+    ProjectOutput,
+    SubmissionOutput,
+    SubmitInput,
+    WorkOutput,
+    work_payload,
+)
+from .services import claiming, importing, projects, review, submission
+
+# --- Client API ---------------------------------------------------------------------------------
+
+
+def _client_project(request, project_id) -> Project:
+    project = selectors.project_for_client(organization=client_organization(request), project_id=project_id)
+    if project is None:
+        raise NotFound("No such project.")
+    return project
+
+
+class ProjectListApi(APIView):
+    permission_classes = [IsClient]
+
+    @extend_schema(responses=ProjectOutput(many=True))
+    def get(self, request):
+        queryset = selectors.project_list_for_client(organization=client_organization(request))
+        return Response(ProjectOutput(queryset[:500], many=True).data)
+
+    @extend_schema(request=ProjectInput, responses={201: ProjectCreatedOutput})
+    def post(self, request):
+        data = ProjectInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = request.user if request.user.pk else None
+        project = projects.project_create(organization=client_organization(request), created_by=user, **data.validated_data)
+        return Response(ProjectCreatedOutput(project).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectDetailApi(APIView):
+    permission_classes = [IsClient]
+
+    @extend_schema(responses=ProjectDetailOutput)
+    def get(self, request, project_id: int):
+        return Response(ProjectDetailOutput(_client_project(request, project_id)).data)
+
+
+class _RawStreamParser(BaseParser):
+    """Leaves the body unread so the import can stream it; accepts JSON and JSON Lines."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):  # pragma: no cover - never called
+        return {}
+
+
+JSONL_TYPES = ("application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/json-lines")
+
+
+class ProjectTasksImportApi(APIView):
+    """Bulk import: `{"tasks": [...]}` as application/json, or one task per line as application/x-ndjson."""
+
+    permission_classes = [IsClient]
+    parser_classes = [_RawStreamParser]
+
+    @extend_schema(
+        request={"application/json": OpenApiTypes.OBJECT, "application/x-ndjson": OpenApiTypes.STR},
+        responses={201: ImportOutput, 409: OpenApiResponse(description="project status refuses imports"), 422: OpenApiResponse(description="rows rejected (listed with line numbers)")},
+    )
+    def post(self, request, project_id: int):
+        project = _client_project(request, project_id)
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        if length <= 0:
+            raise ApplicationError("The request body is empty.", code="empty_import", status=400)
+        if length > settings.TASK_IMPORT_MAX_BYTES:
+            raise ApplicationError(
+                f"The import is larger than {settings.TASK_IMPORT_MAX_BYTES // 2**20} MB; split it.", code="too_large", status=413
+            )
+        content_type = (request.content_type or "").split(";")[0].strip().lower()
+        stream = request._request  # the raw Django request is a file-like stream of the body
+        if content_type in JSONL_TYPES:
+            rows = importing.iter_jsonl_rows(iter(stream.readline, b""))
+        elif content_type == "application/json":
+            rows = importing.iter_json_rows(stream)
+        else:
+            raise ApplicationError(
+                "Send application/json or application/x-ndjson.", code="unsupported_media_type", status=415
+            )
+        report = importing.tasks_import(project=project, rows=rows)
+        project.refresh_from_db()
+        body = {"imported": report.imported, "gold": report.gold, "project": ProjectDetailOutput(project).data}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class _ProjectActionApi(APIView):
+    permission_classes = [IsClient]
+    action = None
+
+    @extend_schema(request=None, responses={200: ProjectOutput, 409: OpenApiResponse(description="refused: reason code in error.code"), 422: OpenApiResponse(description="refused: reason code in error.code")})
+    def post(self, request, project_id: int):
+        project = type(self).action(project=_client_project(request, project_id))
+        return Response(ProjectOutput(project).data)
+
+
+class ProjectPublishApi(_ProjectActionApi):
+    action = staticmethod(projects.project_publish)
+
+
+class ProjectPauseApi(_ProjectActionApi):
+    action = staticmethod(projects.project_pause)
+
+
+class ProjectCancelApi(_ProjectActionApi):
+    action = staticmethod(projects.project_cancel)
+
+
+class ProjectResultsApi(APIView):
+    """Accepted labels, one line per task, streamed in constant memory as JSON Lines (default) or CSV."""
+
+    permission_classes = [IsClient]
+    CSV_FIELDS = ["task_id", "external_id", "label", "agreement", "method", "accepted_at", "annotators"]
+    EXPORT_HOOKS: list = []  # governance: declared purpose checked against the DUA, export logged
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("format", str, enum=["jsonl", "csv"], description="jsonl (default) or csv"),
+            OpenApiParameter("since", OpenApiTypes.DATETIME, description="only labels accepted after this time"),
+            OpenApiParameter("purpose", str, description="the declared purpose of this export (checked against the DUA)"),
+        ],
+        responses={(200, "application/x-ndjson"): OpenApiTypes.STR, (200, "text/csv"): OpenApiTypes.STR},
+    )
+    def get(self, request, project_id: int):
+        project = _client_project(request, project_id)
+        fmt = request.query_params.get("format", "jsonl")
+        if fmt not in ("jsonl", "csv"):
+            raise ApplicationError("format must be jsonl or csv.", fields={"format": ["jsonl or csv"]}, status=400)
+        since = None
+        if request.query_params.get("since"):
+            since = parse_datetime(request.query_params["since"])
+            if since is None:
+                raise ApplicationError("'since' must be an ISO 8601 date-time.", fields={"since": ["Invalid date-time."]}, status=400)
+        for hook in self.EXPORT_HOOKS:
+            hook(request=request, project=project, purpose=request.query_params.get("purpose", ""))
+        rows = selectors.label_rows(project=project, since=since)
+        if fmt == "csv":
+            response = StreamingHttpResponse(_csv_lines(rows, self.CSV_FIELDS), content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="project-{project.pk}-results.csv"'
+        else:
+            response = StreamingHttpResponse(
+                (json.dumps(row, separators=(",", ":")) + "\n" for row in rows), content_type="application/x-ndjson"
+            )
+        return response
+
+
+def _csv_lines(rows, fields):
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields)
+    writer.writeheader()
+    for row in rows:
+        row = {**row, "label": json.dumps(row["label"], separators=(",", ":")), "annotators": " ".join(row["annotators"])}
+        writer.writerow(row)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+# --- Worker API ---------------------------------------------------------------------------------
+
+
+class WorkNextInput(serializers.Serializer):
+    project = serializers.IntegerField(required=False, min_value=1)
+
+
+class WorkNextApi(APIView):
+    """Lease the next task (or get back the one you hold). 204 with an `X-Coop-Reason` header when there is none."""
+
+    permission_classes = [IsMember]
+
+    @extend_schema(request=WorkNextInput, responses={200: WorkOutput, 204: OpenApiResponse(description="no work; reason in X-Coop-Reason")})
+    def post(self, request):
+        data = WorkNextInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = None
+        if "project" in data.validated_data:
+            project = Project.objects.filter(pk=data.validated_data["project"]).first()
+            if project is None:
+                raise NotFound("No such project.")
+        claim = claiming.work_next(worker=request.user, project=project)
+        if claim.assignment is None:
+            response = Response(status=status.HTTP_204_NO_CONTENT)
+            response["X-Coop-Reason"] = claim.reason
+            return response
+        return Response(work_payload(claim.assignment))
+
+
+class AssignmentSubmitApi(APIView):
+    permission_classes = [IsMember]
+
+    @extend_schema(
+        request=SubmitInput,
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=True)],
+        responses={201: AnswerOutput, 200: AnswerOutput},
+    )
+    def post(self, request, assignment_id: int):
+        data = SubmitInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        answer, created = submission.assignment_submit(
+            worker=request.user,
+            assignment_id=assignment_id,
+            payload=data.validated_data["answer"],
+            idempotency_key=request.headers.get("Idempotency-Key", ""),
+            active_seconds=data.validated_data.get("active_seconds"),
+            prefilled=data.validated_data.get("prefilled", ""),
+        )
+        response = Response(AnswerOutput(answer).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        if not created:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+class HeartbeatInput(serializers.Serializer):
+    active_seconds = serializers.IntegerField(min_value=0, max_value=3600, required=False, default=0)
+
+
+class AssignmentHeartbeatApi(APIView):
+    permission_classes = [IsMember]
+
+    @extend_schema(request=HeartbeatInput, responses=AssignmentOutput)
+    def post(self, request, assignment_id: int):
+        data = HeartbeatInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        assignment = claiming.assignment_heartbeat(
+            worker=request.user, assignment_id=assignment_id, active_seconds=data.validated_data["active_seconds"]
+        )
+        return Response(AssignmentOutput(assignment).data)
+
+
+class AssignmentReleaseApi(APIView):
+    permission_classes = [IsMember]
+
+    @extend_schema(request=None, responses=AssignmentOutput)
+    def post(self, request, assignment_id: int):
+        assignment = claiming.assignment_release(worker=request.user, assignment_id=assignment_id)
+        return Response(AssignmentOutput(assignment).data)
+
+
+class AssignmentImageApi(APIView):
+    """The task image, only for the worker who holds (or held) the lease."""
+
+    permission_classes = [IsMember]
+
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
+    def get(self, request, assignment_id: int):
+        assignment = Assignment.objects.select_related("task").filter(pk=assignment_id, worker=request.user).first()
+        if assignment is None or not assignment.task.image:
+            raise Http404
+        return FileResponse(assignment.task.image.open("rb"))
+
+
+class SubmissionListApi(APIView):
+    permission_classes = [IsMember]
+
+    @extend_schema(responses=SubmissionOutput(many=True))
+    def get(self, request):
+        return Response(SubmissionOutput(selectors.submissions_of(worker=request.user)[:200], many=True).data)
+
+
+class AppealInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=4000)
+
+
+class AnswerAppealApi(APIView):
+    permission_classes = [IsMember]
+
+    @extend_schema(request=AppealInput, responses=AnswerOutput)
+    def post(self, request, answer_id: int):
+        data = AppealInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        answer = Answer.objects.filter(pk=answer_id, worker=request.user).first()
+        if answer is None:
+            raise NotFound("No such answer.")
+        return Response(AnswerOutput(review.answer_appeal_file(worker=request.user, answer=answer, reason=data.validated_data["reason"])).data)

@@ -1,0 +1,19 @@
+"""Exact pay arithmetic (Decimal only)."""
+
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+RATE_PLACES = Decimal("0.0001")
+
+
+def hourly_rate(pay_per_task: Decimal, seconds: int | Decimal) -> Decimal:
+    """Effective hourly pay = pay per task / seconds × 3600, rounded half-up to the cent."""
+    seconds = Decimal(seconds)
+    if seconds <= 0:
+        raise ValueError("seconds must be positive")
+    return (Decimal(pay_per_task) * Decimal(3600) / seconds).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def minimum_pay_per_task(floor_hourly: Decimal, seconds: int | Decimal) -> Decimal:
+    """The smallest pay per task (to 1/100 of a cent, rounded up) whose hourly rate meets the floor."""
+    return (Decimal(floor_hourly) * Decimal(seconds) / Decimal(3600)).quantize(RATE_PLACES, rounding=ROUND_CEILING)

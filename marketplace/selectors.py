@@ -1,0 +1,142 @@
+"""Reads of the marketplace."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+
+from coop.models import ClientOrganization, User
+
+from .models import AcceptedLabel, Answer, Assignment, Project, Task
+
+EXPORT_CHUNK = 2000
+
+
+def project_for_client(*, organization: ClientOrganization, project_id) -> Project | None:
+    """A client's own project, or None (callers answer 404: another organization's project never leaks)."""
+    try:
+        return Project.objects.select_related("organization").get(pk=int(project_id), organization=organization)
+    except (Project.DoesNotExist, ValueError, TypeError):
+        return None
+
+
+def project_list_for_client(*, organization: ClientOrganization) -> QuerySet[Project]:
+    return Project.objects.filter(organization=organization).select_related("organization").order_by("-created_at")
+
+
+def project_progress(*, project: Project) -> dict:
+    """Counts by task state (regular tasks), gold tasks, answers and live leases: one query each."""
+    by_state = dict(
+        Task.objects.filter(project=project, is_gold=False).values_list("state").annotate(n=Count("id")).values_list("state", "n")
+    )
+    tasks_total = sum(by_state.values())
+    answers = Answer.objects.filter(task__project=project).aggregate(
+        total=Count("id"),
+        pending=Count("id", filter=Q(status=Answer.Status.PENDING)),
+        accepted=Count("id", filter=Q(status=Answer.Status.ACCEPTED)),
+        rejected=Count("id", filter=Q(status=Answer.Status.REJECTED)),
+    )
+    return {
+        "tasks": tasks_total,
+        "gold_tasks": Task.objects.filter(project=project, is_gold=True).count(),
+        "open": by_state.get(Task.State.OPEN, 0),
+        "in_progress": by_state.get(Task.State.FULL, 0),
+        "in_review": by_state.get(Task.State.REVIEW, 0),
+        "accepted": by_state.get(Task.State.ACCEPTED, 0),
+        "answers": answers,
+        "live_leases": Assignment.objects.filter(project=project, state=Assignment.State.LEASED).count(),
+        "percent_done": round(100 * by_state.get(Task.State.ACCEPTED, 0) / tasks_total, 1) if tasks_total else 0.0,
+    }
+
+
+def worker_pseudonym(*, organization_id: int, worker_id: int) -> str:
+    """A stable pseudonymous id for a worker as seen by one client organization (never the identity)."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"{organization_id}:{worker_id}".encode(), hashlib.sha256).hexdigest()
+    return f"w_{digest[:16]}"
+
+
+def label_rows(*, project: Project, since=None) -> Iterator[dict]:
+    """Accepted labels in acceptance order, streamed from the database in chunks (constant memory)."""
+    labels = AcceptedLabel.objects.filter(project=project).select_related("task").order_by("accepted_at", "id")
+    if since is not None:
+        labels = labels.filter(accepted_at__gt=since)
+    through = AcceptedLabel.answers.through
+    for chunk in _chunks(labels.iterator(chunk_size=EXPORT_CHUNK), EXPORT_CHUNK):
+        workers: dict[int, list[str]] = {}
+        rows = through.objects.filter(acceptedlabel_id__in=[label.pk for label in chunk]).values_list(
+            "acceptedlabel_id", "answer__worker_id"
+        )
+        for label_id, worker_id in rows:
+            workers.setdefault(label_id, []).append(
+                worker_pseudonym(organization_id=project.organization_id, worker_id=worker_id)
+            )
+        for label in chunk:
+            yield {
+                "task_id": label.task_id,
+                "external_id": label.task.external_id,
+                "label": label.label,
+                "agreement": str(label.agreement),
+                "method": label.method,
+                "accepted_at": label.accepted_at.isoformat(),
+                "annotators": sorted(workers.get(label.pk, [])),
+            }
+
+
+def _chunks(iterator, size):
+    chunk = []
+    for item in iterator:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def feed_projects(*, worker: User) -> list[dict]:
+    """The task feed: projects open to the worker with pay, effective hourly pay, time, warnings and work left."""
+    from .services.eligibility import projects_open_to
+
+    projects = projects_open_to(worker)
+    remaining = dict(
+        Task.objects.filter(project__in=projects, state=Task.State.OPEN, is_gold=False)
+        .values_list("project")
+        .annotate(n=Count("id"))
+        .values_list("project", "n")
+    )
+    done = set(Assignment.objects.filter(worker=worker, project__in=projects).values_list("project_id", flat=True).distinct())
+    return [{"project": p, "open_tasks": remaining.get(p.pk, 0), "worked_before": p.pk in done} for p in projects]
+
+
+def submissions_of(*, worker: User) -> QuerySet[Answer]:
+    return (
+        Answer.objects.filter(worker=worker)
+        .select_related("task__project__organization")
+        .prefetch_related("decisions")
+        .order_by("-submitted_at")
+    )
+
+
+def review_queue() -> dict:
+    tasks = (
+        Task.objects.filter(state=Task.State.REVIEW)
+        .select_related("project")
+        .prefetch_related("answers__worker__membership")
+        .order_by("id")[:50]
+    )
+    appeals = (
+        Answer.objects.filter(appeal_status=Answer.AppealStatus.PENDING)
+        .select_related("task__project", "worker__membership")
+        .prefetch_related("decisions")
+        .order_by("submitted_at")[:50]
+    )
+    pending = (
+        Answer.objects.filter(status=Answer.Status.PENDING, task__state=Task.State.ACCEPTED)
+        .select_related("task__project", "worker__membership")
+        .order_by("submitted_at")[:50]
+    )
+    return {"tasks": tasks, "appeals": appeals, "pending": pending}

@@ -1,0 +1,196 @@
+"""Client projects: create, update while draft, and the status machine draft → published ⇄ paused → completed/cancelled."""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.utils import timezone
+
+from coop.errors import ApplicationError, Conflict
+from coop.models import ClientOrganization, User
+from coop.services.notifications import publish_to_user
+
+from ..models import Project, Task, TaskType
+
+S = Project.Status
+EDITABLE = (
+    "title",
+    "instructions",
+    "choices",
+    "case_sensitive",
+    "overlap",
+    "max_overlap",
+    "agreement_target",
+    "pay_per_task",
+    "estimated_seconds",
+    "sensitive_categories",
+    "gold_ratio",
+    "review_period_hours",
+    "webhook_url",
+)
+SENSITIVE_CATEGORIES = ("violence", "sexual_content", "hate_speech", "self_harm", "medical", "personal_data", "disturbing_imagery")
+
+# Checks that must pass before a project is published: each takes the locked
+# project and raises ApplicationError. Fair pay (pay floor, escrow, relaunch
+# protection) and governance (an active DUA) register theirs here.
+PUBLISH_CHECKS: list = []
+
+
+def publish_check(func):
+    PUBLISH_CHECKS.append(func)
+    return func
+
+
+def _decimal(value, *, field: str, places: int) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise ApplicationError(f"'{field}' must be a decimal number.", fields={field: ["Not a number."]}) from None
+    if not number.is_finite() or number.as_tuple().exponent < -places:
+        raise ApplicationError(f"'{field}' allows at most {places} decimal places.", fields={field: [f"At most {places} decimals."]})
+    return number
+
+
+def _validated(fields: dict, *, task_type: str) -> dict:
+    errors: dict[str, list[str]] = {}
+    clean = dict(fields)
+    if "title" in clean and not str(clean["title"] or "").strip():
+        errors["title"] = ["Required."]
+    if "instructions" in clean and not str(clean["instructions"] or "").strip():
+        errors["instructions"] = ["Workers need instructions."]
+    if "pay_per_task" in clean:
+        clean["pay_per_task"] = _decimal(clean["pay_per_task"], field="pay_per_task", places=4)
+        if clean["pay_per_task"] <= 0:
+            errors["pay_per_task"] = ["Must be positive."]
+    for key, places in (("agreement_target", 3), ("gold_ratio", 3)):
+        if key in clean:
+            clean[key] = _decimal(clean[key], field=key, places=places)
+    if task_type == TaskType.CLASSIFICATION:
+        choices = clean.get("choices")
+        if choices is not None and (
+            not isinstance(choices, list)
+            or len(choices) < 2
+            or len(choices) > 50
+            or not all(isinstance(c, str) and c.strip() and len(c) <= 100 for c in choices)
+            or len(set(choices)) != len(choices)
+        ):
+            errors["choices"] = ["Give 2 to 50 distinct text labels."]
+    elif clean.get("choices"):
+        errors["choices"] = ["Only classification projects have choices."]
+    unknown = set(clean.get("sensitive_categories") or []) - set(SENSITIVE_CATEGORIES)
+    if unknown:
+        errors["sensitive_categories"] = [f"Unknown: {', '.join(sorted(unknown))}. Known: {', '.join(SENSITIVE_CATEGORIES)}."]
+    if errors:
+        raise ApplicationError("The project has errors.", fields=errors)
+    return clean
+
+
+@transaction.atomic
+def project_create(*, organization: ClientOrganization, task_type: str, created_by: User | None = None, **fields) -> Project:
+    if task_type not in TaskType.values:
+        raise ApplicationError(f"Unknown task type {task_type!r}.", fields={"task_type": [f"One of {', '.join(TaskType.values)}."]})
+    unknown = set(fields) - set(EDITABLE) - {"model_assisted"}
+    if unknown:
+        raise ApplicationError(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    if task_type == TaskType.CLASSIFICATION and not fields.get("choices"):
+        raise ApplicationError("Classification projects need 'choices'.", fields={"choices": ["Required."]})
+    clean = _validated(fields, task_type=task_type)
+    project = Project(organization=organization, task_type=task_type, created_by=created_by, **clean)
+    if project.webhook_url:
+        project.webhook_secret = secrets.token_hex(32)
+    project.full_clean()
+    project.save()
+    return project
+
+
+def _locked(project: Project) -> Project:
+    return Project.objects.select_for_update().select_related("organization").get(pk=project.pk)
+
+
+@transaction.atomic
+def project_update(*, project: Project, **fields) -> Project:
+    project = _locked(project)
+    if project.status != S.DRAFT:
+        raise Conflict("Only draft projects can be edited; pause and relaunch changes as a new project.", code="not_draft")
+    unknown = set(fields) - set(EDITABLE)
+    if unknown:
+        raise ApplicationError(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    for key, value in _validated(fields, task_type=project.task_type).items():
+        setattr(project, key, value)
+    if project.webhook_url and not project.webhook_secret:
+        project.webhook_secret = secrets.token_hex(32)
+    project.full_clean()
+    project.save()
+    return project
+
+
+def _announce(project: Project, event: str) -> None:
+    from .feed import feed_publish
+
+    feed_publish(project=project, event=event)
+
+
+@transaction.atomic
+def project_publish(*, project: Project) -> Project:
+    """Publish a draft (or resume a paused project) after every publish check passes."""
+    project = _locked(project)
+    if project.status not in (S.DRAFT, S.PAUSED):
+        raise Conflict(f"A {project.status} project cannot be published.", code="invalid_status")
+    if project.status == S.DRAFT:
+        if not Task.objects.filter(project=project, is_gold=False).exists():
+            raise ApplicationError("Import tasks before publishing.", code="no_tasks")
+        for check in PUBLISH_CHECKS:
+            check(project)
+        project.published_at = timezone.now()
+    project.status = S.PUBLISHED
+    project.status_reason = ""
+    project.save(update_fields=["status", "status_reason", "published_at", "updated_at"])
+    _announce(project, "published")
+    return project
+
+
+@transaction.atomic
+def project_pause(*, project: Project, reason: str = "paused by the client") -> Project:
+    project = _locked(project)
+    if project.status != S.PUBLISHED:
+        raise Conflict(f"A {project.status} project cannot be paused.", code="invalid_status")
+    project.status = S.PAUSED
+    project.status_reason = reason[:200]
+    project.save(update_fields=["status", "status_reason", "updated_at"])
+    _announce(project, "paused")
+    return project
+
+
+@transaction.atomic
+def project_cancel(*, project: Project) -> Project:
+    """Cancel: no new leases; answers already submitted are still reviewed and paid."""
+    project = _locked(project)
+    if project.status in (S.COMPLETED, S.CANCELLED):
+        raise Conflict(f"The project is already {project.status}.", code="invalid_status")
+    project.status = S.CANCELLED
+    project.completed_at = timezone.now()
+    project.save(update_fields=["status", "completed_at", "updated_at"])
+    _announce(project, "cancelled")
+    return project
+
+
+@transaction.atomic
+def project_complete_if_done(*, project_id: int) -> bool:
+    """Mark a published project completed when every regular task has a label. Idempotent."""
+    from .webhooks import webhook_enqueue
+
+    project = Project.objects.select_for_update().get(pk=project_id)
+    if project.status != S.PUBLISHED:
+        return False
+    if Task.objects.filter(project=project, is_gold=False).exclude(state=Task.State.ACCEPTED).exists():
+        return False
+    project.status = S.COMPLETED
+    project.completed_at = timezone.now()
+    project.save(update_fields=["status", "completed_at", "updated_at"])
+    webhook_enqueue(project=project, event="project.completed", event_key="project.completed", payload={"project_id": project.pk})
+    for user in project.organization.users.all():
+        publish_to_user(user_id=user.pk, event={"kind": "project.completed", "project": project.pk})
+    _announce(project, "completed")
+    return True

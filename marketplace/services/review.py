@@ -1,0 +1,141 @@
+"""Review: stewards decide tasks consensus could not, accept or reject individual answers; appeals; auto-accept.
+
+A rejection needs a reason from a fixed list and written feedback to the
+worker, who sees both and can appeal. Until the governance app decides
+appeals by member vote, an appeal lands in the stewards' review queue.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from coop.errors import ApplicationError, Conflict, Forbidden
+from coop.models import User
+from coop.services.notifications import notification_send
+
+from ..models import AcceptedLabel, Answer, Project, ReviewDecision, Task
+from .consensus import label_accept, share
+
+APPEAL_HOOKS: list = []  # governance registers a function(answer, reason) that opens an appeal proposal
+
+
+def _require_reviewer(reviewer: User | None) -> None:
+    if reviewer is not None and not reviewer.is_steward:
+        raise Forbidden("Only stewards review work.", code="reviewer_required")
+
+
+def _locked_answer(answer: Answer) -> Answer:
+    return Answer.objects.select_for_update(of=("self",)).select_related("task__project", "worker").get(pk=answer.pk)
+
+
+@transaction.atomic
+def answer_review(*, reviewer: User | None, answer: Answer, accept: bool, reason: str = "", feedback: str = "") -> Answer:
+    """Accept or reject one answer. A rejection needs a reason code and feedback; the worker is notified."""
+    _require_reviewer(reviewer)
+    answer = _locked_answer(answer)
+    feedback = (feedback or "").strip()
+    if not accept:
+        if reason not in ReviewDecision.Reason.values:
+            raise ApplicationError("Choose a rejection reason from the list.", fields={"reason": ["Required."]})
+        if len(feedback) < 10:
+            raise ApplicationError(
+                "Write feedback the worker can learn from (at least 10 characters).", fields={"feedback": ["Required."]}
+            )
+    if answer.status == Answer.Status.REJECTED and not accept and answer.appeal_status != Answer.AppealStatus.PENDING:
+        raise Conflict("This answer is already rejected.", code="already_rejected")
+    ReviewDecision.objects.create(answer=answer, reviewer=reviewer, accepted=accept, reason="" if accept else reason, feedback=feedback)
+    answer.status = Answer.Status.ACCEPTED if accept else Answer.Status.REJECTED
+    answer.decided_at = timezone.now()
+    answer.save(update_fields=["status", "decided_at"])
+    if not accept:
+        notification_send(
+            user=answer.worker,
+            kind="answer.rejected",
+            title=f"An answer in “{answer.task.project.title}” was rejected",
+            body=f"{ReviewDecision.Reason(reason).label}. {feedback} You can appeal this decision.",
+            url="/work/submissions/",
+        )
+    return answer
+
+
+@transaction.atomic
+def task_review_accept(*, reviewer: User | None, task: Task, answer: Answer) -> AcceptedLabel:
+    """Resolve a task in review: the chosen answer's value becomes the label (method "review")."""
+    _require_reviewer(reviewer)
+    task = Task.objects.select_for_update().select_related("project").get(pk=task.pk)
+    if task.state != Task.State.REVIEW:
+        raise Conflict("This task is not waiting for review.", code="not_in_review")
+    if answer.task_id != task.pk:
+        raise ApplicationError("That answer belongs to another task.")
+    answers = list(task.answers.exclude(status=Answer.Status.REJECTED).order_by("pk"))
+    agreement = share(sum(1 for a in answers if a.value == answer.value), len(answers))
+    label = label_accept(task=task, value=answer.value, agreement=agreement, method=AcceptedLabel.Method.REVIEW, answers=answers, reviewer=reviewer)
+    Answer.objects.filter(task=task, value=answer.value, status=Answer.Status.PENDING).update(
+        status=Answer.Status.ACCEPTED, decided_at=timezone.now()
+    )
+    return label
+
+
+@transaction.atomic
+def answer_appeal_file(*, worker: User, answer: Answer, reason: str) -> Answer:
+    """The worker appeals a rejection. Governance decides it; until then the stewards do."""
+    answer = _locked_answer(answer)
+    if answer.worker_id != worker.pk:
+        raise Forbidden("You can only appeal your own work.")
+    if answer.status != Answer.Status.REJECTED:
+        raise Conflict("Only rejected answers can be appealed.", code="not_rejected")
+    if answer.appeal_status:
+        raise Conflict("This rejection has already been appealed.", code="already_appealed")
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise ApplicationError("Explain why the rejection is wrong (at least 10 characters).", fields={"reason": ["Required."]})
+    answer.appeal_status = Answer.AppealStatus.PENDING
+    answer.appeal_reason = reason[:4000]
+    answer.save(update_fields=["appeal_status", "appeal_reason"])
+    for hook in APPEAL_HOOKS:
+        hook(answer, reason)
+    if not APPEAL_HOOKS:
+        for steward in User.objects.filter(membership__is_steward=True, membership__status="active"):
+            notification_send(user=steward, kind="answer.appealed", title="A rejection was appealed", url="/review/")
+    return answer
+
+
+@transaction.atomic
+def answer_appeal_decide(*, decider: User | None, answer: Answer, overturn: bool, note: str = "") -> Answer:
+    """Decide an appeal. Overturning accepts (and so pays) the answer. decider None = a passed member vote."""
+    _require_reviewer(decider)
+    answer = _locked_answer(answer)
+    if answer.appeal_status != Answer.AppealStatus.PENDING:
+        raise Conflict("There is no pending appeal on this answer.", code="no_pending_appeal")
+    if decider is not None and ReviewDecision.objects.filter(answer=answer, reviewer=decider, accepted=False).exists():
+        raise Forbidden("The steward who rejected the answer cannot decide its appeal.", code="conflict_of_interest")
+    answer.appeal_status = Answer.AppealStatus.OVERTURNED if overturn else Answer.AppealStatus.UPHELD
+    if overturn:
+        answer.status = Answer.Status.ACCEPTED
+        answer.decided_at = timezone.now()
+        ReviewDecision.objects.create(answer=answer, reviewer=decider, accepted=True, feedback=note or "Appeal upheld: rejection overturned.")
+    answer.save(update_fields=["appeal_status", "status", "decided_at"])
+    notification_send(
+        user=answer.worker,
+        kind="answer.appeal_decided",
+        title="Your appeal was " + ("upheld: the answer is accepted" if overturn else "not upheld"),
+        body=note,
+        url="/work/submissions/",
+    )
+    return answer
+
+
+def answers_auto_accept_due(*, now=None) -> int:
+    """Accept answers nobody reviewed within their project's review period. Idempotent; returns how many."""
+    now = now or timezone.now()
+    accepted = 0
+    projects = Project.objects.filter(tasks__answers__status=Answer.Status.PENDING).distinct()
+    for project in projects:
+        cutoff = now - timedelta(hours=project.review_period_hours)
+        accepted += Answer.objects.filter(task__project=project, status=Answer.Status.PENDING, submitted_at__lte=cutoff).update(
+            status=Answer.Status.ACCEPTED, decided_at=now
+        )
+    return accepted

@@ -1,0 +1,109 @@
+"""Submitting answers: idempotent, validated, and resolved by consensus in the same transaction."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from coop.errors import ApplicationError, Conflict
+from coop.models import User
+
+from ..models import Answer, Assignment, Task, WorkerProjectStats
+from ..task_types import gold_value, validate_answer
+from .claiming import HEARTBEAT_MAX_CREDIT, _locked_assignment
+from .consensus import task_resolve
+
+MAX_KEY = 100
+
+
+def _existing(worker: User, idempotency_key: str, assignment_id: int) -> Answer | None:
+    answer = Answer.objects.filter(worker=worker, idempotency_key=idempotency_key).first()
+    if answer is not None and answer.assignment_id != assignment_id:
+        raise Conflict("This Idempotency-Key was already used for another assignment.", code="idempotency_key_reused")
+    return answer
+
+
+def assignment_submit(
+    *,
+    worker: User,
+    assignment_id: int,
+    payload,
+    idempotency_key: str,
+    active_seconds: int | None = None,
+    prefilled: str = "",
+) -> tuple[Answer, bool]:
+    """Submit the worker's answer for their lease. Returns (answer, created).
+
+    A retry with the same Idempotency-Key returns the original answer and
+    creates nothing. Locks the assignment, then the task (always in that
+    order). A lease past its expiry that nobody has reclaimed still counts:
+    the work was done and the task's slot was never given away.
+    """
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > MAX_KEY:
+        raise ApplicationError(f"An Idempotency-Key header of 1 to {MAX_KEY} characters is required.", code="idempotency_key_required")
+    existing = _existing(worker, key, assignment_id)
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            return _submit(worker, assignment_id, payload, key, active_seconds, prefilled), True
+    except IntegrityError:
+        existing = _existing(worker, key, assignment_id)  # a concurrent retry won the race
+        if existing is None:
+            raise
+        return existing, False
+
+
+def _submit(worker, assignment_id, payload, key, active_seconds, prefilled) -> Answer:
+    assignment = _locked_assignment(worker=worker, assignment_id=assignment_id)
+    if assignment.state == Assignment.State.SUBMITTED:
+        raise Conflict("This assignment was already submitted.", code="already_submitted")
+    if assignment.state != Assignment.State.LEASED:
+        raise Conflict(f"This lease has {assignment.state}; ask for the next task.", code=f"assignment_{assignment.state}")
+    project = assignment.project
+    clean, value = validate_answer(project, payload)
+    task = Task.objects.select_for_update().select_related("project").get(pk=assignment.task_id)
+
+    now = timezone.now()
+    if active_seconds is not None:
+        if not isinstance(active_seconds, int) or active_seconds < 0:
+            raise ApplicationError("'active_seconds' must be a non-negative integer.", fields={"active_seconds": ["Invalid."]})
+        since = (now - (assignment.last_heartbeat_at or assignment.leased_at)).total_seconds()
+        assignment.active_seconds += int(min(active_seconds, since + 5, HEARTBEAT_MAX_CREDIT))
+    assignment.state = Assignment.State.SUBMITTED
+    assignment.ended_at = now
+    assignment.save(update_fields=["state", "ended_at", "active_seconds"])
+
+    answer = Answer(
+        assignment=assignment,
+        task=task,
+        worker=worker,
+        payload=clean,
+        value=value,
+        idempotency_key=key,
+        active_seconds=assignment.active_seconds,
+        submitted_at=now,
+        prefilled=prefilled[:1000],
+        edited=(value != prefilled) if prefilled else None,
+    )
+    if task.is_gold:
+        # Gold checks measure quality; they are paid like any accepted work.
+        answer.gold_correct = value == gold_value(project, task.gold)
+        answer.status = Answer.Status.ACCEPTED
+        answer.decided_at = now
+        answer.save()
+        Task.objects.filter(pk=task.pk).update(answer_count=F("answer_count") + 1)
+        WorkerProjectStats.objects.filter(worker=worker, project=project).update(
+            gold_answered=F("gold_answered") + 1, gold_correct=F("gold_correct") + (1 if answer.gold_correct else 0)
+        )
+        return answer
+
+    answer.save()
+    task.answer_count += 1
+    task.save(update_fields=["answer_count"])
+    if task.answer_count >= task.required_answers and task.answer_count == task.assigned_count:
+        task_resolve(task=task)
+        answer.refresh_from_db()
+    return answer

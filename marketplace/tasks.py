@@ -1,0 +1,41 @@
+"""dramatiq actors of the marketplace. They take ids and call services; all are idempotent."""
+
+import dramatiq
+
+from coop.scheduler import periodic
+
+from .services import webhooks
+
+
+@dramatiq.actor(queue_name="default", max_retries=8, min_backoff=2_000, max_backoff=600_000, time_limit=30_000)
+def deliver_webhook(delivery_id: int) -> None:
+    webhooks.webhook_deliver(delivery_id=delivery_id)
+
+
+@dramatiq.actor(queue_name="default", max_retries=0)
+def webhook_failed(message_data, exception_data) -> None:
+    webhooks.webhook_give_up(delivery_id=message_data["args"][0])
+
+
+@dramatiq.actor(queue_name="default", max_retries=3)
+def project_check_completion(project_id: int) -> None:
+    from .services.projects import project_complete_if_done
+
+    project_complete_if_done(project_id=project_id)
+
+
+@periodic(seconds=30)
+@dramatiq.actor(queue_name="default", max_retries=0, time_limit=120_000)
+def reclaim_expired_leases() -> None:
+    from .services.claiming import leases_reclaim_expired
+
+    while leases_reclaim_expired() > 0:
+        pass
+
+
+@periodic(seconds=600)
+@dramatiq.actor(queue_name="default", max_retries=0, time_limit=300_000)
+def auto_accept_due_answers() -> None:
+    from .services.review import answers_auto_accept_due
+
+    answers_auto_accept_due()

@@ -1,0 +1,141 @@
+import json
+
+import pytest
+from django.core.files.storage import default_storage
+
+from marketplace.models import Project, Task
+from tests import factories
+
+
+def _project(organization, **fields):
+    return factories.make_project(organization, tasks=0, publish=False, **fields)
+
+
+@pytest.mark.django_db
+class TestImportApi:
+    def test_json_import_stores_images_through_storage(self, org_api, organization):
+        project = _project(organization)
+        rows = factories.task_rows("ocr", 3, gold_every=3)
+        response = org_api.post(f"/api/v1/projects/{project.pk}/tasks/", {"tasks": rows}, format="json")
+        assert response.status_code == 201, response.content
+        body = response.json()
+        assert (body["imported"], body["gold"]) == (3, 1)
+        assert body["project"]["progress"]["tasks"] == 2 and body["project"]["progress"]["gold_tasks"] == 1
+        task = Task.objects.get(project=project, external_id="img-1")
+        assert task.image.name.startswith(f"tasks/{project.pk}/") and default_storage.exists(task.image.name)
+        assert "image" not in task.data and task.required_answers == project.overlap
+
+    def test_jsonl_import(self, org_api, organization):
+        project = _project(organization, task_type="pairwise")
+        body = "\n".join(json.dumps(r) for r in factories.task_rows("pairwise", 4)) + "\n\n"
+        response = org_api.generic("POST", f"/api/v1/projects/{project.pk}/tasks/", body, content_type="application/x-ndjson")
+        assert response.status_code == 201 and response.json()["imported"] == 4
+
+    def test_malformed_jsonl_rows_are_listed_by_line_and_nothing_is_imported(self, org_api, organization):
+        project = _project(organization, task_type="classification", choices=["x", "y"])
+        lines = [json.dumps(r) for r in factories.task_rows("classification", 3)]
+        lines.insert(1, "{not json")
+        lines.append(json.dumps({"external_id": "", "data": {"text": "t"}}))
+        lines.append(json.dumps({"external_id": "z", "data": {"text": 5}}))
+        response = org_api.generic("POST", f"/api/v1/projects/{project.pk}/tasks/", "\n".join(lines), content_type="application/x-ndjson")
+        assert response.status_code == 422
+        error = response.json()["error"]
+        assert error["code"] == "invalid_tasks"
+        assert [row["line"] for row in error["rows"]] == [2, 5, 6]
+        assert "Malformed JSON" in error["rows"][0]["message"]
+        assert Task.objects.filter(project=project).count() == 0
+
+    def test_duplicates_are_rejected_with_their_ids_and_images_removed(self, org_api, organization, settings, tmp_path):
+        settings.MEDIA_ROOT = tmp_path
+        project = _project(organization)
+        rows = factories.task_rows("ocr", 3)
+        assert org_api.post(f"/api/v1/projects/{project.pk}/tasks/", {"tasks": rows[:1]}, format="json").status_code == 201
+        files_before = set(p.name for p in (tmp_path / "tasks" / str(project.pk)).iterdir())
+        again = rows + [dict(rows[2])]  # img-0 exists already; img-2 appears twice in this import
+        response = org_api.post(f"/api/v1/projects/{project.pk}/tasks/", {"tasks": again}, format="json")
+        assert response.status_code == 422
+        error = response.json()["error"]
+        assert error["code"] == "duplicate_external_ids"
+        assert error["duplicates"] == ["img-0", "img-2"]
+        assert Task.objects.filter(project=project).count() == 1
+        assert set(p.name for p in (tmp_path / "tasks" / str(project.pk)).iterdir()) == files_before
+
+    def test_bad_images(self, org_api, organization):
+        project = _project(organization)
+        gif = "R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
+        rows = [
+            {"external_id": "a", "data": {"image": "not base64!!"}},
+            {"external_id": "b", "data": {"image": "aGVsbG8="}},  # "hello": not an image
+            {"external_id": "c", "data": {"image": gif}},
+            {"external_id": "d", "data": {}},
+        ]
+        error = org_api.post(f"/api/v1/projects/{project.pk}/tasks/", {"tasks": rows}, format="json").json()["error"]
+        messages = [row["message"] for row in error["rows"]]
+        assert "not valid base64" in messages[0]
+        assert "not a readable PNG or JPEG" in messages[1]
+        assert "PNG or JPEG, not GIF" in messages[2]
+        assert "need 'data.image'" in messages[3]
+
+    def test_wrong_types_and_bodies(self, org_api, organization):
+        project = _project(organization)
+        url = f"/api/v1/projects/{project.pk}/tasks/"
+        assert org_api.post(url, {"tasks": [{"external_id": 5, "data": "x"}]}, format="json").status_code == 422
+        assert org_api.generic("POST", url, "{\"tasks\": [", content_type="application/json").json()["error"]["code"] == "malformed_json"
+        assert org_api.generic("POST", url, "a,b", content_type="text/csv").status_code == 415
+        assert org_api.generic("POST", url, "", content_type="application/json").status_code == 400
+        assert org_api.post(url, {"tasks": []}, format="json").json()["error"]["code"] == "empty_import"
+
+    def test_other_organizations_projects_are_404(self, org_api):
+        other = factories.make_project(factories.make_organization("Other"), tasks=1, publish=False)
+        for path in ("", "tasks/", "results/"):
+            response = org_api.get(f"/api/v1/projects/{other.pk}/{path}") if path != "tasks/" else org_api.post(
+                f"/api/v1/projects/{other.pk}/tasks/", {"tasks": []}, format="json"
+            )
+            assert response.status_code == 404, path
+            assert response.json()["error"]["code"] == "not_found"
+        assert org_api.get("/api/v1/projects/999999/").status_code == 404
+
+
+@pytest.mark.django_db
+class TestProjectApi:
+    def test_create_returns_effective_hourly_pay(self, org_api):
+        response = org_api.post(
+            "/api/v1/projects/",
+            {"title": "Receipts", "instructions": "Type the total.", "task_type": "ocr", "pay_per_task": "0.0833", "estimated_seconds": 12},
+            format="json",
+        )
+        assert response.status_code == 201
+        body = response.json()
+        assert body["effective_hourly_pay"] == "24.99" and body["status"] == "draft"
+
+    def test_create_validation(self, org_api):
+        response = org_api.post(
+            "/api/v1/projects/",
+            {"title": "", "instructions": "x", "task_type": "video", "pay_per_task": "-1", "estimated_seconds": 0},
+            format="json",
+        )
+        assert response.status_code == 400
+        assert {"title", "task_type", "pay_per_task", "estimated_seconds"} <= set(response.json()["error"]["fields"])
+        no_choices = org_api.post(
+            "/api/v1/projects/",
+            {"title": "C", "instructions": "x", "task_type": "classification", "pay_per_task": "0.1", "estimated_seconds": 5},
+            format="json",
+        )
+        assert no_choices.status_code == 422 and "choices" in no_choices.json()["error"]["fields"]
+
+    def test_status_machine_refusals(self, org_api, organization):
+        project = _project(organization)
+        refused = org_api.post(f"/api/v1/projects/{project.pk}/publish/")
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "no_tasks"
+        assert org_api.post(f"/api/v1/projects/{project.pk}/pause/").json()["error"]["code"] == "invalid_status"
+        org_api.post(f"/api/v1/projects/{project.pk}/tasks/", {"tasks": factories.task_rows("ocr", 1)}, format="json")
+        assert org_api.post(f"/api/v1/projects/{project.pk}/publish/").json()["status"] == "published"
+        assert org_api.post(f"/api/v1/projects/{project.pk}/pause/").json()["status"] == "paused"
+        assert org_api.post(f"/api/v1/projects/{project.pk}/publish/").json()["status"] == "published"
+        assert org_api.post(f"/api/v1/projects/{project.pk}/cancel/").json()["status"] == "cancelled"
+        again = org_api.post(f"/api/v1/projects/{project.pk}/cancel/")
+        assert again.status_code == 409 and again.json()["error"]["code"] == "invalid_status"
+        assert Project.objects.get(pk=project.pk).status == "cancelled"
+
+    def test_members_cannot_use_the_client_api(self, member_api):
+        assert member_api.get("/api/v1/projects/").status_code == 403
