@@ -211,6 +211,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "coop.errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # `?format=` belongs to our export endpoints (jsonl/csv), not to DRF's renderer override.
+    "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": env("API_USER_RATE", default="6000/min")},
 }
@@ -228,6 +230,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status`; name each choice set in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "MembershipStatusEnum": "coop.models.Membership.Status",
+        "ProjectStatusEnum": "marketplace.models.Project.Status",
+        "AssignmentStateEnum": "marketplace.models.Assignment.State",
+        "AnswerStatusEnum": "marketplace.models.Answer.Status",
+        "AppealStatusEnum": "marketplace.models.Answer.AppealStatus",
+    },
 }
 
 # --- Static and media -------------------------------------------------------------------

@@ -120,24 +120,24 @@ class ProjectTasksImportApi(APIView):
 
 class _ProjectActionApi(APIView):
     permission_classes = [IsClient]
-    action = None
+    transition = None
 
     @extend_schema(request=None, responses={200: ProjectOutput, 409: OpenApiResponse(description="refused: reason code in error.code"), 422: OpenApiResponse(description="refused: reason code in error.code")})
     def post(self, request, project_id: int):
-        project = type(self).action(project=_client_project(request, project_id))
+        project = type(self).transition(project=_client_project(request, project_id))
         return Response(ProjectOutput(project).data)
 
 
 class ProjectPublishApi(_ProjectActionApi):
-    action = staticmethod(projects.project_publish)
+    transition = staticmethod(projects.project_publish)
 
 
 class ProjectPauseApi(_ProjectActionApi):
-    action = staticmethod(projects.project_pause)
+    transition = staticmethod(projects.project_pause)
 
 
 class ProjectCancelApi(_ProjectActionApi):
-    action = staticmethod(projects.project_cancel)
+    transition = staticmethod(projects.project_cancel)
 
 
 class ProjectResultsApi(APIView):
@@ -157,7 +157,8 @@ class ProjectResultsApi(APIView):
     )
     def get(self, request, project_id: int):
         project = _client_project(request, project_id)
-        fmt = request.query_params.get("format", "jsonl")
+        default = "csv" if "text/csv" in request.headers.get("Accept", "") else "jsonl"
+        fmt = request.query_params.get("format", default)
         if fmt not in ("jsonl", "csv"):
             raise ApplicationError("format must be jsonl or csv.", fields={"format": ["jsonl or csv"]}, status=400)
         since = None

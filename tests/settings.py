@@ -26,3 +26,7 @@ if REDIS_URL:  # noqa: F405
     CACHES["default"]["KEY_PREFIX"] = "coop-test"  # noqa: F405
 STATIC_ROOT = VAR_DIR / "static"  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not shared-cache memory: worker threads then get SQLite's normal
+    # locking with the busy timeout, as in zero-service production.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}  # noqa: F405

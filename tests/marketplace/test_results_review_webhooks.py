@@ -1,0 +1,174 @@
+import csv
+import hashlib
+import hmac
+import io
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from django.utils import timezone
+
+from coop.errors import ApplicationError, Conflict, Forbidden
+from marketplace.models import AcceptedLabel, Answer, Project, Task, WebhookDelivery
+from marketplace.selectors import worker_pseudonym
+from marketplace.services import claiming, review, submission
+from marketplace.services.review import answers_auto_accept_due
+from tests import factories
+from tests.conftest import join_queues
+
+
+def _work(project, worker, payload, key="k"):
+    lease = claiming.work_next(worker=worker, project=project).assignment
+    return submission.assignment_submit(worker=worker, assignment_id=lease.pk, payload=payload, idempotency_key=key)[0]
+
+
+@pytest.mark.django_db
+class TestResults:
+    def test_results_stream_jsonl_and_csv_with_pseudonymous_annotators(self, org_api, organization, member):
+        project = factories.make_project(organization, tasks=3)
+        for i in range(3):
+            _work(project, member, {"text": f"x{i}"}, key=f"k{i}")
+        lines = b"".join(org_api.get(f"/api/v1/projects/{project.pk}/results/").streaming_content).decode().splitlines()
+        rows = [json.loads(line) for line in lines]
+        assert [r["external_id"] for r in rows] == ["img-0", "img-1", "img-2"]
+        assert rows[0]["label"] == {"text": "x0"} and rows[0]["agreement"] == "1.000" and rows[0]["method"] == "consensus"
+        pseudonym = worker_pseudonym(organization_id=organization.pk, worker_id=member.pk)
+        assert rows[0]["annotators"] == [pseudonym] and member.email not in str(rows)
+
+        response = org_api.get(f"/api/v1/projects/{project.pk}/results/", {"format": "csv"})
+        table = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+        assert [r["external_id"] for r in table] == ["img-0", "img-1", "img-2"]
+        assert json.loads(table[1]["label"]) == {"text": "x1"}
+
+    def test_since_filter_and_bad_parameters(self, org_api, organization, member):
+        project = factories.make_project(organization, tasks=2)
+        _work(project, member, {"text": "a"}, key="1")
+        cutoff = timezone.now()
+        AcceptedLabel.objects.update(accepted_at=cutoff - timedelta(seconds=5))
+        _work(project, member, {"text": "b"}, key="2")
+        body = b"".join(org_api.get(f"/api/v1/projects/{project.pk}/results/", {"since": cutoff.isoformat()}).streaming_content)
+        assert [json.loads(line)["label"]["text"] for line in body.decode().splitlines()] == ["b"]
+        assert org_api.get(f"/api/v1/projects/{project.pk}/results/", {"since": "yesterday"}).status_code == 400
+        assert org_api.get(f"/api/v1/projects/{project.pk}/results/", {"format": "xml"}).status_code == 400
+
+    def test_export_query_count_is_constant(self, org_api, organization, member, django_assert_max_num_queries):
+        project = factories.make_project(organization, tasks=6)
+        for i in range(6):
+            _work(project, member, {"text": str(i)}, key=str(i))
+        with django_assert_max_num_queries(12):
+            b"".join(org_api.get(f"/api/v1/projects/{project.pk}/results/").streaming_content)
+
+
+@pytest.mark.django_db
+class TestReview:
+    def _review_task(self, organization):
+        project = factories.make_project(organization, tasks=1, overlap=2, max_overlap=2, agreement_target="0.9")
+        workers = [factories.make_member(), factories.make_member()]
+        answers = [_work(project, w, {"text": t}) for w, t in zip(workers, ["cat", "cab"])]
+        assert Task.objects.get().state == "review"
+        return project, answers
+
+    def test_steward_resolves_review_and_rejects_with_feedback(self, organization, steward):
+        project, (right, wrong) = self._review_task(organization)
+        label = review.task_review_accept(reviewer=steward, task=right.task, answer=right)
+        assert (label.method, label.value, str(label.agreement)) == ("review", "cat", "0.500")
+        with pytest.raises(ApplicationError):
+            review.answer_review(reviewer=steward, answer=wrong, accept=False, reason="incorrect", feedback="")
+        review.answer_review(reviewer=steward, answer=wrong, accept=False, reason="incorrect", feedback="The third letter is a t.")
+        wrong.refresh_from_db()
+        assert wrong.status == "rejected"
+        note = wrong.worker.notifications.get(kind="answer.rejected")
+        assert "The third letter is a t." in note.body and "appeal" in note.body
+
+    def test_members_cannot_review(self, organization, member):
+        _, (answer, _) = self._review_task(organization)
+        with pytest.raises(Forbidden):
+            review.answer_review(reviewer=member, answer=answer, accept=True)
+
+    def test_appeal_lands_with_stewards_and_overturning_accepts(self, organization, steward):
+        _, (_, wrong) = self._review_task(organization)
+        review.answer_review(reviewer=steward, answer=wrong, accept=False, reason="spam", feedback="Looks random to me.")
+        worker = wrong.worker
+        with pytest.raises(ApplicationError):
+            review.answer_appeal_file(worker=worker, answer=wrong, reason="short")
+        review.answer_appeal_file(worker=worker, answer=wrong, reason="The image really says cab, zoom in please.")
+        assert steward.notifications.filter(kind="answer.appealed").exists()
+        with pytest.raises(Conflict):
+            review.answer_appeal_file(worker=worker, answer=wrong, reason="Again and again and again.")
+        # The steward who rejected cannot decide the appeal.
+        with pytest.raises(Forbidden):
+            review.answer_appeal_decide(decider=steward, answer=wrong, overturn=True)
+        other_steward = factories.make_steward()
+        review.answer_appeal_decide(decider=other_steward, answer=wrong, overturn=True, note="Agreed, it is ambiguous.")
+        wrong.refresh_from_db()
+        assert (wrong.status, wrong.appeal_status) == ("accepted", "overturned")
+
+    def test_appeal_through_the_api(self, organization, steward):
+        _, (_, wrong) = self._review_task(organization)
+        review.answer_review(reviewer=steward, answer=wrong, accept=False, reason="incorrect", feedback="Wrong letters here.")
+        from rest_framework.test import APIClient
+
+        api = APIClient()
+        api.force_authenticate(wrong.worker)
+        submissions = api.get("/api/v1/work/submissions/").json()
+        assert submissions[0]["feedback"][0]["feedback"] == "Wrong letters here."
+        response = api.post(f"/api/v1/work/answers/{wrong.pk}/appeal/", {"reason": "It is a b, see the tail."}, format="json")
+        assert response.status_code == 200 and response.json()["appeal_status"] == "pending"
+
+    def test_unreviewed_answers_auto_accept_after_the_review_period(self, organization):
+        project, (a, b) = self._review_task(organization)
+        assert answers_auto_accept_due() == 0
+        Answer.objects.update(submitted_at=timezone.now() - timedelta(hours=project.review_period_hours + 1))
+        assert answers_auto_accept_due() == 2
+        assert set(Answer.objects.values_list("status", flat=True)) == {"accepted"}
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: list = []
+    fail_first = 0
+
+    def do_POST(self):  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if _Receiver.fail_first > 0:
+            _Receiver.fail_first -= 1
+            self.send_response(503)
+            self.end_headers()
+            return
+        _Receiver.received.append((dict(self.headers), body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def receiver():
+    _Receiver.received = []
+    _Receiver.fail_first = 0
+    server = HTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+
+
+def test_webhooks_are_signed_retried_and_sent_once(receiver, dramatiq_worker, settings):
+    organization = factories.make_organization("Hooks Inc")
+    project = factories.make_project(organization, tasks=2, webhook_url=f"http://127.0.0.1:{receiver.server_port}/hook")
+    secret = Project.objects.get(pk=project.pk).webhook_secret
+    _Receiver.fail_first = 1  # the first delivery attempt gets a 503 and is retried with backoff
+    worker = factories.make_member()
+    for i in range(2):
+        _work(project, worker, {"text": f"w{i}"}, key=str(i))
+    join_queues(timeout_ms=60_000)
+    events = sorted(json.loads(body)["event"] for _, body in _Receiver.received)
+    assert events == ["project.completed", "task.accepted", "task.accepted"]
+    for headers, body in _Receiver.received:
+        expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        assert headers["X-Coop-Signature"] == expected
+    assert WebhookDelivery.objects.filter(status="delivered").count() == 3
+    assert max(WebhookDelivery.objects.values_list("attempts", flat=True)) == 2
+    assert Project.objects.get(pk=project.pk).status == "completed"
