@@ -1,3 +1,7 @@
-"""WebSocket routes of the marketplace app."""
+"""WebSocket routes of the marketplace."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from .consumers import FeedConsumer
+
+websocket_urlpatterns = [path("ws/marketplace/feed/", FeedConsumer.as_asgi())]

@@ -135,7 +135,7 @@ def review_queue() -> dict:
         .order_by("submitted_at")[:50]
     )
     pending = (
-        Answer.objects.filter(status=Answer.Status.PENDING, task__state=Task.State.ACCEPTED)
+        Answer.objects.filter(status=Answer.Status.PENDING).exclude(task__state=Task.State.REVIEW)
         .select_related("task__project", "worker__membership")
         .order_by("submitted_at")[:50]
     )

@@ -1,6 +1,16 @@
-"""Portal routes of the marketplace app."""
+"""Portal routes of the marketplace."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "marketplace"
-urlpatterns: list = []
+urlpatterns = [
+    path("work/", views.feed, name="feed"),
+    path("work/submissions/", views.submissions, name="submissions"),
+    path("work/submissions/<int:pk>/appeal/", views.appeal, name="appeal"),
+    path("work/projects/<int:pk>/", views.project_detail, name="project"),
+    path("work/projects/<int:pk>/label/", views.label, name="label"),
+    path("review/", views.review_queue, name="review"),
+    path("review/answers/<int:pk>/<slug:action>/", views.review_action, name="review_action"),
+]

@@ -1,0 +1,101 @@
+"""Portal pages of the marketplace: task feed, labeling screen, my submissions, review queue."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from coop.errors import ApplicationError
+from coop.views import member_required, steward_required
+
+from . import selectors
+from .models import Answer, Project, ReviewDecision, Task
+from .rendering import render_instructions
+from .services import review
+from .services.projects import SENSITIVE_CATEGORIES
+
+
+@member_required
+def feed(request):
+    rows = selectors.feed_projects(worker=request.user)
+    template = "marketplace/partials/feed_rows.html" if request.htmx else "marketplace/feed.html"
+    return render(request, template, {"rows": rows})
+
+
+@member_required
+def project_detail(request, pk: int):
+    project = get_object_or_404(Project.objects.select_related("organization"), pk=pk, status=Project.Status.PUBLISHED)
+    return render(
+        request,
+        "marketplace/project_detail.html",
+        {"project": project, "instructions_html": render_instructions(project.instructions), "categories": SENSITIVE_CATEGORIES},
+    )
+
+
+@member_required
+def label(request, pk: int):
+    project = get_object_or_404(Project, pk=pk)
+    if project.sensitive_categories and request.GET.get("confirmed") != "1":
+        return redirect("marketplace:project", pk=pk)
+    return render(
+        request,
+        "marketplace/label.html",
+        {"project": project, "instructions_html": render_instructions(project.instructions)},
+    )
+
+
+@member_required
+def submissions(request):
+    page = Paginator(selectors.submissions_of(worker=request.user), 50).get_page(request.GET.get("page"))
+    return render(request, "marketplace/submissions.html", {"page": page})
+
+
+@member_required
+@require_POST
+def appeal(request, pk: int):
+    answer = get_object_or_404(Answer, pk=pk, worker=request.user)
+    try:
+        review.answer_appeal_file(worker=request.user, answer=answer, reason=request.POST.get("reason", ""))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Appeal filed. You will be notified of the decision.")
+    return redirect("marketplace:submissions")
+
+
+@steward_required
+def review_queue(request):
+    return render(request, "marketplace/review.html", {**selectors.review_queue(), "reasons": ReviewDecision.Reason.choices})
+
+
+@steward_required
+@require_POST
+def review_action(request, pk: int, action: str):
+    answer = get_object_or_404(Answer.objects.select_related("task"), pk=pk)
+    try:
+        if action == "choose":
+            review.task_review_accept(reviewer=request.user, task=answer.task, answer=answer)
+        elif action == "accept":
+            review.answer_review(reviewer=request.user, answer=answer, accept=True)
+        elif action == "reject":
+            review.answer_review(
+                reviewer=request.user,
+                answer=answer,
+                accept=False,
+                reason=request.POST.get("reason", ""),
+                feedback=request.POST.get("feedback", ""),
+            )
+        elif action in ("overturn", "uphold"):
+            review.answer_appeal_decide(decider=request.user, answer=answer, overturn=action == "overturn", note=request.POST.get("note", ""))
+        else:
+            messages.error(request, "Unknown action.")
+            return redirect("marketplace:review")
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Saved.")
+    return redirect("marketplace:review")
+
+
