@@ -1,0 +1,225 @@
+"""Benchmark: import N tasks through the API, then drive K concurrent workers through next/submit.
+
+Runs against a live server (any mode). Example on PostgreSQL + Redis:
+
+    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/coop_bench REDIS_URL=redis://127.0.0.1:6379/2
+    python manage.py migrate
+    uvicorn coop.asgi:application --port 8100 --workers 3 --no-access-log &   # the server under test
+    python benchmarks/marketplace_claiming.py --url http://127.0.0.1:8100 --tasks 100000 --workers 20 --duration 120 \\
+        --server-pid $(pgrep -P $!)
+
+It creates (through the services, with the same DATABASE_URL) a client organization
+with a token and K members with personal tokens, imports N classification tasks in
+one JSON Lines request (streamed from a temporary file), publishes, and then K threads
+each loop POST /work/next/ → POST /assignments/{id}/submit/ over keep-alive HTTP
+connections until the server answers 204. It prints import throughput, tasks/s,
+and p50/p95/p99 latency per call, plus the server's peak RSS when --server-pid is
+given. Nothing here is a test: it measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from urllib.parse import urlparse
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def setup_accounts(workers: int) -> tuple[str, list[str]]:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coop.settings")
+    import django
+
+    django.setup()
+    from allauth.account.models import EmailAddress
+
+    from coop import services
+    from coop.models import User
+
+    run = uuid.uuid4().hex[:8]
+    organization = services.organization_create(actor=None, name=f"Benchmark {run}")
+    org_token = services.api_token_create(actor=None, organization=organization, name="benchmark").plaintext
+    tokens = []
+    for i in range(workers):
+        email = f"bench-{run}-{i}@example.org"
+        user = User.objects.create_user(email=email, password=None)
+        EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+        services.membership_apply(user=user, display_name=f"Bench {i}", country="KE", timezone_name="UTC")
+        membership = services.membership_admit(membership=User.objects.get(pk=user.pk).membership, actor=None)
+        services.membership_activate(membership=membership, actor=user, accept_agreement=True)
+        tokens.append(services.api_token_create(actor=None, user=User.objects.get(pk=user.pk), name="benchmark").plaintext)
+    return org_token, tokens
+
+
+class Client:
+    def __init__(self, url: str, token: str):
+        parsed = urlparse(url)
+        self.host, self.port = parsed.hostname, parsed.port or 80
+        self.token = token
+        self.connection = http.client.HTTPConnection(self.host, self.port, timeout=120)
+
+    def request(self, method, path, body=None, headers=None, content_type="application/json"):
+        all_headers = {"Authorization": f"Bearer {self.token}", "Content-Type": content_type, **(headers or {})}
+        payload = json.dumps(body).encode() if isinstance(body, (dict, list)) else body
+        for attempt in range(3):
+            try:
+                self.connection.request(method, path, body=payload, headers=all_headers)
+                response = self.connection.getresponse()
+                data = response.read()
+                return response.status, response.headers, data
+            except (http.client.HTTPException, ConnectionError):
+                self.connection.close()
+                self.connection = http.client.HTTPConnection(self.host, self.port, timeout=120)
+                if attempt == 2:
+                    raise
+        raise RuntimeError("unreachable")
+
+
+def percentile(values, p):
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def peak_rss_mb(pids: list[int]) -> float | None:
+    """The largest peak resident set size among the server processes, in MiB."""
+    peaks = []
+    for pid in pids:
+        with open(f"/proc/{pid}/status") as status:
+            peaks += [int(line.split()[1]) / 1024 for line in status if line.startswith("VmHWM:")]
+    return max(peaks) if peaks else None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--tasks", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=20)
+    parser.add_argument("--overlap", type=int, default=1)
+    parser.add_argument("--server-pid", type=int, nargs="*", default=[], help="server process ids: report their largest peak RSS (VmHWM)")
+    parser.add_argument("--duration", type=float, default=0, help="stop the workers after this many seconds (0: until no work is left)")
+    args = parser.parse_args()
+
+    print(f"Setting up 1 client and {args.workers} members…", flush=True)
+    org_token, worker_tokens = setup_accounts(args.workers)
+    client = Client(args.url, org_token)
+    status, _, body = client.request(
+        "POST",
+        "/api/v1/projects/",
+        {
+            "title": "Benchmark sentiment",
+            "instructions": "Pick the sentiment.",
+            "task_type": "classification",
+            "choices": ["positive", "negative", "neutral"],
+            "pay_per_task": "0.0600",
+            "estimated_seconds": 10,
+            "overlap": args.overlap,
+            "max_overlap": args.overlap,
+            "agreement_target": "0.5",
+            "gold_ratio": "0",
+        },
+    )
+    assert status == 201, body
+    project_id = json.loads(body)["id"]
+
+    with tempfile.NamedTemporaryFile("wb", suffix=".jsonl", delete=False) as handle:
+        for i in range(args.tasks):
+            handle.write(json.dumps({"external_id": f"t{i}", "data": {"text": f"Review number {i}: it was fine."}}).encode() + b"\n")
+        path = handle.name
+    size = os.path.getsize(path)
+    rss_before = peak_rss_mb(args.server_pid)
+    started = time.perf_counter()
+    with open(path, "rb") as body_file:
+        connection = http.client.HTTPConnection(client.host, client.port, timeout=3600)
+        connection.request(
+            "POST",
+            f"/api/v1/projects/{project_id}/tasks/",
+            body=body_file,
+            headers={"Authorization": f"Bearer {org_token}", "Content-Type": "application/x-ndjson", "Content-Length": str(size)},
+        )
+        response = connection.getresponse()
+        result = response.read()
+    import_seconds = time.perf_counter() - started
+    os.unlink(path)
+    assert response.status == 201, result[:2000]
+    print(f"Imported {args.tasks:,} tasks ({size / 2**20:.1f} MiB JSON Lines) in {import_seconds:.1f} s "
+          f"= {args.tasks / import_seconds:,.0f} tasks/s", flush=True)
+    rss_after = peak_rss_mb(args.server_pid)
+    if rss_after is not None:
+        print(f"Server peak RSS: {rss_before:.0f} MiB before import, {rss_after:.0f} MiB after", flush=True)
+    status, _, body = client.request("POST", f"/api/v1/projects/{project_id}/publish/")
+    assert status == 200, body
+
+    latencies = {"next": [], "submit": []}
+    done = [0]
+    errors = []
+    lock = threading.Lock()
+
+    def work(token):
+        worker = Client(args.url, token)
+        local = {"next": [], "submit": []}
+        count = 0
+        try:
+            while not (args.duration and time.perf_counter() - started > args.duration):
+                t0 = time.perf_counter()
+                status, headers, body = worker.request("POST", "/api/v1/work/next/", {"project": project_id})
+                local["next"].append(time.perf_counter() - t0)
+                if status == 204:
+                    break
+                if status != 200:
+                    raise RuntimeError(f"next: HTTP {status} {body[:300]!r}")
+                assignment = json.loads(body)["assignment"]["id"]
+                t0 = time.perf_counter()
+                status, _, body = worker.request(
+                    "POST",
+                    f"/api/v1/work/assignments/{assignment}/submit/",
+                    {"answer": {"choice": "positive"}, "active_seconds": 8},
+                    headers={"Idempotency-Key": uuid.uuid4().hex},
+                )
+                local["submit"].append(time.perf_counter() - t0)
+                if status not in (200, 201):
+                    raise RuntimeError(f"submit: HTTP {status} {body[:300]!r}")
+                count += 1
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        with lock:
+            done[0] += count
+            for key in local:
+                latencies[key].extend(local[key])
+
+    print(f"Driving {args.workers} workers through next/submit…", flush=True)
+    started = time.perf_counter()
+    threads = [threading.Thread(target=work, args=(token,)) for token in worker_tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        print(f"{len(errors)} worker(s) failed; first error: {errors[0]}", file=sys.stderr)
+    expected = args.tasks * args.overlap
+    print(f"Answered {done[0]:,} of {expected:,} task slots in {elapsed:.1f} s = {done[0] / elapsed:,.1f} tasks/s"
+          + (f" (stopped after {args.duration:.0f} s)" if args.duration else ""))
+    for key, values in latencies.items():
+        print(
+            f"  {key:>6}: n={len(values):,}  p50={percentile(values, 50) * 1000:.1f} ms  "
+            f"p95={percentile(values, 95) * 1000:.1f} ms  p99={percentile(values, 99) * 1000:.1f} ms  "
+            f"mean={statistics.fmean(values) * 1000 if values else float('nan'):.1f} ms"
+        )
+    if rss_after is not None:
+        print(f"Server peak RSS at the end: {peak_rss_mb(args.server_pid):.0f} MiB")
+    sys.exit(1 if errors or (not args.duration and done[0] != expected) else 0)
+
+
+if __name__ == "__main__":
+    main()
