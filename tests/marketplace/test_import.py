@@ -139,3 +139,19 @@ class TestProjectApi:
 
     def test_members_cannot_use_the_client_api(self, member_api):
         assert member_api.get("/api/v1/projects/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_oversized_images_and_imports_are_refused(org_api, organization, settings):
+    import base64
+    import os
+
+    project = _project(organization)
+    huge = base64.b64encode(os.urandom(6 * 1024 * 1024)).decode()
+    response = org_api.post(f"/api/v1/projects/{project.pk}/tasks/", {"tasks": [{"external_id": "big", "data": {"image": huge}}]}, format="json")
+    assert response.status_code == 422 and "larger than 5 MB" in response.json()["error"]["rows"][0]["message"]
+    settings.TASK_IMPORT_MAX_BYTES = 100
+    body = json.dumps({"tasks": factories.task_rows("ocr", 1)})
+    too_big = org_api.generic("POST", f"/api/v1/projects/{project.pk}/tasks/", body, content_type="application/json")
+    assert too_big.status_code == 413 and too_big.json()["error"]["code"] == "too_large"
+    assert Task.objects.filter(project=project).count() == 0

@@ -184,3 +184,19 @@ def test_late_submit_on_unreclaimed_lease_counts_but_reclaimed_is_refused(member
 
     with pytest.raises(Conflict):
         submission.assignment_submit(worker=member, assignment_id=lease2.pk, payload={"text": "x"}, idempotency_key="b")
+
+
+def test_periodic_reclaim_job_runs_through_a_worker(dramatiq_worker):
+    from coop.scheduler import periodic_jobs
+    from marketplace.tasks import reclaim_expired_leases
+    from tests.conftest import join_queues
+
+    assert "reclaim_expired_leases" in {job.actor.actor_name for job in periodic_jobs()}
+    project = factories.make_project(factories.make_organization("Reclaim Co"), tasks=1)
+    worker = factories.make_member()
+    lease = claiming.work_next(worker=worker, project=project).assignment
+    Assignment.objects.filter(pk=lease.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    reclaim_expired_leases.send()
+    join_queues()
+    assert Assignment.objects.get(pk=lease.pk).state == "expired"
+    assert Task.objects.get(pk=lease.task_id).state == "open"
