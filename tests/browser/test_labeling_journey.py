@@ -49,3 +49,33 @@ def test_member_labels_ocr_tasks_and_client_fetches_results(page, asgi_live_serv
     rows = [json.loads(line) for line in response.text().splitlines()]
     assert sorted(r["label"]["text"] for r in rows) == ["code0", "code1", "code2"]
     assert all(r["annotators"][0].startswith("w_") for r in rows)
+
+
+def test_classification_and_pairwise_screens_are_keyboard_first(page):
+    organization = in_thread(factories.make_organization, "Keys Co")
+    classification = in_thread(factories.make_project, organization, task_type="classification", tasks=1, title="Sentiment")
+    pairwise = in_thread(factories.make_project, organization, task_type="pairwise", tasks=1, title="Which answer is better")
+    member = in_thread(factories.make_member, "keys@example.org")
+
+    page.goto("/accounts/login/")
+    page.fill("#id_login", member.email)
+    page.fill("#id_password", factories.PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.wait_for_url(re.compile(r"/dashboard/"))
+
+    page.goto(f"/work/projects/{classification.pk}/label/")
+    page.wait_for_selector("#task-area[data-task-id]")
+    page.keyboard.press("2")  # the second choice: "negative"
+    assert page.locator("[data-choice=negative]").get_attribute("aria-pressed") == "true"
+    page.keyboard.press("Enter")
+    page.get_by_test_id("no-work").wait_for()
+
+    page.goto(f"/work/projects/{pairwise.pk}/label/")
+    page.wait_for_selector("#task-area[data-task-id]")
+    assert "Q0?" in page.locator("#task-area").inner_text()
+    page.keyboard.press("b")
+    page.keyboard.press("Enter")
+    page.get_by_test_id("no-work").wait_for()
+
+    labels = dict(AcceptedLabel.objects.filter(project__organization=organization).values_list("project__task_type", "value"))
+    assert labels == {"classification": "negative", "pairwise": "b"}
