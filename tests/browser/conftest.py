@@ -114,3 +114,14 @@ def in_thread(func, *args, **kwargs):
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(call).result()
+
+
+def sign_in(page, email: str, password: str) -> None:
+    """Sign in through the real login form and wait for the dashboard."""
+    import re
+
+    page.goto("/accounts/login/")
+    page.fill("#id_login", email)
+    page.fill("#id_password", password)
+    page.get_by_role("button", name="Sign In").click()
+    page.wait_for_url(re.compile(r"/dashboard/"))

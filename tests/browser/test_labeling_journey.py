@@ -7,7 +7,7 @@ import pytest
 
 from marketplace.models import AcceptedLabel
 from tests import factories
-from tests.browser.conftest import in_thread
+from tests.browser.conftest import in_thread, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,11 +18,7 @@ def test_member_labels_ocr_tasks_and_client_fetches_results(page, asgi_live_serv
     token = in_thread(factories.org_token, organization)
     member = in_thread(factories.make_member, "labeler@example.org")
 
-    page.goto("/accounts/login/")
-    page.fill("#id_login", member.email)
-    page.fill("#id_password", factories.PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    page.wait_for_url(re.compile(r"/dashboard/"))
+    sign_in(page, member.email, factories.PASSWORD)
 
     page.goto("/work/")
     page.get_by_test_id(f"start-{project.pk}").click()
@@ -57,11 +53,7 @@ def test_classification_and_pairwise_screens_are_keyboard_first(page):
     pairwise = in_thread(factories.make_project, organization, task_type="pairwise", tasks=1, title="Which answer is better")
     member = in_thread(factories.make_member, "keys@example.org")
 
-    page.goto("/accounts/login/")
-    page.fill("#id_login", member.email)
-    page.fill("#id_password", factories.PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    page.wait_for_url(re.compile(r"/dashboard/"))
+    sign_in(page, member.email, factories.PASSWORD)
 
     page.goto(f"/work/projects/{classification.pk}/label/")
     page.wait_for_selector("#task-area[data-task-id]")
