@@ -1,5 +1,7 @@
 """Markdown instructions rendered to sanitized HTML (clients write them; workers read them)."""
 
+from functools import lru_cache
+
 import markdown
 import nh3
 
@@ -9,6 +11,7 @@ ALLOWED_TAGS = {
 }
 
 
+@lru_cache(maxsize=256)  # instructions are rendered for every task handed out; they rarely change
 def render_instructions(text: str) -> str:
     html = markdown.markdown(text or "", extensions=["tables", "fenced_code"], output_format="html")
     return nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}}, link_rel="noopener noreferrer nofollow")

@@ -117,8 +117,8 @@ def _claim_in_project(project: Project, worker: User) -> Assignment | None:
 def work_next(*, worker: User, project: Project | None = None) -> Claim:
     """Give the worker their live lease if they hold one, else lease them the next task.
 
-    One short transaction per project tried. Expired leases of the project are
-    reclaimed lazily first (the periodic job does the rest). Returns a Claim
+    One short transaction per project tried. When a project looks empty, its expired
+    leases are reclaimed and the claim retried (the periodic job does the rest). Returns a Claim
     with a reason when there is no work for this worker.
     """
     _require_worker(worker)
@@ -147,19 +147,28 @@ def work_next(*, worker: User, project: Project | None = None) -> Claim:
         return Claim(live)
 
     for candidate_project in projects:
-        leases_reclaim_expired(project_id=candidate_project.pk, limit=50)
-        try:
-            with transaction.atomic():
-                assignment = _claim_in_project(candidate_project, worker)
-        except IntegrityError:
-            # The same worker's concurrent request (a double click) leased this task first.
-            assignment = None
+        assignment = _try_claim(candidate_project, worker)
+        if assignment is None and leases_reclaim_expired(project_id=candidate_project.pk, limit=50):
+            # Lazy reclaim: only when the pool looks empty, so the common path stays short.
+            assignment = _try_claim(candidate_project, worker)
         if assignment is not None:
-            return Claim(Assignment.objects.select_related("task", "project").get(pk=assignment.pk))
+            return Claim(assignment)
     live = Assignment.objects.filter(worker=worker, state=Assignment.State.LEASED, expires_at__gt=now, project__in=projects).first()
     if live is not None:
         return Claim(Assignment.objects.select_related("task", "project").get(pk=live.pk))
     return Claim(None, reason="no_tasks_available")
+
+
+def _try_claim(project: Project, worker: User) -> Assignment | None:
+    try:
+        with transaction.atomic():
+            assignment = _claim_in_project(project, worker)
+    except IntegrityError:
+        # The same worker's concurrent request (a double click) leased this task first.
+        return None
+    if assignment is not None:
+        assignment.project = project  # the caller's objects: no extra query to serialize the lease
+    return assignment
 
 
 def _locked_assignment(*, worker: User, assignment_id: int) -> Assignment:
