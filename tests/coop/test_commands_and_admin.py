@@ -11,10 +11,20 @@ def test_seed_demo_is_idempotent_and_prints_logins(capsys, settings, tmp_path):
     settings.VAR_DIR = tmp_path
     call_command("seed_demo")
     first = capsys.readouterr().out
-    counts = (User.objects.count(), Membership.objects.count(), ClientOrganization.objects.count(), ApiToken.objects.count())
+    from marketplace.models import Project, Task
+
+    def counts():
+        models = (User, Membership, ClientOrganization, ApiToken, Project, Task)
+        return tuple(model.objects.count() for model in models)
+
+    first_counts = counts()
     call_command("seed_demo")
     second = capsys.readouterr().out
-    assert counts == (User.objects.count(), Membership.objects.count(), ClientOrganization.objects.count(), ApiToken.objects.count())
+    assert counts() == first_counts
+    assert set(Project.objects.values_list("task_type", "status")) == {
+        ("ocr", "published"), ("classification", "published"), ("pairwise", "published")
+    }
+    assert "Read the CAPTCHA codes" in second
     assert "steward@demo.coop.localhost" in first and "amina@demo.coop.localhost" in first
     token_line = [line for line in second.splitlines() if "client API token" in line][0]
     assert token_line == [line for line in first.splitlines() if "client API token" in line][0]

@@ -51,6 +51,10 @@ class Command(BaseCommand):
             token_file.write_text(issued.plaintext + "\n")
         token = token_file.read_text().strip()
 
+        from marketplace.demo import ensure_demo_projects
+
+        demo_projects = ensure_demo_projects(organization)
+
         self.stdout.write(self.style.SUCCESS("Demo data ready. Logins (password for all: %s):" % DEMO_PASSWORD))
         self.stdout.write(f"  steward   {steward.email}   (TOTP required: secret {DEMO_TOTP_SECRET}; "
                           f"current code: python manage.py demo_totp {steward.email})")
@@ -59,3 +63,5 @@ class Command(BaseCommand):
         self.stdout.write(f"  applicant {applicant.email}")
         self.stdout.write(f"  client    {client.email}   ({organization.name}, org admin)")
         self.stdout.write(f"  client API token ({organization.name}): {token}")
+        for project in demo_projects:
+            self.stdout.write(f"  project   #{project.pk} {project.title} ({project.task_type}, {project.status})")
