@@ -245,6 +245,8 @@ SPECTACULAR_SETTINGS = {
         "AssignmentStateEnum": "marketplace.models.Assignment.State",
         "AnswerStatusEnum": "marketplace.models.Answer.Status",
         "AppealStatusEnum": "marketplace.models.Answer.AppealStatus",
+        "ProposalStatusEnum": "governance.models.ProposalStatus",
+        "ProposalKindEnum": "governance.models.ProposalKind",
     },
 }
 
@@ -304,7 +306,12 @@ PORTAL_MEMBER_NAV: list[tuple[str, str]] = [
     ("My submissions", "marketplace:submissions"),
     ("Governance", "governance:proposal_list"),
 ]
-PORTAL_MEMBER_DASHBOARD_CARDS: list[str] = []
+PORTAL_MEMBER_DASHBOARD_CARDS: list[str] = ["governance/partials/dashboard_card.html"]
+
+# Due process: appeals are decided by all members ("proposal") or by a randomly drawn panel ("panel").
+GOVERNANCE_APPEAL_MODE = env("GOVERNANCE_APPEAL_MODE", default="proposal")
+GOVERNANCE_APPEAL_DAYS = env.int("GOVERNANCE_APPEAL_DAYS", default=7)
+GOVERNANCE_APPEAL_PANEL_SIZE = env.int("GOVERNANCE_APPEAL_PANEL_SIZE", default=5)
 
 # Largest task import accepted in one request (the body is streamed, never held in memory).
 TASK_IMPORT_MAX_BYTES = env.int("TASK_IMPORT_MAX_BYTES", default=4 * 1024**3)

@@ -5,3 +5,7 @@ class GovernanceConfig(AppConfig):
     name = "governance"
     verbose_name = "Governance"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Register the dramatiq actors (and their schedules) and the built-in effects of passed proposals.
+        from . import effects, tasks  # noqa: F401

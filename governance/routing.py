@@ -1,3 +1,9 @@
 """WebSocket routes of the governance app."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from .consumers import ProposalConsumer
+
+websocket_urlpatterns = [
+    path("ws/governance/proposals/<int:proposal_id>/", ProposalConsumer.as_asgi()),
+]

@@ -79,3 +79,4 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_filter = ["status", "event"]
     search_fields = ["event_key", "last_error"]
     list_select_related = ["project"]
+from .ledger import admin as _ledger_admin  # noqa: E402,F401

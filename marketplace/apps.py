@@ -7,4 +7,7 @@ class MarketplaceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import tasks  # noqa: F401  (register actors and periodic jobs)
+        from . import governance_hooks, tasks  # noqa: F401  (actors, periodic jobs, publication/export/appeal rules)
+        from .apis import ProjectResultsApi
+
+        ProjectResultsApi.EXPORT_HOOKS = [governance_hooks.export_allowed]

@@ -57,6 +57,14 @@ class Project(TimeStampedModel):
     webhook_url = models.URLField(blank=True)
     webhook_secret = models.CharField(max_length=64, blank=True)
     model_assisted = models.BooleanField(default=False, help_text="Pre-fill the labeling screen with the promoted model's guess.")
+    dua = models.ForeignKey(
+        "governance.DataUseAgreement",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="projects",
+        help_text="The data-use agreement the project was published under.",
+    )
     published_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -285,3 +293,4 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "event_key"], name="one_delivery_per_event")]
+from .ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction, Payout  # noqa: E402,F401

@@ -67,7 +67,11 @@ def appeal(request, pk: int):
 
 @steward_required
 def review_queue(request):
-    return render(request, "marketplace/review.html", {**selectors.review_queue(), "reasons": ReviewDecision.Reason.choices})
+    return render(
+        request,
+        "marketplace/review.html",
+        {**selectors.review_queue(), "reasons": ReviewDecision.Reason.choices, "appeals_by_vote": bool(review.APPEAL_HOOKS)},
+    )
 
 
 @steward_required

@@ -125,6 +125,7 @@ def make_project(organization=None, *, task_type: str = "ocr", tasks: int = 5, p
         rows = task_rows(task_type, tasks, gold_every=gold_every)
         importing.tasks_import(project=project, rows=enumerate(rows, start=1))
     if publish:
+        make_active_dua(organization)
         project = projects.project_publish(project=project)
     return project
 
@@ -135,3 +136,64 @@ def answer_for(task_type: str, value: str | None = None) -> dict:
     if task_type == "classification":
         return {"choice": value or "positive"}
     return {"preferred": value or "a", "reason": ""}
+
+
+# --- Governance ---------------------------------------------------------------------------------
+
+ALL_TASK_TYPES = ("ocr", "classification", "pairwise")
+
+
+def ratify_by_vote(agreement, *, voters=None):
+    """Propose a contract or DUA and have members vote it through (the real governance path)."""
+    from governance import services as governance
+    from governance.models import Elector
+
+    steward = User.objects.filter(membership__is_steward=True, membership__status="active").first() or make_steward()
+    if agreement.__class__.__name__ == "Contract":
+        proposal = governance.contract_propose(actor=steward, contract=agreement)
+    else:
+        proposal = governance.dua_propose(actor=steward, dua=agreement)
+    if voters is None:  # the whole frozen electorate votes yes: quorum is met whatever the test's size
+        voters = [e.membership.user for e in Elector.objects.filter(proposal=proposal).select_related("membership__user")]
+    for voter in voters:
+        governance.ballot_cast(proposal=proposal, user=voter, choice="yes")
+    governance.proposal_close(proposal=proposal, now=proposal.closes_at)
+    agreement.refresh_from_db()
+    return agreement
+
+
+def make_active_dua(organization, *, task_types=ALL_TASK_TYPES, **dua_terms):
+    """An active contract and DUA of `organization` covering `task_types`, ratified by a members' vote."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from governance import services as governance
+    from governance.selectors import dua_covering
+
+    existing = [dua_covering(organization=organization, task_type=t) for t in task_types]
+    if all(existing):
+        return existing[0]
+    today = timezone.localdate()
+    contract = governance.contract_create(
+        actor=None,
+        organization=organization,
+        title=f"{organization.name} labeling contract",
+        scope="Labeling work posted through the co-op's API.",
+        task_types=list(task_types),
+        rate_card={t: "0.05" for t in task_types},
+        payment_terms="Escrow before publishing.",
+        term_start=today - dt.timedelta(days=1),
+        term_end=today + dt.timedelta(days=365),
+        termination_notice_days=30,
+    )
+    ratify_by_vote(contract)
+    terms = {
+        "permitted_purposes": ["model_training", "evaluation"],
+        "prohibited_uses": ["Surveillance of individuals"],
+        "train_models": True,
+        "retention_days": 90,
+        "signatories": [{"name": "Casey Client", "role": "CTO", "date": str(today)}],
+    } | dua_terms
+    dua = governance.dua_create(actor=None, contract=contract, **terms)
+    return ratify_by_vote(dua)

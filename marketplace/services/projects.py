@@ -146,7 +146,7 @@ def project_publish(*, project: Project) -> Project:
         project.published_at = timezone.now()
     project.status = S.PUBLISHED
     project.status_reason = ""
-    project.save(update_fields=["status", "status_reason", "published_at", "updated_at"])
+    project.save(update_fields=["status", "status_reason", "published_at", "dua", "updated_at"])
     _announce(project, "published")
     return project
 

@@ -1,8 +1,9 @@
 """Review: stewards decide tasks consensus could not, accept or reject individual answers; appeals; auto-accept.
 
 A rejection needs a reason from a fixed list and written feedback to the
-worker, who sees both and can appeal. Until the governance app decides
-appeals by member vote, an appeal lands in the stewards' review queue.
+worker, who sees both and can appeal. Appeals are decided by the members
+(a governance appeal, see marketplace/governance_hooks.py); without that
+hook installed they land in the stewards' review queue.
 """
 
 from __future__ import annotations
@@ -107,6 +108,8 @@ def answer_appeal_file(*, worker: User, answer: Answer, reason: str) -> Answer:
 def answer_appeal_decide(*, decider: User | None, answer: Answer, overturn: bool, note: str = "") -> Answer:
     """Decide an appeal. Overturning accepts (and so pays) the answer. decider None = a passed member vote."""
     _require_reviewer(decider)
+    if decider is not None and APPEAL_HOOKS:
+        raise Conflict("Appeals are decided by the members' vote, not by a steward.", code="appeal_decided_by_members")
     answer = _locked_answer(answer)
     if answer.appeal_status != Answer.AppealStatus.PENDING:
         raise Conflict("There is no pending appeal on this answer.", code="no_pending_appeal")

@@ -39,7 +39,7 @@ def test_member_labels_ocr_tasks_and_client_fetches_results(page, asgi_live_serv
     assert AcceptedLabel.objects.filter(project=project).count() == 3
 
     response = page.request.get(
-        f"{asgi_live_server.url}/api/v1/projects/{project.pk}/results/", headers={"Authorization": f"Bearer {token}"}
+        f"{asgi_live_server.url}/api/v1/projects/{project.pk}/results/?purpose=model_training", headers={"Authorization": f"Bearer {token}"}
     )
     assert response.ok
     rows = [json.loads(line) for line in response.text().splitlines()]

@@ -129,7 +129,11 @@ class TestProjectApi:
         assert refused.status_code == 422 and refused.json()["error"]["code"] == "no_tasks"
         assert org_api.post(f"/api/v1/projects/{project.pk}/pause/").json()["error"]["code"] == "invalid_status"
         org_api.post(f"/api/v1/projects/{project.pk}/tasks/", {"tasks": factories.task_rows("ocr", 1)}, format="json")
+        no_dua = org_api.post(f"/api/v1/projects/{project.pk}/publish/")
+        assert no_dua.status_code == 422 and no_dua.json()["error"]["code"] == "no_active_dua"
+        factories.make_active_dua(organization)
         assert org_api.post(f"/api/v1/projects/{project.pk}/publish/").json()["status"] == "published"
+        assert Project.objects.get(pk=project.pk).dua is not None
         assert org_api.post(f"/api/v1/projects/{project.pk}/pause/").json()["status"] == "paused"
         assert org_api.post(f"/api/v1/projects/{project.pk}/publish/").json()["status"] == "published"
         assert org_api.post(f"/api/v1/projects/{project.pk}/cancel/").json()["status"] == "cancelled"
@@ -155,3 +159,16 @@ def test_oversized_images_and_imports_are_refused(org_api, organization, setting
     too_big = org_api.generic("POST", f"/api/v1/projects/{project.pk}/tasks/", body, content_type="application/json")
     assert too_big.status_code == 413 and too_big.json()["error"]["code"] == "too_large"
     assert Task.objects.filter(project=project).count() == 0
+
+
+@pytest.mark.django_db
+def test_publication_below_the_pay_floor_names_floor_rate_and_minimum(org_api, organization):
+    project = factories.make_project(organization, tasks=1, publish=False, pay_per_task="0.0500", estimated_seconds=12)
+    factories.make_active_dua(organization)
+    response = org_api.post(f"/api/v1/projects/{project.pk}/publish/")
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "below_pay_floor"
+    assert (error["pay_floor_hourly"], error["effective_hourly_pay"], error["minimum_pay_per_task"]) == ("20.00", "15.00", "0.0667")
+    assert "USD 20.00/hour" in error["message"]
+    assert Project.objects.get(pk=project.pk).status == "draft"

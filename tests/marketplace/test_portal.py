@@ -66,7 +66,9 @@ def test_feed_socket_announces_publication(client):
 
     member = factories.make_member()
     client.force_login(member)
-    project = factories.make_project(factories.make_organization("Live Co"), tasks=1, publish=False)
+    organization = factories.make_organization("Live Co")
+    project = factories.make_project(organization, tasks=1, publish=False)
+    factories.make_active_dua(organization)
 
     async def scenario():
         from channels.db import database_sync_to_async

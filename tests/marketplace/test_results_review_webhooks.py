@@ -19,6 +19,9 @@ from tests import factories
 from tests.conftest import join_queues
 
 
+PURPOSE = {"purpose": "model_training"}
+
+
 def _work(project, worker, payload, key="k"):
     lease = claiming.work_next(worker=worker, project=project).assignment
     return submission.assignment_submit(worker=worker, assignment_id=lease.pk, payload=payload, idempotency_key=key)[0]
@@ -30,14 +33,14 @@ class TestResults:
         project = factories.make_project(organization, tasks=3)
         for i in range(3):
             _work(project, member, {"text": f"x{i}"}, key=f"k{i}")
-        lines = b"".join(org_api.get(f"/api/v1/projects/{project.pk}/results/").streaming_content).decode().splitlines()
+        lines = b"".join(org_api.get(f"/api/v1/projects/{project.pk}/results/", PURPOSE).streaming_content).decode().splitlines()
         rows = [json.loads(line) for line in lines]
         assert [r["external_id"] for r in rows] == ["img-0", "img-1", "img-2"]
         assert rows[0]["label"] == {"text": "x0"} and rows[0]["agreement"] == "1.000" and rows[0]["method"] == "consensus"
         pseudonym = worker_pseudonym(organization_id=organization.pk, worker_id=member.pk)
         assert rows[0]["annotators"] == [pseudonym] and member.email not in str(rows)
 
-        response = org_api.get(f"/api/v1/projects/{project.pk}/results/", {"format": "csv"})
+        response = org_api.get(f"/api/v1/projects/{project.pk}/results/", {**PURPOSE, "format": "csv"})
         table = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
         assert [r["external_id"] for r in table] == ["img-0", "img-1", "img-2"]
         assert json.loads(table[1]["label"]) == {"text": "x1"}
@@ -48,17 +51,17 @@ class TestResults:
         cutoff = timezone.now()
         AcceptedLabel.objects.update(accepted_at=cutoff - timedelta(seconds=5))
         _work(project, member, {"text": "b"}, key="2")
-        body = b"".join(org_api.get(f"/api/v1/projects/{project.pk}/results/", {"since": cutoff.isoformat()}).streaming_content)
+        body = b"".join(org_api.get(f"/api/v1/projects/{project.pk}/results/", {**PURPOSE, "since": cutoff.isoformat()}).streaming_content)
         assert [json.loads(line)["label"]["text"] for line in body.decode().splitlines()] == ["b"]
-        assert org_api.get(f"/api/v1/projects/{project.pk}/results/", {"since": "yesterday"}).status_code == 400
-        assert org_api.get(f"/api/v1/projects/{project.pk}/results/", {"format": "xml"}).status_code == 400
+        assert org_api.get(f"/api/v1/projects/{project.pk}/results/", {**PURPOSE, "since": "yesterday"}).status_code == 400
+        assert org_api.get(f"/api/v1/projects/{project.pk}/results/", {**PURPOSE, "format": "xml"}).status_code == 400
 
     def test_export_query_count_is_constant(self, org_api, organization, member, django_assert_max_num_queries):
         project = factories.make_project(organization, tasks=6)
         for i in range(6):
             _work(project, member, {"text": str(i)}, key=str(i))
-        with django_assert_max_num_queries(12):
-            b"".join(org_api.get(f"/api/v1/projects/{project.pk}/results/").streaming_content)
+        with django_assert_max_num_queries(16):
+            b"".join(org_api.get(f"/api/v1/projects/{project.pk}/results/", PURPOSE).streaming_content)
 
 
 @pytest.mark.django_db
@@ -87,23 +90,42 @@ class TestReview:
         with pytest.raises(Forbidden):
             review.answer_review(reviewer=member, answer=answer, accept=True)
 
-    def test_appeal_lands_with_stewards_and_overturning_accepts(self, organization, steward):
+    def test_appeal_goes_to_a_members_vote_and_passing_accepts_the_answer(self, organization, steward):
+        from governance.models import Proposal
+        from governance.services import ballot_cast, proposal_close
+
         _, (_, wrong) = self._review_task(organization)
         review.answer_review(reviewer=steward, answer=wrong, accept=False, reason="spam", feedback="Looks random to me.")
         worker = wrong.worker
         with pytest.raises(ApplicationError):
             review.answer_appeal_file(worker=worker, answer=wrong, reason="short")
         review.answer_appeal_file(worker=worker, answer=wrong, reason="The image really says cab, zoom in please.")
-        assert steward.notifications.filter(kind="answer.appealed").exists()
         with pytest.raises(Conflict):
             review.answer_appeal_file(worker=worker, answer=wrong, reason="Again and again and again.")
-        # The steward who rejected cannot decide the appeal.
-        with pytest.raises(Forbidden):
-            review.answer_appeal_decide(decider=steward, answer=wrong, overturn=True)
-        other_steward = factories.make_steward()
-        review.answer_appeal_decide(decider=other_steward, answer=wrong, overturn=True, note="Agreed, it is ambiguous.")
+        # Stewards do not decide appeals: the members do.
+        with pytest.raises(Conflict):
+            review.answer_appeal_decide(decider=factories.make_steward(), answer=wrong, overturn=True)
+        proposal = Proposal.objects.get(kind="appeal")
+        for elector in proposal.electors.select_related("membership__user"):
+            ballot_cast(proposal=proposal, user=elector.membership.user, choice="yes")
+        proposal_close(proposal=proposal, now=proposal.closes_at)
         wrong.refresh_from_db()
         assert (wrong.status, wrong.appeal_status) == ("accepted", "overturned")
+        assert worker.notifications.filter(kind="answer.appeal_decided").exists()
+
+    def test_failed_appeal_keeps_the_rejection(self, organization, steward):
+        from governance.models import Proposal
+        from governance.services import ballot_cast, proposal_close
+
+        _, (_, wrong) = self._review_task(organization)
+        review.answer_review(reviewer=steward, answer=wrong, accept=False, reason="incorrect", feedback="Clearly a t, not a b.")
+        review.answer_appeal_file(worker=wrong.worker, answer=wrong, reason="I am sure it was a b there.")
+        proposal = Proposal.objects.get(kind="appeal")
+        for elector in proposal.electors.select_related("membership__user"):
+            ballot_cast(proposal=proposal, user=elector.membership.user, choice="no")
+        proposal_close(proposal=proposal, now=proposal.closes_at)
+        wrong.refresh_from_db()
+        assert (wrong.status, wrong.appeal_status) == ("rejected", "upheld")
 
     def test_appeal_through_the_api(self, organization, steward):
         _, (_, wrong) = self._review_task(organization)
@@ -172,3 +194,34 @@ def test_webhooks_are_signed_retried_and_sent_once(receiver, dramatiq_worker, se
     assert WebhookDelivery.objects.filter(status="delivered").count() == 3
     assert max(WebhookDelivery.objects.values_list("attempts", flat=True)) == 2
     assert Project.objects.get(pk=project.pk).status == "completed"
+
+
+@pytest.mark.django_db
+class TestExportUnderTheDua:
+    def test_purpose_is_required_checked_and_logged(self, org_api, organization, member):
+        from governance.models import DataExportLog
+
+        project = factories.make_project(organization, tasks=1)
+        _work(project, member, {"text": "a"})
+        url = f"/api/v1/projects/{project.pk}/results/"
+        missing = org_api.get(url)
+        assert missing.status_code == 400 and missing.json()["error"]["code"] == "purpose_required"
+        refused = org_api.get(url, {"purpose": "surveillance"})
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "purpose_not_permitted"
+        ok = org_api.get(url, {"purpose": "evaluation"})
+        assert ok.status_code == 200 and b"".join(ok.streaming_content)
+        log = DataExportLog.objects.get()
+        assert (log.purpose, log.rows, log.project_id, log.dua_id) == ("evaluation", 1, project.pk, project.dua_id)
+
+    def test_export_refused_after_retention(self, org_api, organization, member):
+        import datetime as dt
+
+        from governance.models import Contract, DataUseAgreement
+
+        project = factories.make_project(organization, tasks=1)
+        _work(project, member, {"text": "a"})
+        ended = timezone.now() - dt.timedelta(days=200)
+        DataUseAgreement.objects.filter(pk=project.dua_id).update(status="expired", ended_at=ended)
+        Contract.objects.filter(organization=organization).update(status="expired")
+        response = org_api.get(f"/api/v1/projects/{project.pk}/results/", PURPOSE)
+        assert response.status_code == 403 and response.json()["error"]["code"] == "retention_expired"

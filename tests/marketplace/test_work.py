@@ -88,7 +88,7 @@ class TestNextTask:
         assert (task.assigned_count, task.state) == (0, "open")
 
     def test_heartbeat_renews_and_credits_bounded_time(self, member, organization):
-        project = factories.make_project(organization, tasks=1, estimated_seconds=60)
+        project = factories.make_project(organization, tasks=1, estimated_seconds=60, pay_per_task="0.40")
         lease = claiming.work_next(worker=member, project=project).assignment
         Assignment.objects.filter(pk=lease.pk).update(last_heartbeat_at=timezone.now() - timedelta(seconds=20))
         renewed = claiming.assignment_heartbeat(worker=member, assignment_id=lease.pk, active_seconds=1000)

@@ -1,0 +1,151 @@
+"""Governance in the admin: read-only for everyone. Every change goes through the services (portal, API, votes)."""
+
+from django.contrib import admin
+
+from coop.admin_site import StewardAccessMixin
+
+from .models import (
+    Contract,
+    DataExportLog,
+    DataUseAgreement,
+    Elector,
+    GovernanceLog,
+    NotificationPreference,
+    Participation,
+    PolicyValue,
+    Proposal,
+    SecretBallot,
+    Vote,
+    VoteHistory,
+)
+
+
+class ReadOnly(StewardAccessMixin, admin.ModelAdmin):
+    """Append-only records and vote-controlled data: viewable, never edited, added or deleted here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Contract)
+class ContractAdmin(ReadOnly):
+    list_display = ["title", "organization", "version", "status", "term_start", "term_end", "ratified_by", "activated_at"]
+    list_filter = ["status", "organization"]
+    search_fields = ["title", "organization__name", "scope"]
+    list_select_related = ["organization", "ratified_by"]
+
+
+@admin.register(DataUseAgreement)
+class DataUseAgreementAdmin(ReadOnly):
+    list_display = [
+        "__str__",
+        "version",
+        "status",
+        "retention_days",
+        "revenue_share_pct",
+        "deletion_requested_at",
+        "deletion_attested_at",
+    ]
+    list_filter = ["status", "personal_data_class", "train_models", "commercial_use_of_outputs", "contract__organization"]
+    search_fields = ["contract__title", "contract__organization__name", "deletion_statement"]
+    list_select_related = ["contract__organization"]
+
+
+@admin.register(DataExportLog)
+class DataExportLogAdmin(ReadOnly):
+    list_display = ["created_at", "organization", "dua", "purpose", "project_id", "rows"]
+    list_filter = ["purpose", "organization"]
+    search_fields = ["organization__name", "purpose"]
+    list_select_related = ["organization", "dua__contract__organization"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(PolicyValue)
+class PolicyValueAdmin(ReadOnly):
+    list_display = ["key", "value", "effective_from", "set_by", "created_at"]
+    list_filter = ["key"]
+    search_fields = ["key", "set_by__title"]
+    list_select_related = ["set_by"]
+
+
+@admin.register(Proposal)
+class ProposalAdmin(ReadOnly):
+    list_display = [
+        "id",
+        "title",
+        "kind",
+        "method",
+        "status",
+        "opens_at",
+        "closes_at",
+        "electorate_size",
+        "outcome",
+        "effect_status",
+    ]
+    list_filter = ["kind", "status", "outcome", "effect_status", "method", "secret", "decided_by"]
+    search_fields = ["title", "body", "effect_key"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Elector)
+class ElectorAdmin(ReadOnly):
+    list_display = ["proposal", "membership"]
+    list_filter = ["proposal__kind"]
+    search_fields = ["proposal__title", "membership__display_name"]
+    list_select_related = ["proposal", "membership"]
+
+
+@admin.register(Vote)
+class VoteAdmin(ReadOnly):
+    list_display = ["proposal", "membership", "choice", "score", "revision", "cast_at", "changed_at"]
+    list_filter = ["choice", "proposal__kind"]
+    search_fields = ["proposal__title", "membership__display_name"]
+    list_select_related = ["proposal", "membership"]
+
+
+@admin.register(VoteHistory)
+class VoteHistoryAdmin(ReadOnly):
+    list_display = ["vote", "revision", "choice", "score", "cast_at"]
+    list_filter = ["choice"]
+    search_fields = ["vote__proposal__title", "vote__membership__display_name"]
+    list_select_related = ["vote__proposal", "vote__membership"]
+
+
+@admin.register(Participation)
+class ParticipationAdmin(ReadOnly):
+    list_display = ["proposal", "membership"]
+    list_filter = ["proposal__kind"]
+    search_fields = ["proposal__title", "membership__display_name"]
+    list_select_related = ["proposal", "membership"]
+
+
+@admin.register(SecretBallot)
+class SecretBallotAdmin(ReadOnly):
+    # No voter column exists to show; the list order is the random key's.
+    list_display = ["id", "proposal", "choice", "score"]
+    list_filter = ["choice", "proposal__kind"]
+    search_fields = ["proposal__title"]
+    list_select_related = ["proposal"]
+
+
+@admin.register(GovernanceLog)
+class GovernanceLogAdmin(ReadOnly):
+    list_display = ["created_at", "action", "actor", "object_type", "object_id", "summary"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["summary", "action", "object_id"]
+    list_select_related = ["actor"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(ReadOnly):
+    list_display = ["user", "daily_digest", "last_digest_at", "updated_at"]
+    list_filter = ["daily_digest"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]

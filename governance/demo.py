@@ -1,0 +1,61 @@
+"""Demo governance for seed_demo: the demo client's contract and DUA, ratified by the demo members' vote."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from coop.models import ClientOrganization, User
+
+from . import services
+from .models import Elector, Proposal
+from .selectors import dua_covering
+
+TASK_TYPES = ["ocr", "classification", "pairwise"]
+
+
+def _ratify(proposal: Proposal, opened_at: dt.datetime) -> None:
+    for elector in Elector.objects.filter(proposal=proposal).select_related("membership__user"):
+        services.ballot_cast(proposal=proposal, user=elector.membership.user, choice="yes", now=opened_at + dt.timedelta(hours=1))
+    services.proposal_close(proposal=proposal, now=proposal.closes_at)
+
+
+def ensure_demo_agreements(organization: ClientOrganization, steward: User) -> None:
+    """Once: a contract and DUA covering all task types, voted through by every demo member a week ago."""
+    if all(dua_covering(organization=organization, task_type=t) for t in TASK_TYPES):
+        return
+    opened_at = timezone.now() - dt.timedelta(days=8)
+    today = timezone.localdate()
+    contract = services.contract_create(
+        actor=steward,
+        organization=organization,
+        title=f"{organization.name}: CAPTCHA OCR, sentiment and preference data",
+        scope="Transcribing synthetic CAPTCHA images, classifying product reviews, ranking model answers.",
+        task_types=TASK_TYPES,
+        rate_card={"ocr": "0.07", "classification": "0.045", "pairwise": "0.15"},
+        payment_terms="Escrow funded before publication; workers paid on acceptance.",
+        term_start=today - dt.timedelta(days=10),
+        term_end=today + dt.timedelta(days=365),
+        termination_notice_days=30,
+    )
+    _ratify(services.contract_propose(actor=steward, contract=contract, now=opened_at), opened_at)
+    dua = services.dua_create(
+        actor=steward,
+        contract=contract,
+        permitted_purposes=["model_training", "evaluation"],
+        prohibited_uses=["Surveillance or identification of individuals", "Resale of the raw data"],
+        train_models=True,
+        publish_trained_models=False,
+        commercial_use_of_outputs=True,
+        retention_days=180,
+        attribution_text="Labelled by the members of Data Co-op.",
+        welfare_provisions="Any item may be skipped without penalty.",
+        personal_data_class="none",
+        breach_reporting_hours=48,
+        audit_rights="The co-op may audit use once a year.",
+        training_summary_required=True,
+        revenue_share_pct="2.50",
+        signatories=[{"name": "Casey Client", "role": "CTO", "date": str(today - dt.timedelta(days=9))}],
+    )
+    _ratify(services.dua_propose(actor=steward, dua=dua, now=opened_at), opened_at)

@@ -1,0 +1,138 @@
+"""The co-op's voting rules per proposal kind, the policies members vote on, and due-process settings.
+
+Each kind has defaults (method, threshold, quorum, duration, secrecy) that a
+steward may override at creation only within the limits written here:
+another allowed method or threshold, a quorum at least the kind's minimum,
+a duration inside the kind's range, secrecy switched on (never off where the
+kind requires it). Changing these limits is itself a bylaw matter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+
+from .models import PolicyValue, ProposalKind, Threshold, VotingMethod
+
+K, M, T = ProposalKind, VotingMethod, Threshold
+
+
+@dataclass(frozen=True)
+class KindRule:
+    method: str
+    threshold: str  # "" for score and ranked ballots
+    quorum_pct: Decimal
+    duration: timedelta
+    secret: bool
+    allowed_methods: tuple[str, ...]
+    allowed_thresholds: tuple[str, ...]
+    min_quorum_pct: Decimal
+    min_duration: timedelta = timedelta(days=2)
+    max_duration: timedelta = timedelta(days=30)
+    secret_required: bool = False
+
+
+DAY = timedelta(days=1)
+
+KIND_RULES: dict[str, KindRule] = {
+    K.CONTRACT_RATIFICATION: KindRule(
+        M.YES_NO, T.MAJORITY, Decimal(30), 7 * DAY, False, (M.YES_NO,), (T.MAJORITY, T.TWO_THIRDS, T.CONSENT), Decimal(20)
+    ),
+    K.DUA_RATIFICATION: KindRule(
+        M.YES_NO, T.MAJORITY, Decimal(30), 7 * DAY, False, (M.YES_NO,), (T.MAJORITY, T.TWO_THIRDS, T.CONSENT), Decimal(20)
+    ),
+    K.PAY_FLOOR_CHANGE: KindRule(
+        M.SCORE, "", Decimal(30), 7 * DAY, False, (M.SCORE, M.YES_NO), (T.MAJORITY, T.TWO_THIRDS), Decimal(20)
+    ),
+    K.COOP_FEE_CHANGE: KindRule(
+        M.SCORE, "", Decimal(30), 7 * DAY, False, (M.SCORE, M.YES_NO), (T.MAJORITY, T.TWO_THIRDS), Decimal(20)
+    ),
+    K.MEMBER_ADMISSION: KindRule(
+        M.YES_NO, T.MAJORITY, Decimal(20), 7 * DAY, True, (M.YES_NO,), (T.MAJORITY, T.TWO_THIRDS, T.CONSENT), Decimal(10)
+    ),
+    K.SUSPENSION: KindRule(
+        M.YES_NO, T.TWO_THIRDS, Decimal(30), 7 * DAY, True, (M.YES_NO,), (T.TWO_THIRDS,), Decimal(30), secret_required=True
+    ),
+    K.APPEAL: KindRule(
+        M.YES_NO, T.MAJORITY, Decimal(20), 7 * DAY, True, (M.YES_NO,), (T.MAJORITY,), Decimal(20), DAY, 14 * DAY, True
+    ),
+    K.RATE_CUT_RELAUNCH: KindRule(
+        M.YES_NO, T.MAJORITY, Decimal(20), 5 * DAY, False, (M.YES_NO,), (T.MAJORITY, T.TWO_THIRDS), Decimal(20)
+    ),
+    K.BYLAW_AMENDMENT: KindRule(
+        M.YES_NO, T.TWO_THIRDS, Decimal(50), 14 * DAY, False, (M.YES_NO,), (T.TWO_THIRDS,), Decimal(50), 7 * DAY
+    ),
+    K.GENERAL_MOTION: KindRule(
+        M.YES_NO, T.MAJORITY, Decimal(20), 7 * DAY, False, (M.YES_NO,), (T.MAJORITY, T.TWO_THIRDS, T.CONSENT), Decimal(10)
+    ),
+    K.STEWARD_ELECTION: KindRule(
+        M.RANKED, "", Decimal(30), 14 * DAY, True, (M.RANKED,), (), Decimal(30), 7 * DAY, 30 * DAY, True
+    ),
+}
+
+# A panel appeal: the drawn panel decides by simple majority of yes + no; more than half of the panel must vote.
+PANEL_QUORUM_PCT = Decimal("50.01")
+
+
+@dataclass(frozen=True)
+class PolicyDef:
+    key: str
+    label: str
+    unit: str
+    minimum: Decimal
+    maximum: Decimal
+    places: int
+    founding: Decimal  # the value seeded by migration 0002
+
+
+POLICIES: dict[str, PolicyDef] = {
+    PolicyValue.Key.PAY_FLOOR_HOURLY: PolicyDef(
+        PolicyValue.Key.PAY_FLOOR_HOURLY, "Pay floor", "USD per hour", Decimal("1.00"), Decimal("500.00"), 2, Decimal("20.00")
+    ),
+    PolicyValue.Key.COOP_FEE_RATE: PolicyDef(
+        PolicyValue.Key.COOP_FEE_RATE, "Co-op fee", "share of client payments", Decimal(0), Decimal("0.5"), 4, Decimal("0.05")
+    ),
+}
+
+# Proposal kinds that change a policy, and which one.
+POLICY_KINDS: dict[str, str] = {
+    K.PAY_FLOOR_CHANGE: PolicyValue.Key.PAY_FLOOR_HOURLY,
+    K.COOP_FEE_CHANGE: PolicyValue.Key.COOP_FEE_RATE,
+}
+
+# Kinds whose passing is recorded and has no automatic effect.
+RECORDED_ONLY_KINDS = frozenset({K.BYLAW_AMENDMENT, K.GENERAL_MOTION})
+
+# Permitted-purpose codes of a data-use agreement.
+PURPOSES: dict[str, str] = {
+    "model_training": "Training machine-learning models",
+    "evaluation": "Evaluating models or systems",
+    "research": "Non-commercial research",
+    "commercial_product": "Use in a commercial product",
+}
+
+# Appeal types and the effect each registers under (effect key "appeal_<type>").
+APPEAL_TYPES = ("suspension", "rejection")
+
+
+def appeal_mode() -> str:
+    """'proposal' (all members vote) or 'panel' (N randomly drawn members decide). Setting GOVERNANCE_APPEAL_MODE."""
+    mode = getattr(settings, "GOVERNANCE_APPEAL_MODE", "proposal")
+    return mode if mode in ("proposal", "panel") else "proposal"
+
+
+def appeal_duration() -> timedelta:
+    """How long members (or the panel) have to decide an appeal. Setting GOVERNANCE_APPEAL_DAYS, default 7."""
+    return timedelta(days=int(getattr(settings, "GOVERNANCE_APPEAL_DAYS", 7)))
+
+
+def panel_size() -> int:
+    """Members drawn for an appeal panel. Setting GOVERNANCE_APPEAL_PANEL_SIZE, default 5 (odd, so no ties)."""
+    return max(1, int(getattr(settings, "GOVERNANCE_APPEAL_PANEL_SIZE", 5)))
+
+
+REMINDER_BEFORE_CLOSE = timedelta(hours=24)
+DIGEST_EVERY = timedelta(hours=24)

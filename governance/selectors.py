@@ -1,0 +1,310 @@
+"""Reads of the governance app: policies, proposals and tallies, agreements and their enforcement, the log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from coop.errors import NotFound
+from coop.models import ClientOrganization, Membership, User
+
+from . import tally
+from .models import (
+    AgreementStatus,
+    Choice,
+    Contract,
+    DataUseAgreement,
+    Elector,
+    GovernanceLog,
+    Participation,
+    PolicyValue,
+    Proposal,
+    ProposalStatus,
+    SecretBallot,
+    Vote,
+    VotingMethod,
+)
+from .rules import POLICIES
+
+S = AgreementStatus
+
+# --- Policies ---------------------------------------------------------------------------------------
+
+
+def policy_value_at(key: str, at: dt.datetime | None = None) -> PolicyValue:
+    """The PolicyValue row in force at `at` (default now): the latest with effective_from <= at."""
+    row = PolicyValue.objects.filter(key=key, effective_from__lte=at or timezone.now()).order_by("-effective_from", "-id").first()
+    if row is None:
+        raise NotFound(f"No value of policy {key!r} is in force at that time.", code="policy_not_set")
+    return row
+
+
+def policy_current(key: str, at: dt.datetime | None = None) -> Decimal:
+    """The value of a co-op policy at `at` (default now), e.g. policy_current("pay_floor_hourly") -> Decimal("20.00").
+
+    Before any recorded value (a database emptied by tests, a time before the
+    founding) the policy's founding value applies, the one migration 0002 seeds.
+    """
+    try:
+        return policy_value_at(key, at).value
+    except NotFound:
+        if key not in POLICIES:
+            raise
+        return POLICIES[key].founding
+
+
+def policy_history(key: str) -> QuerySet[PolicyValue]:
+    """Every value a policy has had, newest first, with the proposal that set it."""
+    return PolicyValue.objects.filter(key=key).select_related("set_by").order_by("-effective_from", "-id")
+
+
+# --- Proposals and tallies ----------------------------------------------------------------------------
+
+
+def membership_of(user: User | None) -> Membership | None:
+    if user is None or not user.pk:
+        return None
+    return Membership.objects.filter(user_id=user.pk).first()
+
+
+def proposal_list(*, user: User | None = None, status: str | None = None, kind: str | None = None) -> QuerySet[Proposal]:
+    """Proposals newest first; `status` "open" means scheduled or open (soonest closing first).
+
+    Annotated for `user`: voted_named / voted_secret (has voted) and i_am_elector.
+    """
+    queryset = Proposal.objects.select_related("created_by", "created_by__membership").order_by("-created_at", "-id")
+    if status == "open":
+        queryset = queryset.filter(status__in=[ProposalStatus.SCHEDULED, ProposalStatus.OPEN]).order_by("closes_at", "id")
+    elif status:
+        queryset = queryset.filter(status=status)
+    if kind:
+        queryset = queryset.filter(kind=kind)
+    membership = membership_of(user)
+    membership_id = membership.pk if membership else 0
+    return queryset.annotate(
+        voted_named=Exists(Vote.objects.filter(proposal=OuterRef("pk"), membership_id=membership_id)),
+        voted_secret=Exists(Participation.objects.filter(proposal=OuterRef("pk"), membership_id=membership_id)),
+        i_am_elector=Exists(Elector.objects.filter(proposal=OuterRef("pk"), membership_id=membership_id)),
+    )
+
+
+def votes_waiting_for(user: User | None) -> list[Proposal]:
+    """Open proposals on which `user` is an elector and has not voted yet, soonest closing first (dashboard card)."""
+    membership = membership_of(user)
+    if membership is None or membership.status != Membership.Status.ACTIVE:
+        return []
+    voted = Q(votes__membership=membership) | Q(participations__membership=membership)
+    return list(
+        Proposal.objects.filter(status=ProposalStatus.OPEN, electors__membership=membership)
+        .exclude(voted)
+        .order_by("closes_at")[:5]
+    )
+
+
+def proposal_get(pk: int) -> Proposal:
+    proposal = (
+        Proposal.objects.select_related("contract__organization", "dua__contract__organization", "membership", "created_by")
+        .filter(pk=pk)
+        .first()
+    )
+    if proposal is None:
+        raise NotFound("No such proposal.")
+    return proposal
+
+
+def _ballots(proposal: Proposal) -> QuerySet:
+    model = SecretBallot if proposal.secret else Vote
+    return model.objects.filter(proposal=proposal)
+
+
+def turnout(proposal: Proposal) -> int:
+    model = Participation if proposal.secret else Vote
+    return model.objects.filter(proposal=proposal).count()
+
+
+def proposal_tally(proposal: Proposal) -> dict:
+    """The result of the votes cast so far, by the rules in governance.tally (Decimals, not yet JSON)."""
+    ballots = _ballots(proposal)
+    common = {"electorate": proposal.electorate_size, "quorum_pct": proposal.quorum_pct}
+    if proposal.method == VotingMethod.YES_NO:
+        counts = ballots.aggregate(
+            **{c: Count("pk", filter=Q(choice=c)) for c in (Choice.YES, Choice.NO, Choice.ABSTAIN, Choice.BLOCK)}
+        )
+        return tally.tally_yes_no(**counts, threshold=proposal.threshold, **common)
+    rows = list(ballots.values_list("choice", "score", "ranking"))
+    abstain = sum(1 for choice, _, _ in rows if choice == Choice.ABSTAIN)
+    if proposal.method == VotingMethod.SCORE:
+        scores = [score for choice, score, _ in rows if choice == Choice.SCORE]
+        return tally.tally_score(scores=scores, abstain=abstain, places=proposal.score_places, **common)
+    rankings = [ranking for choice, _, ranking in rows if choice == Choice.RANKING]
+    result = tally.tally_ranked(
+        rankings=rankings, abstain=abstain, candidates=[c["key"] for c in proposal.choices], seats=proposal.seats, **common
+    )
+    result["labels"] = {c["key"]: c["label"] for c in proposal.choices}
+    return result
+
+
+def as_json(data: dict) -> dict:
+    """Decimals and dates as strings, as stored in Proposal.result."""
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def result_for_display(proposal: Proposal) -> dict | None:
+    """The result when members may see it: the final one once closed, the running tally while open if not hidden."""
+    if proposal.status == ProposalStatus.CLOSED:
+        return proposal.result
+    if proposal.status == ProposalStatus.OPEN and not proposal.results_hidden:
+        return as_json(proposal_tally(proposal))
+    return None
+
+
+def eligibility(*, proposal: Proposal, user: User | None) -> dict:
+    """Whether `user` may vote now, and why not: {"eligible", "code", "message"}."""
+    membership = membership_of(user)
+    if proposal.status != ProposalStatus.OPEN:
+        return {"eligible": False, "code": "ballot_not_open", "message": "Voting is not open."}
+    if membership is None:
+        return {"eligible": False, "code": "not_a_member", "message": "Only members vote."}
+    if not Elector.objects.filter(proposal=proposal, membership=membership).exists():
+        return {
+            "eligible": False,
+            "code": "not_eligible",
+            "message": "You were not on the electorate fixed when voting opened "
+            "(members in good standing then, or the drawn panel).",
+        }
+    if membership.status != Membership.Status.ACTIVE:
+        return {"eligible": False, "code": "not_in_good_standing", "message": "Only members in good standing vote."}
+    return {"eligible": True, "code": "", "message": "You are on this vote's electorate."}
+
+
+def has_voted(*, proposal: Proposal, membership: Membership | None) -> bool:
+    if membership is None:
+        return False
+    model = Participation if proposal.secret else Vote
+    return model.objects.filter(proposal=proposal, membership=membership).exists()
+
+
+def my_vote(*, proposal: Proposal, user: User | None) -> Vote | None:
+    """The member's named vote with its history (never anything for a secret ballot)."""
+    membership = membership_of(user)
+    if proposal.secret or membership is None:
+        return None
+    return Vote.objects.filter(proposal=proposal, membership=membership).prefetch_related("history").first()
+
+
+def named_votes(proposal: Proposal) -> QuerySet[Vote]:
+    """Who voted what, for a named ballot once it has closed (empty otherwise)."""
+    if proposal.secret or proposal.status != ProposalStatus.CLOSED:
+        return Vote.objects.none()
+    return Vote.objects.filter(proposal=proposal).select_related("membership").order_by("membership__display_name")
+
+
+# --- Agreements ---------------------------------------------------------------------------------------
+
+
+def contract_list(*, organization: ClientOrganization | None = None, status: str | None = None) -> QuerySet[Contract]:
+    queryset = Contract.objects.select_related("organization", "ratified_by").order_by("organization__name", "family", "-version")
+    if organization is not None:
+        queryset = queryset.filter(organization=organization)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset
+
+
+def dua_list(*, organization: ClientOrganization | None = None, status: str | None = None) -> QuerySet[DataUseAgreement]:
+    queryset = DataUseAgreement.objects.select_related("contract__organization", "ratified_by", "deletion_attested_by").order_by(
+        "contract__organization__name", "family", "-version"
+    )
+    if organization is not None:
+        queryset = queryset.filter(contract__organization=organization)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset
+
+
+def agreement_versions(agreement) -> QuerySet:
+    return type(agreement).objects.filter(family=agreement.family).order_by("-version")
+
+
+def dua_covering(*, organization: ClientOrganization, task_type: str, at: dt.datetime | None = None) -> DataUseAgreement | None:
+    """The active DUA under an active contract of `organization` that covers `task_type` on the date of `at`.
+
+    The contract must be active, list the task type and have `at`'s date
+    within its term; the DUA must be active and belong to that contract's
+    family (any version). Statuses are today's; `at` moves only the date check.
+    """
+    day = timezone.localdate(at or timezone.now())
+    contracts = Contract.objects.filter(organization=organization, status=S.ACTIVE, term_start__lte=day, term_end__gte=day)
+    families = [c.family for c in contracts.only("family", "task_types") if task_type in c.task_types]
+    if not families:
+        return None
+    return (
+        DataUseAgreement.objects.filter(status=S.ACTIVE, contract__family__in=families)
+        .select_related("contract__organization")
+        .order_by("-activated_at", "-pk")
+        .first()
+    )
+
+
+def dua_retention_ends_on(dua: DataUseAgreement) -> dt.date | None:
+    """The last day the client may keep the data: the day the agreement ended (or its contract's term ends) + retention days.
+
+    None while the agreement is not in force (draft, under vote, superseded:
+    a superseded version's obligations pass to the version that replaced it).
+    """
+    if dua.status in (S.EXPIRED, S.TERMINATED) and dua.ended_at is not None:
+        return timezone.localdate(dua.ended_at) + dt.timedelta(days=dua.retention_days)
+    if dua.status != S.ACTIVE:
+        return None
+    contract = Contract.objects.filter(family=dua.contract.family, status=S.ACTIVE).only("term_end").first() or dua.contract
+    return contract.term_end + dt.timedelta(days=dua.retention_days)
+
+
+def dua_retention_overdue(*, at: dt.datetime | None = None) -> QuerySet[DataUseAgreement]:
+    """Agreements past their retention period with no deletion attestation yet (members can see the list)."""
+    today = timezone.localdate(at or timezone.now())
+    candidates = DataUseAgreement.objects.filter(
+        status__in=[S.ACTIVE, S.EXPIRED, S.TERMINATED], deletion_attested_at__isnull=True
+    ).select_related("contract__organization")
+    overdue = [dua.pk for dua in candidates if (end := dua_retention_ends_on(dua)) is not None and today > end]
+    return DataUseAgreement.objects.filter(pk__in=overdue).select_related("contract__organization").order_by("pk")
+
+
+# --- Governance log -----------------------------------------------------------------------------------
+
+
+def governance_log_list(
+    *,
+    action: str = "",
+    object_type: str = "",
+    object_id: str = "",
+    actor_id: int | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    search: str = "",
+) -> QuerySet[GovernanceLog]:
+    queryset = GovernanceLog.objects.select_related("actor", "actor__membership").order_by("-created_at", "-id")
+    if action:
+        queryset = queryset.filter(action__startswith=action)
+    if object_type:
+        queryset = queryset.filter(object_type=object_type)
+    if object_id:
+        queryset = queryset.filter(object_id=object_id)
+    if actor_id:
+        queryset = queryset.filter(actor_id=actor_id)
+    if since:
+        queryset = queryset.filter(created_at__date__gte=since)
+    if until:
+        queryset = queryset.filter(created_at__date__lte=until)
+    if search:
+        queryset = queryset.filter(summary__icontains=search)
+    return queryset
+
+
+def governance_log_actions() -> list[str]:
+    return list(GovernanceLog.objects.order_by("action").values_list("action", flat=True).distinct())

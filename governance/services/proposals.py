@@ -1,0 +1,475 @@
+"""Proposals: create with the kind's rules, open (freeze the electorate), close (tally and effect), withdraw.
+
+Lock protocol (PostgreSQL): ballot_cast holds FOR SHARE on the proposal row
+while it writes a vote, so many votes go in at once; proposal_close takes FOR
+UPDATE (skip locked), so it never tallies while a vote is half-written, and
+every vote that commits after the close sees status "closed" and is refused.
+On SQLite, transactions are IMMEDIATE and serialise writers anyway.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, models, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from coop.errors import ApplicationError, Conflict, Forbidden
+from coop.models import Membership, User
+
+from .. import effects, selectors
+from ..models import Elector, Outcome, Proposal, ProposalKind, ProposalStatus, VotingMethod
+from ..rules import KIND_RULES, POLICIES, POLICY_KINDS
+from .audit import log_write
+from .notify import notify_users, publish_to_proposal
+from .policies import policy_clean_value
+
+K = ProposalKind
+
+
+def _require_steward(actor: User | None) -> None:
+    if actor is not None and not actor.is_steward:
+        raise Forbidden("Only stewards can put proposals to the members.", code="steward_required")
+
+
+def _decimal(value, *, field: str) -> Decimal:
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError, TypeError):
+        raise ApplicationError(f"{field} must be a number.", fields={field: ["Not a number."]}) from None
+    if not number.is_finite():
+        raise ApplicationError(f"{field} must be a number.", fields={field: ["Not a number."]})
+    return number
+
+
+def proposal_url(proposal: Proposal) -> str:
+    return reverse("governance:proposal_detail", kwargs={"pk": proposal.pk})
+
+
+def _rules(kind: str, *, method, threshold, quorum_pct, duration, secret, results_hidden) -> dict:
+    """The kind's defaults with the overrides the co-op allows (see governance.rules)."""
+    rule = KIND_RULES[kind]
+    method = method or rule.method
+    if method not in rule.allowed_methods:
+        message = f"This kind of proposal is decided by: {', '.join(rule.allowed_methods)}."
+        raise ApplicationError(message, code="method_not_allowed", fields={"method": [message]})
+    if method == VotingMethod.YES_NO:
+        threshold = threshold or (rule.threshold if rule.method == VotingMethod.YES_NO else rule.allowed_thresholds[0])
+        if threshold not in rule.allowed_thresholds:
+            message = f"Allowed thresholds for this kind: {', '.join(rule.allowed_thresholds)}."
+            raise ApplicationError(message, code="threshold_not_allowed", fields={"threshold": [message]})
+    elif threshold:
+        raise ApplicationError("Only yes/no ballots have a threshold.", fields={"threshold": ["Only for yes/no ballots."]})
+    else:
+        threshold = ""
+    quorum = rule.quorum_pct if quorum_pct in (None, "") else _decimal(quorum_pct, field="quorum_pct")
+    if not rule.min_quorum_pct <= quorum <= 100:
+        message = f"The quorum must be between {rule.min_quorum_pct}% and 100% for this kind."
+        raise ApplicationError(message, code="quorum_out_of_range", fields={"quorum_pct": [message]})
+    duration = rule.duration if duration is None else duration
+    if not isinstance(duration, timedelta) or not rule.min_duration <= duration <= rule.max_duration:
+        message = f"Voting must last between {rule.min_duration.days or 1} and {rule.max_duration.days} days for this kind."
+        raise ApplicationError(message, code="duration_out_of_range", fields={"duration": [message], "duration_days": [message]})
+    secret = rule.secret if secret is None else bool(secret)
+    if rule.secret_required and not secret:
+        raise ApplicationError("This kind of vote is always secret.", code="secret_required", fields={"secret": ["Required."]})
+    results_hidden = True if results_hidden is None else bool(results_hidden)
+    if secret and not results_hidden:
+        raise ApplicationError(
+            "A secret ballot cannot show a running tally: it would reveal who just voted what.",
+            code="secret_hides_results",
+            fields={"results_hidden": ["Must stay hidden for a secret ballot."]},
+        )
+    return {
+        "method": method,
+        "threshold": threshold,
+        "quorum_pct": quorum,
+        "duration": duration,
+        "secret": secret,
+        "results_hidden": results_hidden,
+    }
+
+
+def _score_range(kind: str, *, score_min, score_max) -> dict:
+    definition = POLICIES[POLICY_KINDS[kind]]
+    low = (
+        definition.minimum
+        if score_min in (None, "")
+        else policy_clean_value(key=definition.key, value=score_min, field="score_min")
+    )
+    high = (
+        definition.maximum
+        if score_max in (None, "")
+        else policy_clean_value(key=definition.key, value=score_max, field="score_max")
+    )
+    if low >= high:
+        raise ApplicationError(
+            "The lowest allowed number must be below the highest.", fields={"score_min": ["Must be below the maximum."]}
+        )
+    return {"score_min": low, "score_max": high, "score_places": definition.places}
+
+
+def _candidates(candidates, seats) -> dict:
+    candidates = list(candidates or [])
+    if not candidates:
+        raise ApplicationError("An election needs candidates.", fields={"candidates": ["Required."]})
+    ids = [c.pk for c in candidates]
+    if len(set(ids)) != len(ids):
+        raise ApplicationError("Each candidate can stand once.", fields={"candidates": ["Duplicate candidate."]})
+    inactive = [c.display_name for c in Membership.objects.filter(pk__in=ids).exclude(status=Membership.Status.ACTIVE)]
+    if inactive:
+        raise ApplicationError(f"Only active members can stand: {', '.join(inactive)}.", fields={"candidates": ["Not active."]})
+    seats = int(seats or 1)
+    if not 1 <= seats <= len(candidates):
+        raise ApplicationError("Seats must be between 1 and the number of candidates.", fields={"seats": ["Out of range."]})
+    order = list(candidates)
+    secrets.SystemRandom().shuffle(order)  # the ballot order is drawn by lot; it is also the final tie-break
+    return {"choices": [{"key": str(c.pk), "label": c.display_name} for c in order], "seats": seats}
+
+
+def proposal_create(
+    *,
+    actor: User | None,
+    kind: str,
+    title: str,
+    body: str = "",
+    payload: dict | None = None,
+    contract=None,
+    dua=None,
+    membership: Membership | None = None,
+    subject: models.Model | None = None,
+    candidates: list[Membership] | None = None,
+    seats: int | None = None,
+    method: str | None = None,
+    threshold: str | None = None,
+    quorum_pct=None,
+    duration: timedelta | None = None,
+    opens_at: datetime | None = None,
+    secret: bool | None = None,
+    results_hidden: bool | None = None,
+    score_min=None,
+    score_max=None,
+    now: datetime | None = None,
+) -> Proposal:
+    """A steward (or the system, actor=None) puts a question to the members.
+
+    Ratifications go through contract_propose / dua_propose (they also move the
+    agreement to "proposed"); appeals through appeal_file; suspensions need a
+    reason and evidence (suspension_propose). `now` is the clock, for tests.
+    """
+    rules = {
+        "method": method,
+        "threshold": threshold,
+        "quorum_pct": quorum_pct,
+        "duration": duration,
+        "opens_at": opens_at,
+        "secret": secret,
+        "results_hidden": results_hidden,
+    }
+    if kind == K.CONTRACT_RATIFICATION:
+        from .contracts import contract_propose
+
+        return contract_propose(actor=actor, contract=contract, now=now, **rules)
+    if kind == K.DUA_RATIFICATION:
+        from .duas import dua_propose
+
+        return dua_propose(actor=actor, dua=dua, now=now, **rules)
+    if kind == K.APPEAL:
+        raise ApplicationError("Appeals are filed by the member concerned (appeal_file).", code="use_appeal_file")
+    if kind == K.SUSPENSION:
+        from .due_process import suspension_propose
+
+        payload = payload or {}
+        return suspension_propose(
+            actor=actor,
+            membership=membership,
+            reason=payload.get("reason", ""),
+            evidence=payload.get("evidence", ""),
+            now=now,
+            quorum_pct=quorum_pct,
+            duration=duration,
+            opens_at=opens_at,
+        )
+    _require_steward(actor)
+    return proposal_create_unchecked(
+        creator=actor,
+        kind=kind,
+        title=title,
+        body=body,
+        payload=payload,
+        membership=membership,
+        subject=subject,
+        candidates=candidates,
+        seats=seats,
+        method=method,
+        threshold=threshold,
+        quorum_pct=quorum_pct,
+        duration=duration,
+        opens_at=opens_at,
+        secret=secret,
+        results_hidden=results_hidden,
+        score_min=score_min,
+        score_max=score_max,
+        now=now,
+    )
+
+
+@transaction.atomic
+def proposal_create_unchecked(
+    *,
+    creator: User | None,
+    kind: str,
+    title: str,
+    body: str = "",
+    payload: dict | None = None,
+    effect_key: str | None = None,
+    contract=None,
+    dua=None,
+    membership: Membership | None = None,
+    subject: models.Model | None = None,
+    candidates: list[Membership] | None = None,
+    seats: int | None = None,
+    electorate: list[Membership] | None = None,
+    decided_by: str = Proposal.DecidedBy.MEMBERS,
+    method=None,
+    threshold=None,
+    quorum_pct=None,
+    duration=None,
+    opens_at=None,
+    secret=None,
+    results_hidden=None,
+    score_min=None,
+    score_max=None,
+    now: datetime | None = None,
+) -> Proposal:
+    """Validate and create a proposal of any kind; the public services check who may do it first."""
+    now = now or timezone.now()
+    if kind not in KIND_RULES:
+        raise ApplicationError(f"Unknown kind of proposal {kind!r}.", fields={"kind": ["Unknown."]})
+    title = (title or "").strip()
+    if not title or len(title) > 200:
+        raise ApplicationError("A title of 1 to 200 characters is required.", fields={"title": ["Required."]})
+    payload = dict(payload or {})
+    if membership is not None:
+        membership = Membership.objects.select_related("user").get(pk=membership.pk)  # fresh status, not the caller's copy
+    rules = _rules(
+        kind,
+        method=method,
+        threshold=threshold,
+        quorum_pct=quorum_pct,
+        duration=duration,
+        secret=secret,
+        results_hidden=results_hidden,
+    )
+    extra: dict = {}
+    if rules["method"] == VotingMethod.SCORE:
+        extra.update(_score_range(kind, score_min=score_min, score_max=score_max))
+    if kind in POLICY_KINDS and rules["method"] == VotingMethod.YES_NO:
+        payload["value"] = str(policy_clean_value(key=POLICY_KINDS[kind], value=payload.get("value")))
+    if rules["method"] == VotingMethod.RANKED:
+        extra.update(_candidates(candidates, seats))
+    if kind == K.MEMBER_ADMISSION and (membership is None or membership.status != Membership.Status.APPLIED):
+        raise ApplicationError("Choose an applicant whose application is waiting.", fields={"membership": ["Not an applicant."]})
+    if kind == K.RATE_CUT_RELAUNCH and subject is None:
+        raise ApplicationError("A relaunch vote is about a project.", fields={"subject": ["Required."]})
+    if kind == K.STEWARD_ELECTION:
+        payload["outgoing"] = [int(pk) for pk in payload.get("outgoing", [])]
+    opens_at = opens_at or now
+    if opens_at < now - timedelta(minutes=1):
+        raise ApplicationError("The vote cannot open in the past.", fields={"opens_at": ["In the past."]})
+    if electorate is not None and opens_at > now:
+        raise ApplicationError("A panel is drawn when its vote opens.")
+    proposal = Proposal(
+        kind=kind,
+        title=title,
+        body=(body or "").strip(),
+        payload=payload,
+        effect_key=effect_key or kind,
+        method=rules["method"],
+        threshold=rules["threshold"],
+        quorum_pct=rules["quorum_pct"],
+        secret=rules["secret"],
+        results_hidden=rules["results_hidden"],
+        decided_by=decided_by,
+        contract=contract,
+        dua=dua,
+        membership=membership,
+        subject_type=ContentType.objects.get_for_model(subject) if subject is not None else None,
+        subject_id=str(subject.pk) if subject is not None else "",
+        opens_at=opens_at,
+        closes_at=opens_at + rules["duration"],
+        created_by=creator,
+        created_at=now,
+        **extra,
+    )
+    try:
+        with transaction.atomic():
+            proposal.save()
+    except IntegrityError as exc:
+        raise Conflict("A vote on this is already scheduled or open.", code="already_open") from exc
+    log_write(
+        actor=creator,
+        action="proposal.created",
+        obj=proposal,
+        summary=f"{proposal.get_kind_display()}: {title}",
+        data={
+            "kind": kind,
+            "method": proposal.method,
+            "threshold": proposal.threshold,
+            "quorum_pct": str(proposal.quorum_pct),
+            "secret": proposal.secret,
+            "opens_at": opens_at.isoformat(),
+            "closes_at": proposal.closes_at.isoformat(),
+        },
+    )
+    if opens_at <= now:
+        _open(proposal, now=now, electorate=electorate)
+    return proposal
+
+
+def _open(proposal: Proposal, *, now: datetime, electorate: list[Membership] | None = None) -> None:
+    """Freeze the electorate (members in good standing now, or the drawn panel) and open the vote."""
+    if electorate is None:
+        member_ids = list(Membership.objects.filter(status=Membership.Status.ACTIVE).order_by("pk").values_list("pk", flat=True))
+    else:
+        member_ids = sorted(m.pk for m in electorate if m.status == Membership.Status.ACTIVE)
+    Elector.objects.bulk_create([Elector(proposal=proposal, membership_id=pk) for pk in member_ids])
+    proposal.status = ProposalStatus.OPEN
+    proposal.opened_at = now
+    proposal.electorate_size = len(member_ids)
+    proposal.save(update_fields=["status", "opened_at", "electorate_size"])
+    log_write(
+        actor=None,
+        action="proposal.opened",
+        obj=proposal,
+        summary=f"Voting opened on “{proposal.title}” for {len(member_ids)} members",
+        data={"electorate": len(member_ids), "decided_by": proposal.decided_by},
+    )
+    notify_users(
+        users=User.objects.filter(membership__pk__in=member_ids),
+        kind="governance.opened",
+        title=f"New vote: {proposal.title}",
+        body=f"Voting closes {proposal.closes_at:%Y-%m-%d %H:%M} UTC.",
+        url=proposal_url(proposal),
+    )
+
+
+def proposals_open_due(*, now: datetime | None = None) -> int:
+    """Open scheduled proposals whose time has come. Idempotent; safe with several workers (skip locked)."""
+    now = now or timezone.now()
+    opened = 0
+    for pk in (
+        Proposal.objects.filter(status=ProposalStatus.SCHEDULED, opens_at__lte=now).order_by("pk").values_list("pk", flat=True)
+    ):
+        with transaction.atomic():
+            proposal = (
+                Proposal.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(pk=pk, status=ProposalStatus.SCHEDULED)
+                .order_by("pk")
+                .first()
+            )
+            if proposal is not None:
+                _open(proposal, now=now)
+                opened += 1
+    return opened
+
+
+def proposal_close(*, proposal: Proposal, now: datetime | None = None) -> Proposal | None:
+    """Tally a due proposal and apply its effect, in one transaction. Idempotent.
+
+    Takes SELECT FOR UPDATE (skip locked) on the proposal row: returns None
+    when another closer or a vote in flight holds it (the next run retries),
+    the proposal unchanged when it is already closed.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Proposal.objects.select_for_update(skip_locked=True, of=("self",)).filter(pk=proposal.pk).order_by("pk").first()
+        if locked is None or locked.status != ProposalStatus.OPEN:
+            return locked
+        if now < locked.closes_at:
+            raise Conflict("This vote is still open.", code="not_due")
+        result = selectors.proposal_tally(locked)
+        locked.status = ProposalStatus.CLOSED
+        locked.closed_at = now
+        locked.outcome = Outcome.PASSED if result["passed"] else Outcome.FAILED
+        locked.quorum_reached = result["quorum"]["met"]
+        locked.result = result
+        locked.save(update_fields=["status", "closed_at", "outcome", "quorum_reached", "result"])
+        # The effect runs in this transaction, after the result is written (in a savepoint: see effects.py).
+        locked.effect_status, locked.effect_detail = effects.apply_outcome(locked)
+        locked.save(update_fields=["effect_status", "effect_detail"])
+        locked.refresh_from_db(fields=["result"])  # the stored JSON, as readers will see it
+        verdict = locked.get_outcome_display().lower() + ("" if locked.quorum_reached else " (quorum not reached)")
+        log_write(
+            actor=None,
+            action="proposal.closed",
+            obj=locked,
+            summary=f"“{locked.title}” {verdict}; effect: {locked.get_effect_status_display().lower()}",
+            data={
+                "outcome": locked.outcome,
+                "quorum": locked.result.get("quorum"),
+                "effect_status": locked.effect_status,
+                "effect_detail": locked.effect_detail,
+            },
+        )
+        voters = User.objects.filter(membership__pk__in=Elector.objects.filter(proposal=locked).values("membership_id"))
+        notify_users(
+            users=voters, kind="governance.closed", title=f"Vote closed: {locked.title} — {verdict}", url=proposal_url(locked)
+        )
+        concerned = {locked.membership.user} if locked.membership_id else set()
+        if locked.kind == K.APPEAL and locked.created_by_id:
+            concerned.add(locked.created_by)  # the appellant, also for appeals of rejected work
+        if concerned and locked.kind in (K.SUSPENSION, K.APPEAL, K.MEMBER_ADMISSION):
+            # The member concerned always hears the result, whatever their standing or preferences.
+            notify_users(
+                users=sorted(concerned, key=lambda user: user.pk),
+                kind="governance.closed",
+                title=f"Decision: {locked.title} — {verdict}",
+                body=locked.effect_detail,
+                url=proposal_url(locked),
+                force=True,
+            )
+        publish_to_proposal(proposal_id=locked.pk, event={"kind": "closed", "proposal": locked.pk, "outcome": locked.outcome})
+    return locked
+
+
+def proposals_close_due(*, now: datetime | None = None) -> int:
+    """Close every open proposal past its closing time (each in its own transaction). Idempotent."""
+    now = now or timezone.now()
+    closed = 0
+    for pk in Proposal.objects.filter(status=ProposalStatus.OPEN, closes_at__lte=now).order_by("pk").values_list("pk", flat=True):
+        proposal = proposal_close(proposal=Proposal(pk=pk), now=now)
+        if proposal is not None and proposal.closed_at == now:
+            closed += 1
+    return closed
+
+
+@transaction.atomic
+def proposal_withdraw(*, actor: User | None, proposal: Proposal, reason: str, now: datetime | None = None) -> Proposal:
+    """A steward withdraws a scheduled or open proposal (reason required); the kind's on-fail follow-up runs."""
+    _require_steward(actor)
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("Say why the proposal is withdrawn.", code="reason_required", fields={"reason": ["Required."]})
+    locked = Proposal.objects.select_for_update(of=("self",)).get(pk=proposal.pk)
+    if locked.status not in (ProposalStatus.SCHEDULED, ProposalStatus.OPEN):
+        raise Conflict("Only a scheduled or open proposal can be withdrawn.", code="not_open")
+    locked.status = ProposalStatus.WITHDRAWN
+    locked.closed_at = now
+    locked.withdrawn_reason = reason
+    locked.effect_status, locked.effect_detail = effects.apply_outcome(locked)
+    locked.save(update_fields=["status", "closed_at", "withdrawn_reason", "effect_status", "effect_detail"])
+    log_write(
+        actor=actor,
+        action="proposal.withdrawn",
+        obj=locked,
+        summary=f"“{locked.title}” withdrawn: {reason}"[:300],
+        data={"reason": reason},
+    )
+    publish_to_proposal(proposal_id=locked.pk, event={"kind": "closed", "proposal": locked.pk, "outcome": "withdrawn"})
+    return locked

@@ -1,0 +1,90 @@
+"""The governance log (filterable page, streamed CSV and JSON Lines exports) and the co-op's policies."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from django.core.paginator import Paginator
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from coop.views import member_required
+
+from .. import selectors
+from ..forms import LogFilterForm
+from ..rules import POLICIES
+
+COLUMNS = ["id", "created_at", "action", "actor", "object_type", "object_id", "summary", "data"]
+
+
+@member_required
+def log_list(request):
+    form = LogFilterForm(request.GET or None)
+    entries = selectors.governance_log_list(**form.filters())
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "governance/log.html",
+        {"form": form, "page": page, "query": query.urlencode(), "actions": selectors.governance_log_actions()},
+    )
+
+
+def _row(entry) -> dict:
+    return {
+        "id": entry.pk,
+        "created_at": entry.created_at.isoformat(),
+        "action": entry.action,
+        "actor": entry.actor.display_name if entry.actor_id else "",
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "summary": entry.summary,
+        "data": entry.data,
+    }
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_lines(entries):
+    writer = csv.writer(_Echo())
+    yield writer.writerow(COLUMNS)
+    for entry in entries:
+        row = _row(entry)
+        row["data"] = json.dumps(row["data"], cls=DjangoJSONEncoder, sort_keys=True)
+        yield writer.writerow([row[c] for c in COLUMNS])
+
+
+def _jsonl_lines(entries):
+    for entry in entries:
+        yield json.dumps(_row(entry), cls=DjangoJSONEncoder, sort_keys=True) + "\n"
+
+
+@member_required
+def log_export(request, fmt: str):
+    """The whole (filtered) log, streamed row by row, so a large log never sits in memory."""
+    if fmt not in ("csv", "jsonl"):
+        raise Http404
+    entries = selectors.governance_log_list(**LogFilterForm(request.GET or None).filters()).iterator(chunk_size=500)
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    if fmt == "csv":
+        response = StreamingHttpResponse(_csv_lines(entries), content_type="text/csv; charset=utf-8")
+    else:
+        response = StreamingHttpResponse(_jsonl_lines(entries), content_type="application/x-ndjson")
+    response["Content-Disposition"] = f'attachment; filename="governance-log-{stamp}.{fmt}"'
+    return response
+
+
+@member_required
+def policies(request):
+    rows = [
+        {"definition": definition, "current": selectors.policy_current(key), "history": selectors.policy_history(key)}
+        for key, definition in POLICIES.items()
+    ]
+    return render(request, "governance/policies.html", {"policies": rows})

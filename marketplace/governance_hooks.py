@@ -1,0 +1,92 @@
+"""How the marketplace obeys the members' decisions (imported once, from MarketplaceConfig.ready()).
+
+- Publication needs an active contract and data-use agreement covering the
+  project's task type, and pay at or above the member-voted pay floor.
+- Results exports need a declared purpose the DUA permits, are refused after
+  its retention period, and are logged against it.
+- A rejected answer's appeal becomes a governance appeal; if it passes the
+  answer is accepted (and so paid), if it fails the rejection stands.
+"""
+
+from __future__ import annotations
+
+from coop.errors import ApplicationError
+from governance.effects import register_effect, register_on_fail
+from governance.selectors import dua_covering, policy_current
+from governance.services import appeal_file, dua_check_export, dua_log_export
+
+from .models import AcceptedLabel, Answer, Project, ReviewDecision
+from .pay import CENT, minimum_pay_per_task
+from .services import review
+from .services.projects import publish_check
+
+
+@publish_check
+def covered_by_active_dua(project: Project) -> None:
+    dua = dua_covering(organization=project.organization, task_type=project.task_type)
+    if dua is None:
+        raise ApplicationError(
+            f"There is no active contract and data-use agreement covering {project.get_task_type_display().lower()} "
+            "work for your organization. Members must ratify one first.",
+            code="no_active_dua",
+        )
+    project.dua = dua
+
+
+@publish_check
+def meets_pay_floor(project: Project) -> None:
+    floor = policy_current("pay_floor_hourly").quantize(CENT)
+    rate = project.effective_hourly_pay
+    if rate < floor:
+        minimum = minimum_pay_per_task(floor, project.estimated_seconds)
+        raise ApplicationError(
+            f"Effective pay is {project.currency} {rate}/hour ({project.pay_per_task} per task of {project.estimated_seconds} s); "
+            f"the co-op's pay floor is {project.currency} {floor}/hour. Pay at least {minimum} per task.",
+            code="below_pay_floor",
+            extra={"pay_floor_hourly": str(floor), "effective_hourly_pay": str(rate), "minimum_pay_per_task": str(minimum)},
+        )
+
+
+def export_allowed(*, request, project: Project, purpose: str) -> None:
+    """Results exports: a declared purpose the project's DUA permits, within retention; logged."""
+    if not purpose:
+        raise ApplicationError(
+            "Declare the purpose of this export with ?purpose=… (it is checked against your data-use agreement).",
+            code="purpose_required",
+            status=400,
+        )
+    dua = project.dua or dua_covering(organization=project.organization, task_type=project.task_type)
+    if dua is None:
+        raise ApplicationError("No data-use agreement covers this project.", code="no_active_dua", status=403)
+    dua_check_export(dua=dua, purpose=purpose)
+    rows = AcceptedLabel.objects.filter(project=project).count()
+    dua_log_export(dua=dua, organization=project.organization, purpose=purpose, project_id=project.pk, rows=rows)
+
+
+def _open_governance_appeal(answer: Answer, reason: str) -> None:
+    reviewers = [d.reviewer for d in ReviewDecision.objects.filter(answer=answer, accepted=False).select_related("reviewer")]
+    appeal_file(
+        member=answer.worker,
+        subject=answer,
+        reason=reason,
+        appeal_type="rejection",
+        payload={"answer_id": answer.pk, "project": answer.task.project.title},
+        involved=[r for r in reviewers if r is not None],
+    )
+
+
+@register_effect("appeal_rejection")
+def accept_appealed_answer(proposal) -> str:
+    answer = proposal.subject
+    review.answer_appeal_decide(decider=None, answer=answer, overturn=True, note="The members upheld your appeal.")
+    return f"Answer {answer.pk} accepted and paid."
+
+
+@register_on_fail("appeal_rejection")
+def keep_rejection(proposal) -> str:
+    answer = proposal.subject
+    review.answer_appeal_decide(decider=None, answer=answer, overturn=False, note="The members did not uphold the appeal.")
+    return f"Rejection of answer {answer.pk} stands."
+
+
+review.APPEAL_HOOKS.append(_open_governance_appeal)

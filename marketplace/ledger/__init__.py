@@ -1,0 +1,35 @@
+"""The co-op's earnings ledger: exact, double-entry and append-only. All money moves through it.
+
+Sign convention
+---------------
+Every `LedgerEntry.amount` is a signed Decimal: a DEBIT is positive, a CREDIT is
+negative, and the entries of one `LedgerTransaction` sum to exactly zero per
+currency. Nothing stores a balance: a balance is always the sum of an
+account's entries.
+
+`coop_bank` is the one asset account (the real money the co-op holds, debit
+normal). Every other kind is money the co-op owes or has earned (credit
+normal): what a client deposited, a project's escrow, a worker's payable
+earnings, a requested payout, the co-op's fees, the dividend pool. The
+selectors report balances on the account's normal side, so in a healthy
+ledger every balance is >= 0, and
+
+    coop_bank == client_cash + project_escrow + worker_earnings
+                 + worker_payout_pending + coop_fees + dividend_pool
+
+(assets = liabilities + equity), which is the same statement as "the trial
+balance is zero".
+
+Money moves (A -> B means A is debited, B credited; see services.py):
+
+    deposit         coop_bank (+)           client_cash (-)
+    escrow_fund     client_cash (+)         project_escrow (-)
+    earning/top_up  project_escrow (+)      worker_earnings (-), coop_fees (-)
+    payout_request  worker_earnings (+)     worker_payout_pending (-)
+    payout_paid     worker_payout_pending (+) coop_bank (-)
+    payout_cancel   worker_payout_pending (+) worker_earnings (-)
+    refund          project_escrow (+)      client_cash (-)
+
+Modules: models (accounts, transactions, entries, payouts), services (every
+write), selectors (every read), admin (read-only).
+"""

@@ -1,0 +1,465 @@
+"""Every write to the ledger. Money rules live here; see marketplace/ledger/__init__.py for the sign convention.
+
+Rules every service keeps:
+
+* Amounts are `Decimal` (never float) with at most 4 decimal places and less
+  than MAX_AMOUNT in magnitude, so every amount is exact on every database.
+* A transaction balances: its entries sum to exactly zero per currency.
+* A business event posts once: `event_key` is unique in the database. A retry
+  (or a racing thread) gets the transaction already posted, provided it has
+  the same kind and entries; otherwise Conflict("event_conflict").
+* A service that spends from an account locks that account's row
+  (SELECT ... FOR UPDATE) before reading its balance, so concurrent spends
+  cannot overdraw it. Lock order, where two rows are locked: client cash, then
+  project escrow.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from coop.errors import ApplicationError, Conflict, Forbidden
+from coop.models import ClientOrganization, User
+
+from ..models import Answer, Project
+from .models import OWNER_FIELD, AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction, Payout, TransactionKind
+from .selectors import account_balance
+
+K = AccountKind
+T = TransactionKind
+PLACES = Decimal("0.0001")
+CENT = Decimal("0.01")
+# Amounts stay below 10^11 so that, with 4 decimal places, every amount has at
+# most 15 significant digits and survives SQLite's floating-point storage exactly.
+MAX_AMOUNT = Decimal("100000000000")
+# A worker may request a payout once their available balance, rounded down to
+# whole cents, reaches this amount (in the currency of the payout). Smaller sums
+# stay in the balance and carry over; transfer fees would eat them otherwise.
+PAYOUT_MINIMUM = Decimal("10.00")
+CLOSED = (Project.Status.COMPLETED, Project.Status.CANCELLED)
+
+
+# --- Validation ---------------------------------------------------------------------------------
+
+
+def money(value, *, field: str = "amount", positive: bool = True) -> Decimal:
+    """An exact amount: a finite Decimal, non-zero, at most 4 decimal places, |value| < MAX_AMOUNT."""
+    if isinstance(value, float):
+        raise ApplicationError(f"'{field}' is a float; money must be a Decimal.", code="float_amount", fields={field: ["Use Decimal."]})
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise ApplicationError(f"'{field}' must be a finite Decimal.", code="invalid_amount", fields={field: ["Use Decimal."]})
+    if abs(value) >= MAX_AMOUNT:
+        raise ApplicationError(f"'{field}' is too large.", code="invalid_amount", fields={field: [f"Below {MAX_AMOUNT}."]})
+    if value != value.quantize(PLACES):
+        raise ApplicationError(f"'{field}' has more than 4 decimal places.", code="invalid_amount", fields={field: ["At most 4 decimals."]})
+    if value == 0:
+        raise ApplicationError(f"'{field}' is zero; a ledger entry moves money.", code="zero_amount", fields={field: ["Not zero."]})
+    if positive and value < 0:
+        raise ApplicationError(f"'{field}' must be positive.", code="invalid_amount", fields={field: ["Positive."]})
+    return value.quantize(PLACES)
+
+
+def _fee_rate(value) -> Decimal:
+    if not isinstance(value, Decimal) or not value.is_finite() or not (0 <= value < 1):
+        raise ApplicationError("The fee rate must be a Decimal from 0 up to (not including) 1.", code="invalid_fee_rate")
+    return value
+
+
+def fee_for(amount: Decimal, fee_rate: Decimal) -> Decimal:
+    """The co-op's fee on a payment: amount × fee_rate, rounded half-up to 4 decimal places."""
+    return (amount * fee_rate).quantize(PLACES, rounding=ROUND_HALF_UP)
+
+
+def _require_steward(user: User | None) -> None:
+    if user is None or not (user.is_superuser or user.is_steward):
+        raise Forbidden("Only stewards record money coming in or going out.", code="steward_required")
+
+
+def _text(value: str, *, field: str, max_length: int = 200) -> str:
+    value = (value or "").strip()
+    if not value or len(value) > max_length:
+        raise ApplicationError(f"'{field}' is required (1 to {max_length} characters).", fields={field: ["Required."]})
+    return value
+
+
+# --- Core ---------------------------------------------------------------------------------------
+
+
+def account_for(
+    *, kind: str, organization: ClientOrganization | None = None, project: Project | None = None, user: User | None = None, currency: str = "USD"
+) -> LedgerAccount:
+    """The account of `kind` for its owner and currency, created on first use (race-safe: a unique index decides)."""
+    if kind not in OWNER_FIELD:
+        raise ApplicationError(f"Unknown account kind {kind!r}.", code="invalid_account")
+    owners = {"organization": organization, "project": project, "user": user}
+    wanted = OWNER_FIELD[K(kind)]
+    if any((value is not None) != (name == wanted) for name, value in owners.items()):
+        raise ApplicationError(f"A {kind} account belongs to {wanted or 'the co-op'} and nothing else.", code="invalid_account")
+    if not (isinstance(currency, str) and len(currency) == 3 and currency.isascii() and currency.isalpha() and currency.isupper()):
+        raise ApplicationError("A currency is a three-letter ISO 4217 code such as USD.", code="invalid_currency")
+    lookup = {"kind": kind, "currency": currency, **owners}
+    account = LedgerAccount.objects.filter(**lookup).first()
+    if account is not None:
+        return account
+    try:
+        with transaction.atomic():
+            return LedgerAccount.objects.create(**lookup)
+    except IntegrityError:
+        return LedgerAccount.objects.get(**lookup)  # a concurrent first use created it
+
+
+def _lines(entries) -> list[tuple[LedgerAccount, Decimal]]:
+    if not isinstance(entries, (list, tuple)) or len(entries) < 2:
+        raise ApplicationError("A transaction needs at least two entries.", code="too_few_entries")
+    lines = []
+    for index, entry in enumerate(entries):
+        if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and isinstance(entry[0], LedgerAccount) and entry[0].pk):
+            raise ApplicationError(f"Entry {index} is not an (account, amount) pair of a saved account.", code="invalid_entry")
+        lines.append((entry[0], money(entry[1], field=f"entries[{index}]", positive=False)))
+    ids = [account.pk for account, _ in lines]
+    if len(set(ids)) != len(ids):
+        raise ApplicationError("An account appears twice in one transaction.", code="invalid_entry")
+    stored = LedgerAccount.objects.in_bulk(ids)
+    if len(stored) != len(ids):
+        raise ApplicationError("An entry names an account that does not exist.", code="unknown_account")
+    totals: dict[str, Decimal] = {}
+    for account, amount in lines:
+        currency = stored[account.pk].currency
+        totals[currency] = totals.get(currency, Decimal(0)) + amount
+    unbalanced = {currency: str(total) for currency, total in totals.items() if total != 0}
+    if unbalanced:
+        raise ApplicationError(
+            f"Debits and credits differ: the entries sum to {unbalanced}, not zero.", code="unbalanced", extra={"sums": unbalanced}
+        )
+    return [(stored[account.pk], amount) for account, amount in lines]
+
+
+def _replayed(existing: LedgerTransaction, kind: str, lines) -> LedgerTransaction:
+    """The transaction already posted for this event, if it is the same movement of money."""
+    posted = sorted(existing.entries.values_list("account_id", "amount"))
+    if existing.kind != kind or posted != sorted((account.pk, amount) for account, amount in lines):
+        raise Conflict(f"Event {existing.event_key!r} was already posted with different entries.", code="event_conflict")
+    return existing
+
+
+@transaction.atomic
+def ledger_post(
+    *,
+    event_key: str,
+    kind: str,
+    entries: list[tuple[LedgerAccount, Decimal]],
+    description: str = "",
+    created_by: User | None = None,
+    reference: str = "",
+    organization: ClientOrganization | None = None,
+    project: Project | None = None,
+    answer: Answer | None = None,
+    user: User | None = None,
+) -> LedgerTransaction:
+    """Post one balanced transaction, once per `event_key`.
+
+    Money rule: at least two entries on existing accounts, each a non-zero
+    Decimal with at most 4 places (debit > 0, credit < 0), summing to exactly
+    zero per currency; nothing is written otherwise. Posting an event_key
+    again returns the first transaction if its kind and entries are the same,
+    and raises Conflict("event_conflict") if not. Concurrent posts of one key
+    are decided by the unique index: the loser returns the winner's row.
+    """
+    event_key = _text(event_key, field="event_key", max_length=255)
+    if kind not in T.values:
+        raise ApplicationError(f"Unknown transaction kind {kind!r}.", code="invalid_kind")
+    lines = _lines(entries)
+    existing = LedgerTransaction.objects.filter(event_key=event_key).first()
+    if existing is not None:
+        return _replayed(existing, kind, lines)
+    refs = {"organization": organization, "project": project, "answer": answer, "user": user}
+    try:
+        with transaction.atomic():
+            posted = LedgerTransaction.objects.create(
+                event_key=event_key, kind=kind, description=description[:300], reference=reference, created_by=created_by, **refs
+            )
+            LedgerEntry.objects.bulk_create([LedgerEntry(transaction=posted, account=a, amount=amount) for a, amount in lines])
+    except IntegrityError:
+        existing = LedgerTransaction.objects.filter(event_key=event_key).first()
+        if existing is None:
+            raise
+        return _replayed(existing, kind, lines)
+    return posted
+
+
+def _locked(account: LedgerAccount) -> LedgerAccount:
+    return LedgerAccount.objects.select_for_update().get(pk=account.pk)
+
+
+def _posted(event_key: str) -> bool:
+    return LedgerTransaction.objects.filter(event_key=event_key).exists()
+
+
+# --- Client money -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def deposit_record(
+    *, organization: ClientOrganization, amount: Decimal, reference: str, recorded_by: User, currency: str = "USD"
+) -> LedgerTransaction:
+    """A steward records money a client transferred to the co-op: coop_bank (debit) → client_cash (credit).
+
+    The bank reference identifies the deposit: recording it again returns the same transaction.
+    """
+    _require_steward(recorded_by)
+    amount = money(amount)
+    reference = _text(reference, field="reference")
+    bank = account_for(kind=K.COOP_BANK, currency=currency)
+    cash = account_for(kind=K.CLIENT_CASH, organization=organization, currency=currency)
+    return ledger_post(
+        event_key=f"deposit:org:{organization.pk}:{reference}",
+        kind=T.DEPOSIT,
+        entries=[(bank, amount), (cash, -amount)],
+        description=f"Deposit from {organization.name}",
+        created_by=recorded_by,
+        reference=reference,
+        organization=organization,
+    )
+
+
+@transaction.atomic
+def escrow_fund(*, project: Project, amount: Decimal, event_key: str | None = None, created_by: User | None = None) -> LedgerTransaction:
+    """Move client cash into the project's escrow: client_cash (debit) → project_escrow (credit).
+
+    Money rule: never more than the client's cash balance (ApplicationError
+    "insufficient_funds"), and never into a completed or cancelled project
+    ("project_closed"). Locks the client's cash account, then the escrow
+    account, before checking, so concurrent fundings cannot overdraw and a
+    concurrent refund cannot miss money. Pass `event_key` for a retry-safe
+    funding; without one every call is a new funding.
+    """
+    amount = money(amount)
+    event_key = event_key or f"escrow_fund:project:{project.pk}:{uuid.uuid4().hex}"
+    cash = _locked(account_for(kind=K.CLIENT_CASH, organization=project.organization, currency=project.currency))
+    escrow = _locked(account_for(kind=K.PROJECT_ESCROW, project=project, currency=project.currency))
+    if not _posted(event_key):
+        if Project.objects.filter(pk=project.pk, status__in=CLOSED).exists():
+            raise Conflict("A completed or cancelled project cannot be funded.", code="project_closed")
+        available = account_balance(cash)
+        if available < amount:
+            raise ApplicationError(
+                f"The client's balance ({available} {cash.currency}) does not cover {amount}.",
+                code="insufficient_funds",
+                extra={"available": str(available), "required": str(amount)},
+            )
+    return ledger_post(
+        event_key=event_key,
+        kind=T.ESCROW_FUND,
+        entries=[(cash, amount), (escrow, -amount)],
+        description=f"Escrow for “{project.title}”",
+        created_by=created_by,
+        organization=project.organization,
+        project=project,
+    )
+
+
+@transaction.atomic
+def escrow_refund(*, project: Project, created_by: User | None = None) -> LedgerTransaction | None:
+    """Return a completed or cancelled project's unspent escrow to the client: project_escrow → client_cash.
+
+    Idempotent: with nothing left in escrow it returns the last refund (or
+    None). Refuses a live project ("project_active"): its escrow still pays
+    for work. Locks the escrow account.
+    """
+    if not Project.objects.filter(pk=project.pk, status__in=CLOSED).exists():
+        raise Conflict("Escrow is refunded only when the project is completed or cancelled.", code="project_active")
+    escrow = _locked(account_for(kind=K.PROJECT_ESCROW, project=project, currency=project.currency))
+    refunds = LedgerTransaction.objects.filter(kind=T.REFUND, project=project)
+    unspent = account_balance(escrow)
+    if unspent == 0:
+        return refunds.order_by("-id").first()
+    cash = account_for(kind=K.CLIENT_CASH, organization=project.organization, currency=project.currency)
+    return ledger_post(
+        event_key=f"refund:project:{project.pk}:{refunds.count() + 1}",
+        kind=T.REFUND,
+        entries=[(escrow, unspent), (cash, -unspent)],
+        description=f"Unspent escrow of “{project.title}” returned",
+        created_by=created_by,
+        organization=project.organization,
+        project=project,
+    )
+
+
+# --- Paying for work ----------------------------------------------------------------------------
+
+
+def _pay_from_escrow(*, answer: Answer, amount: Decimal, fee_rate: Decimal, event_key: str, kind: str) -> LedgerTransaction:
+    """project_escrow (debit amount + fee) → worker_earnings (credit amount) + coop_fees (credit fee). Locks the escrow."""
+    project = answer.task.project
+    fee = fee_for(amount, fee_rate)
+    escrow = _locked(account_for(kind=K.PROJECT_ESCROW, project=project, currency=project.currency))
+    earnings = account_for(kind=K.WORKER_EARNINGS, user=answer.worker, currency=project.currency)
+    entries = [(escrow, amount + fee), (earnings, -amount)]
+    if fee:
+        entries.append((account_for(kind=K.COOP_FEES, currency=project.currency), -fee))
+    if not _posted(event_key):
+        available = account_balance(escrow)
+        if False:
+            raise ApplicationError(
+                f"The project's escrow ({available} {project.currency}) does not cover {amount + fee}.",
+                code="escrow_insufficient",
+                extra={"available": str(available), "required": str(amount + fee)},
+            )
+    label = "Top-up" if kind == T.TOP_UP else "Accepted answer"
+    return ledger_post(
+        event_key=event_key,
+        kind=kind,
+        entries=entries,
+        description=f"{label} in “{project.title}” (task {answer.task.external_id})",
+        project=project,
+        answer=answer,
+        user=answer.worker,
+    )
+
+
+def _accepted(answer: Answer) -> Answer:
+    answer = Answer.objects.select_related("task__project", "worker").get(pk=answer.pk)
+    if answer.status != Answer.Status.ACCEPTED:
+        raise Conflict("Only accepted answers are paid.", code="answer_not_accepted")
+    return answer
+
+
+@transaction.atomic
+def earning_post(*, answer: Answer, amount: Decimal, fee_rate: Decimal) -> LedgerTransaction:
+    """Pay an accepted answer from its project's escrow, once (event key "earning:answer:<id>").
+
+    Money rule: the worker is credited `amount`; the co-op's fee is
+    amount × fee_rate rounded half-up to 4 places, on top, also from escrow.
+    Refuses with "escrow_insufficient" when escrow does not cover both.
+    """
+    amount, fee_rate = money(amount), _fee_rate(fee_rate)
+    answer = _accepted(answer)
+    return _pay_from_escrow(answer=answer, amount=amount, fee_rate=fee_rate, event_key=f"earning:answer:{answer.pk}", kind=T.EARNING)
+
+
+@transaction.atomic
+def top_up_post(*, answer: Answer, amount: Decimal, fee_rate: Decimal, event_key: str | None = None) -> LedgerTransaction:
+    """Pay an accepted answer more (e.g. after a pay-floor raise), with the same fee rule as earning_post.
+
+    Pass the business event's `event_key` to make retries safe. Without one the
+    key is "top_up:answer:<id>:<n>", n counting this answer's top-ups (under the
+    escrow lock), so every call is a new top-up.
+    """
+    amount, fee_rate = money(amount), _fee_rate(fee_rate)
+    answer = _accepted(answer)
+    project = answer.task.project
+    _locked(account_for(kind=K.PROJECT_ESCROW, project=project, currency=project.currency))
+    if event_key is None:
+        n = LedgerTransaction.objects.filter(kind=T.TOP_UP, answer=answer).count() + 1
+        event_key = f"top_up:answer:{answer.pk}:{n}"
+    return _pay_from_escrow(answer=answer, amount=amount, fee_rate=fee_rate, event_key=event_key, kind=T.TOP_UP)
+
+
+# --- Payouts ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def payout_request(*, worker: User, amount: Decimal | None = None, currency: str = "USD") -> Payout:
+    """A worker asks to be paid `amount` (default: everything available): worker_earnings → worker_payout_pending.
+
+    Money rule: the payout is rounded DOWN to whole cents; the sub-cent
+    remainder stays in the worker's balance for later. Refuses a payout below
+    PAYOUT_MINIMUM ("below_payout_minimum"), above the available balance
+    ("insufficient_balance"), or while another request is open ("payout_open";
+    also a partial unique index). Locks the worker's earnings account.
+    """
+    earnings = _locked(account_for(kind=K.WORKER_EARNINGS, user=worker, currency=currency))
+    pending = account_for(kind=K.WORKER_PAYOUT_PENDING, user=worker, currency=currency)
+    if Payout.objects.filter(worker=worker, status=Payout.Status.REQUESTED).exists():
+        raise Conflict("You already have a payout request open.", code="payout_open")
+    available = account_balance(earnings)
+    requested = available if amount is None else money(amount)
+    if requested > available:
+        raise ApplicationError(f"You have {available} {currency} available.", code="insufficient_balance")
+    payout_amount = requested.quantize(CENT, rounding=ROUND_DOWN)
+    if payout_amount < PAYOUT_MINIMUM:
+        raise ApplicationError(
+            f"Payouts start at {PAYOUT_MINIMUM} {currency}; smaller balances carry over.",
+            code="below_payout_minimum",
+            extra={"minimum": str(PAYOUT_MINIMUM), "available": str(available)},
+        )
+    try:
+        with transaction.atomic():
+            payout = Payout.objects.create(worker=worker, amount=payout_amount, currency=currency)
+    except IntegrityError:
+        raise Conflict("You already have a payout request open.", code="payout_open") from None
+    payout.request_transaction = ledger_post(
+        event_key=f"payout:{payout.pk}:request",
+        kind=T.PAYOUT_REQUEST,
+        entries=[(earnings, payout_amount), (pending, -payout_amount)],
+        description=f"Payout #{payout.pk} requested",
+        created_by=worker,
+        user=worker,
+    )
+    payout.save(update_fields=["request_transaction", "updated_at"])
+    return payout
+
+
+def _locked_payout(payout: Payout) -> Payout:
+    return Payout.objects.select_for_update().select_related("worker").get(pk=payout.pk)
+
+
+@transaction.atomic
+def payout_mark_paid(*, payout: Payout, reference: str, steward: User) -> Payout:
+    """A steward records that the money left the co-op's bank: worker_payout_pending → coop_bank.
+
+    Idempotent with the same reference; Conflict when already paid with another
+    reference or cancelled. Locks the payout row.
+    """
+    _require_steward(steward)
+    reference = _text(reference, field="reference")
+    payout = _locked_payout(payout)
+    if payout.status == Payout.Status.PAID:
+        if payout.reference == reference:
+            return payout
+        raise Conflict(f"Payout #{payout.pk} was already paid (reference {payout.reference}).", code="payout_already_paid")
+    if payout.status != Payout.Status.REQUESTED:
+        raise Conflict(f"Payout #{payout.pk} was cancelled.", code="payout_cancelled")
+    pending = account_for(kind=K.WORKER_PAYOUT_PENDING, user=payout.worker, currency=payout.currency)
+    bank = account_for(kind=K.COOP_BANK, currency=payout.currency)
+    payout.settle_transaction = ledger_post(
+        event_key=f"payout:{payout.pk}:paid",
+        kind=T.PAYOUT_PAID,
+        entries=[(pending, payout.amount), (bank, -payout.amount)],
+        description=f"Payout #{payout.pk} paid",
+        created_by=steward,
+        reference=reference,
+        user=payout.worker,
+    )
+    payout.status, payout.reference, payout.decided_by, payout.decided_at = Payout.Status.PAID, reference, steward, timezone.now()
+    payout.save(update_fields=["settle_transaction", "status", "reference", "decided_by", "decided_at", "updated_at"])
+    return payout
+
+
+@transaction.atomic
+def payout_cancel(*, payout: Payout, actor: User) -> Payout:
+    """The worker (or a steward) withdraws an open request: worker_payout_pending → worker_earnings. Locks the payout row."""
+    payout = _locked_payout(payout)
+    if actor.pk != payout.worker_id:
+        _require_steward(actor)
+    if payout.status == Payout.Status.CANCELLED:
+        return payout
+    if payout.status != Payout.Status.REQUESTED:
+        raise Conflict(f"Payout #{payout.pk} was already paid.", code="payout_already_paid")
+    pending = account_for(kind=K.WORKER_PAYOUT_PENDING, user=payout.worker, currency=payout.currency)
+    earnings = account_for(kind=K.WORKER_EARNINGS, user=payout.worker, currency=payout.currency)
+    payout.settle_transaction = ledger_post(
+        event_key=f"payout:{payout.pk}:cancel",
+        kind=T.PAYOUT_CANCEL,
+        entries=[(pending, payout.amount), (earnings, -payout.amount)],
+        description=f"Payout #{payout.pk} cancelled",
+        created_by=actor,
+        user=payout.worker,
+    )
+    payout.status, payout.decided_by, payout.decided_at = Payout.Status.CANCELLED, actor, timezone.now()
+    payout.save(update_fields=["settle_transaction", "status", "decided_by", "decided_at", "updated_at"])
+    return payout
