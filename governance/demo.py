@@ -21,6 +21,18 @@ def _ratify(proposal: Proposal, opened_at: dt.datetime) -> None:
     services.proposal_close(proposal=proposal, now=proposal.closes_at)
 
 
+def ensure_demo_motion(steward: User) -> None:
+    """An open vote, so the demo has something to decide."""
+    title = "Adopt the co-op's code of conduct for reviewers"
+    if not Proposal.objects.filter(title=title).exists():
+        services.proposal_create(
+            actor=steward,
+            kind="general_motion",
+            title=title,
+            body="Reviewers explain every rejection in writing, never review their own work, and answer appeals within 7 days.",
+        )
+
+
 def ensure_demo_agreements(organization: ClientOrganization, steward: User) -> None:
     """Once: a contract and DUA covering all task types, voted through by every demo member a week ago."""
     if all(dua_covering(organization=organization, task_type=t) for t in TASK_TYPES):

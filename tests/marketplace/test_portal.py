@@ -23,6 +23,8 @@ class TestMemberPages:
         project = factories.make_project(organization, tasks=1, sensitive_categories=["disturbing_imagery"])
         client.force_login(member)
         assert client.get(f"/work/projects/{project.pk}/label/")["Location"] == f"/work/projects/{project.pk}/"
+        page = client.get(f"/work/projects/{project.pk}/").content.decode()
+        assert 'data-testid="dua-terms"' in page and "model_training" in page  # the DUA terms, before claiming
         assert client.get(f"/work/projects/{project.pk}/label/?confirmed=1").status_code == 200
 
     def test_label_page_and_submissions_with_appeal(self, client, member, organization, steward):

@@ -51,10 +51,11 @@ class Command(BaseCommand):
             token_file.write_text(issued.plaintext + "\n")
         token = token_file.read_text().strip()
 
-        from governance.demo import ensure_demo_agreements
+        from governance.demo import ensure_demo_agreements, ensure_demo_motion
         from marketplace.demo import ensure_demo_projects
 
         ensure_demo_agreements(organization, steward)
+        ensure_demo_motion(steward)
         demo_projects = ensure_demo_projects(organization)
 
         self.stdout.write(self.style.SUCCESS("Demo data ready. Logins (password for all: %s):" % DEMO_PASSWORD))
