@@ -30,3 +30,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not shared-cache memory: worker threads then get SQLite's normal
     # locking with the busy timeout, as in zero-service production.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}  # noqa: F405
+# Browser tests fork a Daphne server process; a connection pool's open sockets would be
+# shared across the fork. Tests use plain per-thread connections instead.
+DATABASES["default"].get("OPTIONS", {}).pop("pool", None)  # noqa: F405
