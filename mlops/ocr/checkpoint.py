@@ -31,13 +31,22 @@ def _atomic_replace(tmp: Path, final: Path) -> None:
     os.replace(tmp, final)  # a crash mid-write never leaves a truncated checkpoint
 
 
-def save_weights(model: torch.nn.Module, path: str | os.PathLike) -> None:
-    """Save a model's state dict as safetensors (contiguous CPU copies)."""
+def cpu_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A detached, contiguous CPU copy of a model's state dict."""
+    return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
+
+
+def save_tensors(tensors: dict[str, torch.Tensor], path: str | os.PathLike) -> None:
+    """Write a state dict as safetensors, atomically."""
     path = Path(path)
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     tmp = path.with_suffix(".tmp")
     save_file(tensors, str(tmp), metadata={"format": "pt"})
     _atomic_replace(tmp, path)
+
+
+def save_weights(model: torch.nn.Module, path: str | os.PathLike) -> None:
+    """Save a model's weights as safetensors."""
+    save_tensors(cpu_state_dict(model), path)
 
 
 def load_weights(model: torch.nn.Module, path: str | os.PathLike) -> None:

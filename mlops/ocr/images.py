@@ -6,7 +6,6 @@ import io
 import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -131,8 +130,3 @@ def resolve_params(config: Any, samples: Sequence[tuple[ImageInput, str]]) -> di
         "img_width": config.img_width if config.img_width is not None else inferred["img_width"],
     }
     return params
-
-
-def as_path_str(img: ImageInput) -> str | None:
-    """Path of an image input if it is a file path, else None (used for fingerprints)."""
-    return str(Path(img)) if isinstance(img, (str, os.PathLike)) else None

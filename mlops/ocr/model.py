@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Iterable
 
 import timm
@@ -16,6 +17,19 @@ def is_norm_free(backbone: str) -> bool:
     """True for timm's normaliser-free nets, which need adaptive gradient clipping."""
     name = backbone.lower()
     return "nfnet" in name or name.startswith("nf_")
+
+
+def create_backbone(name: str, *, in_chans: int, global_pool: str, output_stride: int | None = None,
+                    **kwargs: Any) -> nn.Module:
+    """A classifier-less timm model, randomly initialised (never downloads weights)."""
+    base = dict(pretrained=False, num_classes=0, global_pool=global_pool, in_chans=in_chans, **kwargs)
+    if output_stride is None or output_stride == 32:
+        return timm.create_model(name, **base)
+    try:
+        return timm.create_model(name, output_stride=output_stride, **base)
+    except TypeError:  # architectures without dilation support (e.g. ViTs)
+        warnings.warn(f"{name} does not take output_stride; using its default", stacklevel=2)
+        return timm.create_model(name, **base)
 
 
 class OCRModel(nn.Module):
@@ -47,20 +61,15 @@ class OCRModel(nn.Module):
         pos_embed: bool = True,
         head_dim: int = 256,
         dropout: float = 0.1,
+        output_stride: int | None = None,
         backbone_kwargs: dict[str, Any] | None = None,
     ):
         super().__init__()
         self.head_type = head
         self.max_len = max_len
         self.num_classes = num_classes
-        self.backbone = timm.create_model(
-            backbone,
-            pretrained=False,  # never download weights: training is always from scratch
-            num_classes=0,
-            global_pool="avg" if head == "avg" else "",
-            in_chans=in_chans,
-            **(backbone_kwargs or {}),
-        )
+        self.backbone = create_backbone(backbone, in_chans=in_chans, global_pool="avg" if head == "avg" else "",
+                                        output_stride=output_stride, **(backbone_kwargs or {}))
         self.drop = nn.Dropout(dropout)
         if head == "avg":
             in_dim = self.backbone.num_features
@@ -121,6 +130,7 @@ def build_model(config: TrainConfig, charset: str, max_len: int, img_height: int
         pos_embed=config.pos_embed,
         head_dim=config.head_dim,
         dropout=config.dropout,
+        output_stride=config.output_stride,
         backbone_kwargs=config.backbone_kwargs,
     )
 

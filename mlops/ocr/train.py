@@ -27,9 +27,15 @@ from .datasets import load_dataset, split_samples
 
 def _field_parser(annotation: str):
     base = annotation.replace(" | None", "").strip()
-    if base.startswith("dict"):
-        return json.loads
-    return {"int": int, "float": float, "str": str}.get(base, str)
+    parse = json.loads if base.startswith("dict") else {"int": int, "float": float, "str": str}.get(base, str)
+    if "None" not in annotation:
+        return parse
+
+    def optional(text: str):  # "none" clears an optional field, e.g. --early-stop-seq-acc none
+        return None if text.lower() in ("none", "null") else parse(text)
+
+    optional.__name__ = parse.__name__
+    return optional
 
 
 def _add_config_flags(p: argparse.ArgumentParser) -> None:
@@ -37,9 +43,9 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
     for f in dataclasses.fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         if f.type == "bool":
-            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None)
-        else:
-            group.add_argument(flag, dest=f.name, type=_field_parser(str(f.type)), default=None,
+            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS)
+        else:  # SUPPRESS: absent flags stay out of the namespace, so "none" can still clear a field
+            group.add_argument(flag, dest=f.name, type=_field_parser(str(f.type)), default=argparse.SUPPRESS,
                                metavar=f.name.upper())
 
 
@@ -50,10 +56,10 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
         with open(args.config, encoding="utf-8") as fh:
             base = json.load(fh)
         base = base.get("config", base)  # accept an ocr_model.json sidecar too
+    given = vars(args)
     for f in dataclasses.fields(TrainConfig):
-        value = getattr(args, f.name)
-        if value is not None:
-            base[f.name] = value
+        if f.name in given:
+            base[f.name] = given[f.name]
     return TrainConfig.from_dict(base)
 
 
@@ -70,7 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     _add_config_flags(p)
     args = p.parse_args(argv)
-    config = build_config(args)
+    try:
+        config = build_config(args)
+    except (ValueError, TypeError) as exc:
+        p.error(f"invalid training config: {exc}")
 
     data = load_dataset(args.data)
     train_samples = data.get("train") or data.get("all")

@@ -17,8 +17,8 @@ from timm.utils import adaptive_clip_grad
 
 from . import checkpoint as ckpt
 from .augment import augment_batch
-from .config import (LAST_WEIGHTS_FILENAME, META_FILENAME, WEIGHTS_FILENAME, TrainConfig, TrainingCancelled,
-                     TrainResult)
+from .config import (LAST_WEIGHTS_FILENAME, META_FILENAME, STATE_FILENAME, WEIGHTS_FILENAME, TrainConfig,
+                     TrainingCancelled, TrainResult)
 from .images import ImageInput, encode_texts, load_images, normalize, resolve_params
 from .inference import autocast_context, decode_probs, predict_proba, resolve_device
 from .metrics import text_metrics
@@ -28,18 +28,20 @@ ProgressCallback = Callable[[dict[str, Any]], None]
 
 # Fields that do not change the numbers a run produces; a checkpoint written
 # under different values of these can still be resumed.
-_RESUME_NEUTRAL = ("device", "num_workers", "log_every_steps")
+_RESUME_NEUTRAL = ("device", "num_workers", "log_every_steps", "checkpoint_every_epochs")
 # Keep the uint8 training set on the GPU below this size: indexing there is
 # much faster than a host-to-device copy per batch.
 _GPU_CACHE_BYTES = 2 << 30
 
 
-def _fingerprint(cfg: TrainConfig, x_train: torch.Tensor, train_texts: Sequence[str], val_texts: Sequence[str]) -> str:
+def _fingerprint(cfg: TrainConfig, images: Sequence[torch.Tensor], texts: Sequence[Sequence[str]]) -> str:
+    """Identity of a run: config (minus resume-neutral fields), labels and decoded pixels."""
     h = hashlib.sha256()
     cfg_dict = {k: v for k, v in cfg.to_dict().items() if k not in _RESUME_NEUTRAL}
     h.update(json.dumps(cfg_dict, sort_keys=True).encode())
-    h.update(json.dumps([list(train_texts), list(val_texts)]).encode())
-    h.update(x_train.numpy().tobytes())
+    h.update(json.dumps([list(t) for t in texts]).encode())
+    for x in images:
+        h.update(x.numpy().tobytes())
     return h.hexdigest()
 
 
@@ -120,6 +122,28 @@ def train(
     and overwritten.  Returns a :class:`TrainResult`; ``wall_time_s`` counts
     every resumed segment.
     """
+    # Deterministic mode and cuDNN autotuning are process-wide switches: restore
+    # them so one job's settings do not leak into the next one in a worker.
+    saved_flags = (torch.are_deterministic_algorithms_enabled(),
+                   torch.is_deterministic_algorithms_warn_only_enabled(), torch.backends.cudnn.benchmark)
+    try:
+        return _train(config, train_samples, val_samples, out_dir, resume=resume,
+                      progress_callback=progress_callback, should_stop=should_stop)
+    finally:
+        torch.use_deterministic_algorithms(saved_flags[0], warn_only=saved_flags[1])
+        torch.backends.cudnn.benchmark = saved_flags[2]
+
+
+def _train(
+    config: TrainConfig,
+    train_samples: Sequence[tuple[ImageInput, str]],
+    val_samples: Sequence[tuple[ImageInput, str]],
+    out_dir: str | os.PathLike,
+    *,
+    resume: bool = True,
+    progress_callback: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainResult:
     t_begin = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -138,7 +162,7 @@ def train(
     x_train = load_images([s for s, _ in train_samples], h, w, cfg.in_chans, cfg.num_workers)
     y_train = encode_texts(train_texts, charset, max_len)
     x_val = load_images([s for s, _ in val_samples], h, w, cfg.in_chans, cfg.num_workers)
-    fingerprint = _fingerprint(cfg, x_train, train_texts, val_texts)
+    fingerprint = _fingerprint(cfg, [x_train, x_val], [train_texts, val_texts])
     if device.type == "cuda" and x_train.numel() <= _GPU_CACHE_BYTES:
         x_train, y_train = x_train.to(device), y_train.to(device)
 
@@ -169,6 +193,9 @@ def train(
         scheduler.load_state_dict(saved.pop("scheduler"))
         ckpt.set_rng_state(saved.pop("rng"))
         st.update(saved)
+    else:  # fresh start: never leave another run's weights next to this run's sidecar
+        for name in (WEIGHTS_FILENAME, LAST_WEIGHTS_FILENAME, STATE_FILENAME):
+            (out / name).unlink(missing_ok=True)
     # Summing the loss on the device avoids a GPU sync per step; flushed at log points.
     pending_loss = torch.zeros((), device=device)
 
@@ -180,13 +207,22 @@ def train(
     def elapsed() -> float:
         return st["elapsed_s"] + time.perf_counter() - t_begin
 
-    def save(best_metrics: dict[str, Any] | None = None) -> None:
+    # Best weights wait in host memory until the next checkpoint, so that an
+    # improving validation score does not cost a disk write every epoch, and
+    # model.safetensors on disk always matches the "best" recorded in the state.
+    best_weights: dict[str, torch.Tensor] | None = None
+
+    def save() -> None:
+        nonlocal best_weights
         flush_loss()
+        if best_weights is not None:
+            ckpt.save_tensors(best_weights, out / WEIGHTS_FILENAME)
+            best_weights = None
         ckpt.save_weights(model, out / LAST_WEIGHTS_FILENAME)
         state = dict(st, elapsed_s=elapsed(), optimizer=optimizer.state_dict(),
                      scheduler=scheduler.state_dict(), rng=ckpt.rng_state())
         ckpt.save_state(ckpt.state_path(out), state)
-        ckpt.write_metadata(out, cfg.to_dict(), params, best_metrics if best_metrics is not None else st["best"])
+        ckpt.write_metadata(out, cfg.to_dict(), params, st["best"])
 
     def emit(event: dict[str, Any]) -> None:
         if progress_callback is not None:
@@ -203,7 +239,7 @@ def train(
                 st["step_in_epoch"] = step
                 save()
                 raise TrainingCancelled(f"training cancelled at epoch {epoch + 1}, step {st['global_step']}",
-                                        epoch=epoch, step=st["global_step"], checkpoint_dir=str(out))
+                                        epoch=epoch + 1, step=st["global_step"], checkpoint_dir=str(out))
             idx = perm[step * batch:(step + 1) * batch].to(x_train.device)
             x = normalize(x_train[idx].to(device, non_blocking=True))
             y = y_train[idx].to(device, non_blocking=True)
@@ -248,16 +284,17 @@ def train(
             if record["val_seq_acc"] > st["best"].get("val_seq_acc", -1.0):
                 st["best"] = {k: record[k] for k in ("val_seq_acc", "val_char_acc", "val_confusion_pairs")}
                 st["best_epoch"] = st["epoch"]
-                ckpt.save_weights(model, out / WEIGHTS_FILENAME)
+                best_weights = ckpt.cpu_state_dict(model)
             if cfg.early_stop_seq_acc is not None and record["val_seq_acc"] >= cfg.early_stop_seq_acc:
                 st["done"] = st["stopped_early"] = True
         elif not val_texts:
             st["best_epoch"] = st["epoch"]
-            ckpt.save_weights(model, out / WEIGHTS_FILENAME)
+            best_weights = ckpt.cpu_state_dict(model)
         record["elapsed_s"] = elapsed()
         st["history"].append(record)
         st["done"] = st["done"] or last_epoch
-        save()
+        if st["done"] or st["epoch"] % cfg.checkpoint_every_epochs == 0:
+            save()
         emit({"event": "epoch", "epoch": epoch + 1, "epochs": cfg.epochs, "step": st["global_step"],
               "total_steps": total_steps, "loss": epoch_loss, "lr": record["lr"], "images_per_s": ips,
               "val_seq_acc": record.get("val_seq_acc"), "val_char_acc": record.get("val_char_acc"),

@@ -20,9 +20,9 @@ CHARSET = "0123456789"
 @pytest.mark.parametrize(
     "backbone,head,size",
     [
-        ("eca_nfnet_l0", "avg", (64, 192)),
-        ("eca_nfnet_l0", "attn", (64, 192)),
-        ("test_nfnet", "attn", (32, 96)),
+        ("eca_nfnet_l0", "avg", (32, 96)),
+        ("eca_nfnet_l0", "attn", (32, 96)),
+        ("test_nfnet", "attn", (64, 192)),
         ("test_nfnet", "avg", (32, 96)),
         ("resnet10t", "attn", (48, 128)),
         ("test_resnet", "attn", (32, 96)),
@@ -36,8 +36,10 @@ def test_forward_shape_and_loss(backbone, head, size):
     x = torch.randn(2, 3, *size)
     logits = model(x)
     assert logits.shape == (2, 6, len(CHARSET) + 1)
+    with torch.no_grad():
+        pooled = model.pooled(x)
     for i, head_module in enumerate(model.heads):
-        assert head_module(model.pooled(x)[:, i]).shape == (2, len(CHARSET) + 1)
+        assert head_module(pooled[:, i]).shape == (2, len(CHARSET) + 1)
     targets = encode_texts(["123456", "42"], CHARSET, 6)
     loss = sequence_loss(logits, targets, label_smoothing=0.1)
     assert loss.ndim == 0 and torch.isfinite(loss)

@@ -24,13 +24,15 @@ FAST = dict(backbone="test_resnet", img_height=32, img_width=96, in_chans=1, bat
 
 
 def test_trains_to_stated_accuracy(captcha_data, tmp_path):
-    """600 labelled 4-digit CAPTCHAs, 15 epochs, held-out test set of 300.
+    """600 labelled 4-digit CAPTCHAs, 12 epochs, held-out test set of 300.
 
-    Measured on 2 busy CPU cores (5 runs, fresh CAPTCHAs each): test sequence
-    accuracy 0.44-0.55, char accuracy 0.81-0.86, 25-50 s.  Asserted with margin.
+    Measured on this project's 2-core machine, 9 runs with fresh CAPTCHAs
+    each: test sequence accuracy 0.36-0.48, character accuracy 0.79-0.84;
+    15-23 s of training when the machine was quiet, up to 115 s when other
+    jobs shared its cores.  The asserts keep a wide margin below those figures.
     """
     events = []
-    cfg = TrainConfig(**FAST, epochs=15, log_every_steps=20)
+    cfg = TrainConfig(**FAST, epochs=12, log_every_steps=20)
     t0 = time.perf_counter()
     result = train(cfg, captcha_data["train"], captcha_data["val"], tmp_path / "model",
                    progress_callback=events.append)
@@ -40,10 +42,10 @@ def test_trains_to_stated_accuracy(captcha_data, tmp_path):
     print(f"test seq_acc={report['seq_acc']:.3f} char_acc={report['char_acc']:.3f} train {elapsed:.1f}s")
     assert report["char_acc"] >= 0.65
     assert report["seq_acc"] >= 0.25
-    assert elapsed < 120
+    assert elapsed < 300  # a guard against pathological slowness, not a benchmark
 
     # Result and sidecar are complete enough to reload the model from the directory alone.
-    assert result.epochs_run == 15 or result.stopped_early
+    assert result.epochs_run == 12 or result.stopped_early
     assert result.charset == "0123456789" and result.max_len == 4
     assert (result.img_height, result.img_width) == (32, 96)
     assert result.device == "cpu"
@@ -103,6 +105,8 @@ def test_resume_matches_uninterrupted_run(tiny_data, tmp_path):
     for ha, hb in zip(full.history, resumed.history):
         assert ha["val_char_acc"] == hb["val_char_acc"]
         assert ha["train_loss"] == pytest.approx(hb["train_loss"], rel=1e-5)
+
+    assert not torch.are_deterministic_algorithms_enabled()  # global switch restored after train()
 
     # A finished run is not retrained; an incompatible config starts afresh.
     again = train(cfg, train_s, val_s, tmp_path / "resumed", resume=True)
