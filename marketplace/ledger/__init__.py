@@ -30,6 +30,7 @@ Money moves (A -> B means A is debited, B credited; see services.py):
     payout_cancel   worker_payout_pending (+) worker_earnings (-)
     refund          project_escrow (+)      client_cash (-)
 
-Modules: models (accounts, transactions, entries, payouts), services (every
-write), selectors (every read), admin (read-only).
+Modules: models (accounts, transactions, entries, payouts); services (posting,
+accounts, deposits, escrow, earnings and top-ups); payouts (the payout
+workflow); selectors (every read); admin (read-only).
 """

@@ -64,8 +64,12 @@ class LedgerAccount(models.Model):
     organization = models.ForeignKey(
         ClientOrganization, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_accounts"
     )
-    project = models.ForeignKey("marketplace.Project", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_accounts")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_accounts")
+    project = models.ForeignKey(
+        "marketplace.Project", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_accounts"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_accounts"
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -74,15 +78,17 @@ class LedgerAccount(models.Model):
             models.CheckConstraint(condition=_owner_rule(), name="ledger_account_owner_matches_kind"),
             # (kind, owner, currency) is unique; one partial index per owner column because NULLs never collide.
             models.UniqueConstraint(
-                fields=["kind", "organization", "currency"], condition=Q(organization__isnull=False), name="ledger_account_unique_org"
+                fields=["kind", "organization", "currency"],
+                condition=Q(organization__isnull=False),
+                name="ledger_account_unique_org",
             ),
             models.UniqueConstraint(
                 fields=["kind", "project", "currency"], condition=Q(project__isnull=False), name="ledger_account_unique_project"
             ),
-            models.UniqueConstraint(fields=["kind", "user", "currency"], condition=Q(user__isnull=False), name="ledger_account_unique_user"),
             models.UniqueConstraint(
-                fields=["kind", "currency"], condition=_owner_is(None), name="ledger_account_unique_coop"
+                fields=["kind", "user", "currency"], condition=Q(user__isnull=False), name="ledger_account_unique_user"
             ),
+            models.UniqueConstraint(fields=["kind", "currency"], condition=_owner_is(None), name="ledger_account_unique_coop"),
         ]
 
     def __str__(self):
@@ -110,8 +116,10 @@ class AppendOnlyModel(models.Model):
         abstract = True
 
     def save(self, *args, **kwargs):
-        if not self._state.adding:
+        if not self._state.adding or kwargs.get("force_update") or kwargs.get("update_fields"):
             raise Conflict("Ledger rows are append-only; post a correction instead.", code="ledger_append_only")
+        # Always INSERT: a new instance given an existing pk must fail, not silently UPDATE that row.
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
@@ -145,7 +153,9 @@ class LedgerTransaction(AppendOnlyModel):
     project = models.ForeignKey(
         "marketplace.Project", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_transactions"
     )
-    answer = models.ForeignKey("marketplace.Answer", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_transactions")
+    answer = models.ForeignKey(
+        "marketplace.Answer", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_transactions"
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_transactions"
     )

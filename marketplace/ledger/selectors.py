@@ -89,7 +89,13 @@ def worker_balance(user: User, currency: str = "USD") -> dict:
             pending -= total
             if row["transaction__kind"] == T.PAYOUT_PAID:
                 paid += total
-    return {"currency": currency, "available": available, "pending_payout": pending, "paid_total": paid, "lifetime_earned": earned}
+    return {
+        "currency": currency,
+        "available": available,
+        "pending_payout": pending,
+        "paid_total": paid,
+        "lifetime_earned": earned,
+    }
 
 
 def trial_balance() -> dict[str, Decimal]:
@@ -160,7 +166,13 @@ def worker_statement(user: User, date_from=None, date_to=None, currency: str = "
         "closing_balance": str(balance),
         "rows": rows,
         "payouts": [
-            {"id": p.pk, "amount": str(p.amount), "status": p.status, "reference": p.reference, "requested_at": p.created_at.isoformat()}
+            {
+                "id": p.pk,
+                "amount": str(p.amount),
+                "status": p.status,
+                "reference": p.reference,
+                "requested_at": p.created_at.isoformat(),
+            }
             for p in payouts.order_by("created_at", "id")
         ],
     }

@@ -1,4 +1,4 @@
-"""Every write to the ledger. Money rules live here; see marketplace/ledger/__init__.py for the sign convention.
+"""Every write to the ledger except the payout workflow (payouts.py). See marketplace/ledger/__init__.py for the sign convention.
 
 Rules every service keeps:
 
@@ -9,37 +9,31 @@ Rules every service keeps:
   (or a racing thread) gets the transaction already posted, provided it has
   the same kind and entries; otherwise Conflict("event_conflict").
 * A service that spends from an account locks that account's row
-  (SELECT ... FOR UPDATE) before reading its balance, so concurrent spends
-  cannot overdraw it. Lock order, where two rows are locked: client cash, then
-  project escrow.
+  (SELECT ... FOR NO KEY UPDATE, see `lock_account`) before reading its balance, so
+  concurrent spends cannot overdraw it. Lock order, where two rows are locked:
+  client cash, then project escrow.
 """
 
 from __future__ import annotations
 
 import uuid
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import ClientOrganization, User
 
 from ..models import Answer, Project
-from .models import OWNER_FIELD, AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction, Payout, TransactionKind
+from .models import OWNER_FIELD, AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction, TransactionKind
 from .selectors import account_balance
 
 K = AccountKind
 T = TransactionKind
 PLACES = Decimal("0.0001")
-CENT = Decimal("0.01")
 # Amounts stay below 10^11 so that, with 4 decimal places, every amount has at
 # most 15 significant digits and survives SQLite's floating-point storage exactly.
 MAX_AMOUNT = Decimal("100000000000")
-# A worker may request a payout once their available balance, rounded down to
-# whole cents, reaches this amount (in the currency of the payout). Smaller sums
-# stay in the balance and carry over; transfer fees would eat them otherwise.
-PAYOUT_MINIMUM = Decimal("10.00")
 CLOSED = (Project.Status.COMPLETED, Project.Status.CANCELLED)
 
 
@@ -49,15 +43,21 @@ CLOSED = (Project.Status.COMPLETED, Project.Status.CANCELLED)
 def money(value, *, field: str = "amount", positive: bool = True) -> Decimal:
     """An exact amount: a finite Decimal, non-zero, at most 4 decimal places, |value| < MAX_AMOUNT."""
     if isinstance(value, float):
-        raise ApplicationError(f"'{field}' is a float; money must be a Decimal.", code="float_amount", fields={field: ["Use Decimal."]})
+        raise ApplicationError(
+            f"'{field}' is a float; money must be a Decimal.", code="float_amount", fields={field: ["Use Decimal."]}
+        )
     if not isinstance(value, Decimal) or not value.is_finite():
         raise ApplicationError(f"'{field}' must be a finite Decimal.", code="invalid_amount", fields={field: ["Use Decimal."]})
     if abs(value) >= MAX_AMOUNT:
         raise ApplicationError(f"'{field}' is too large.", code="invalid_amount", fields={field: [f"Below {MAX_AMOUNT}."]})
     if value != value.quantize(PLACES):
-        raise ApplicationError(f"'{field}' has more than 4 decimal places.", code="invalid_amount", fields={field: ["At most 4 decimals."]})
+        raise ApplicationError(
+            f"'{field}' has more than 4 decimal places.", code="invalid_amount", fields={field: ["At most 4 decimals."]}
+        )
     if value == 0:
-        raise ApplicationError(f"'{field}' is zero; a ledger entry moves money.", code="zero_amount", fields={field: ["Not zero."]})
+        raise ApplicationError(
+            f"'{field}' is zero; a ledger entry moves money.", code="zero_amount", fields={field: ["Not zero."]}
+        )
     if positive and value < 0:
         raise ApplicationError(f"'{field}' must be positive.", code="invalid_amount", fields={field: ["Positive."]})
     return value.quantize(PLACES)
@@ -74,12 +74,12 @@ def fee_for(amount: Decimal, fee_rate: Decimal) -> Decimal:
     return (amount * fee_rate).quantize(PLACES, rounding=ROUND_HALF_UP)
 
 
-def _require_steward(user: User | None) -> None:
+def require_steward(user: User | None) -> None:
     if user is None or not (user.is_superuser or user.is_steward):
         raise Forbidden("Only stewards record money coming in or going out.", code="steward_required")
 
 
-def _text(value: str, *, field: str, max_length: int = 200) -> str:
+def required_text(value: str, *, field: str, max_length: int = 200) -> str:
     value = (value or "").strip()
     if not value or len(value) > max_length:
         raise ApplicationError(f"'{field}' is required (1 to {max_length} characters).", fields={field: ["Required."]})
@@ -90,7 +90,12 @@ def _text(value: str, *, field: str, max_length: int = 200) -> str:
 
 
 def account_for(
-    *, kind: str, organization: ClientOrganization | None = None, project: Project | None = None, user: User | None = None, currency: str = "USD"
+    *,
+    kind: str,
+    organization: ClientOrganization | None = None,
+    project: Project | None = None,
+    user: User | None = None,
+    currency: str = "USD",
 ) -> LedgerAccount:
     """The account of `kind` for its owner and currency, created on first use (race-safe: a unique index decides)."""
     if kind not in OWNER_FIELD:
@@ -99,7 +104,9 @@ def account_for(
     wanted = OWNER_FIELD[K(kind)]
     if any((value is not None) != (name == wanted) for name, value in owners.items()):
         raise ApplicationError(f"A {kind} account belongs to {wanted or 'the co-op'} and nothing else.", code="invalid_account")
-    if not (isinstance(currency, str) and len(currency) == 3 and currency.isascii() and currency.isalpha() and currency.isupper()):
+    if not (
+        isinstance(currency, str) and len(currency) == 3 and currency.isascii() and currency.isalpha() and currency.isupper()
+    ):
         raise ApplicationError("A currency is a three-letter ISO 4217 code such as USD.", code="invalid_currency")
     lookup = {"kind": kind, "currency": currency, **owners}
     account = LedgerAccount.objects.filter(**lookup).first()
@@ -133,7 +140,9 @@ def _lines(entries) -> list[tuple[LedgerAccount, Decimal]]:
     unbalanced = {currency: str(total) for currency, total in totals.items() if total != 0}
     if unbalanced:
         raise ApplicationError(
-            f"Debits and credits differ: the entries sum to {unbalanced}, not zero.", code="unbalanced", extra={"sums": unbalanced}
+            f"Debits and credits differ: the entries sum to {unbalanced}, not zero.",
+            code="unbalanced",
+            extra={"sums": unbalanced},
         )
     return [(stored[account.pk], amount) for account, amount in lines]
 
@@ -169,9 +178,11 @@ def ledger_post(
     and raises Conflict("event_conflict") if not. Concurrent posts of one key
     are decided by the unique index: the loser returns the winner's row.
     """
-    event_key = _text(event_key, field="event_key", max_length=255)
+    event_key = required_text(event_key, field="event_key", max_length=255)
     if kind not in T.values:
         raise ApplicationError(f"Unknown transaction kind {kind!r}.", code="invalid_kind")
+    if len(reference) > 200:
+        raise ApplicationError("A reference has at most 200 characters.", fields={"reference": ["Too long."]})
     lines = _lines(entries)
     existing = LedgerTransaction.objects.filter(event_key=event_key).first()
     if existing is not None:
@@ -191,8 +202,15 @@ def ledger_post(
     return posted
 
 
-def _locked(account: LedgerAccount) -> LedgerAccount:
-    return LedgerAccount.objects.select_for_update().get(pk=account.pk)
+def lock_account(account: LedgerAccount) -> LedgerAccount:
+    """Lock an account row before reading its balance to spend from it.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: posting an entry to an account takes a
+    KEY SHARE lock on its row (the foreign-key check), which FOR UPDATE would
+    block, deadlocking e.g. a refund (escrow, then cash) against a funding
+    (cash, then escrow). Spenders of one account still queue behind each other.
+    """
+    return LedgerAccount.objects.select_for_update(no_key=True).get(pk=account.pk)
 
 
 def _posted(event_key: str) -> bool:
@@ -210,9 +228,9 @@ def deposit_record(
 
     The bank reference identifies the deposit: recording it again returns the same transaction.
     """
-    _require_steward(recorded_by)
+    require_steward(recorded_by)
     amount = money(amount)
-    reference = _text(reference, field="reference")
+    reference = required_text(reference, field="reference")
     bank = account_for(kind=K.COOP_BANK, currency=currency)
     cash = account_for(kind=K.CLIENT_CASH, organization=organization, currency=currency)
     return ledger_post(
@@ -227,7 +245,9 @@ def deposit_record(
 
 
 @transaction.atomic
-def escrow_fund(*, project: Project, amount: Decimal, event_key: str | None = None, created_by: User | None = None) -> LedgerTransaction:
+def escrow_fund(
+    *, project: Project, amount: Decimal, event_key: str | None = None, created_by: User | None = None
+) -> LedgerTransaction:
     """Move client cash into the project's escrow: client_cash (debit) → project_escrow (credit).
 
     Money rule: never more than the client's cash balance (ApplicationError
@@ -239,8 +259,8 @@ def escrow_fund(*, project: Project, amount: Decimal, event_key: str | None = No
     """
     amount = money(amount)
     event_key = event_key or f"escrow_fund:project:{project.pk}:{uuid.uuid4().hex}"
-    cash = _locked(account_for(kind=K.CLIENT_CASH, organization=project.organization, currency=project.currency))
-    escrow = _locked(account_for(kind=K.PROJECT_ESCROW, project=project, currency=project.currency))
+    cash = lock_account(account_for(kind=K.CLIENT_CASH, organization=project.organization, currency=project.currency))
+    escrow = lock_account(account_for(kind=K.PROJECT_ESCROW, project=project, currency=project.currency))
     if not _posted(event_key):
         if Project.objects.filter(pk=project.pk, status__in=CLOSED).exists():
             raise Conflict("A completed or cancelled project cannot be funded.", code="project_closed")
@@ -272,7 +292,7 @@ def escrow_refund(*, project: Project, created_by: User | None = None) -> Ledger
     """
     if not Project.objects.filter(pk=project.pk, status__in=CLOSED).exists():
         raise Conflict("Escrow is refunded only when the project is completed or cancelled.", code="project_active")
-    escrow = _locked(account_for(kind=K.PROJECT_ESCROW, project=project, currency=project.currency))
+    escrow = lock_account(account_for(kind=K.PROJECT_ESCROW, project=project, currency=project.currency))
     refunds = LedgerTransaction.objects.filter(kind=T.REFUND, project=project)
     unspent = account_balance(escrow)
     if unspent == 0:
@@ -296,14 +316,14 @@ def _pay_from_escrow(*, answer: Answer, amount: Decimal, fee_rate: Decimal, even
     """project_escrow (debit amount + fee) → worker_earnings (credit amount) + coop_fees (credit fee). Locks the escrow."""
     project = answer.task.project
     fee = fee_for(amount, fee_rate)
-    escrow = _locked(account_for(kind=K.PROJECT_ESCROW, project=project, currency=project.currency))
+    escrow = lock_account(account_for(kind=K.PROJECT_ESCROW, project=project, currency=project.currency))
     earnings = account_for(kind=K.WORKER_EARNINGS, user=answer.worker, currency=project.currency)
     entries = [(escrow, amount + fee), (earnings, -amount)]
     if fee:
         entries.append((account_for(kind=K.COOP_FEES, currency=project.currency), -fee))
     if not _posted(event_key):
         available = account_balance(escrow)
-        if False:
+        if available < amount + fee:
             raise ApplicationError(
                 f"The project's escrow ({available} {project.currency}) does not cover {amount + fee}.",
                 code="escrow_insufficient",
@@ -338,7 +358,9 @@ def earning_post(*, answer: Answer, amount: Decimal, fee_rate: Decimal) -> Ledge
     """
     amount, fee_rate = money(amount), _fee_rate(fee_rate)
     answer = _accepted(answer)
-    return _pay_from_escrow(answer=answer, amount=amount, fee_rate=fee_rate, event_key=f"earning:answer:{answer.pk}", kind=T.EARNING)
+    return _pay_from_escrow(
+        answer=answer, amount=amount, fee_rate=fee_rate, event_key=f"earning:answer:{answer.pk}", kind=T.EARNING
+    )
 
 
 @transaction.atomic
@@ -352,114 +374,8 @@ def top_up_post(*, answer: Answer, amount: Decimal, fee_rate: Decimal, event_key
     amount, fee_rate = money(amount), _fee_rate(fee_rate)
     answer = _accepted(answer)
     project = answer.task.project
-    _locked(account_for(kind=K.PROJECT_ESCROW, project=project, currency=project.currency))
+    lock_account(account_for(kind=K.PROJECT_ESCROW, project=project, currency=project.currency))
     if event_key is None:
         n = LedgerTransaction.objects.filter(kind=T.TOP_UP, answer=answer).count() + 1
         event_key = f"top_up:answer:{answer.pk}:{n}"
     return _pay_from_escrow(answer=answer, amount=amount, fee_rate=fee_rate, event_key=event_key, kind=T.TOP_UP)
-
-
-# --- Payouts ------------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def payout_request(*, worker: User, amount: Decimal | None = None, currency: str = "USD") -> Payout:
-    """A worker asks to be paid `amount` (default: everything available): worker_earnings → worker_payout_pending.
-
-    Money rule: the payout is rounded DOWN to whole cents; the sub-cent
-    remainder stays in the worker's balance for later. Refuses a payout below
-    PAYOUT_MINIMUM ("below_payout_minimum"), above the available balance
-    ("insufficient_balance"), or while another request is open ("payout_open";
-    also a partial unique index). Locks the worker's earnings account.
-    """
-    earnings = _locked(account_for(kind=K.WORKER_EARNINGS, user=worker, currency=currency))
-    pending = account_for(kind=K.WORKER_PAYOUT_PENDING, user=worker, currency=currency)
-    if Payout.objects.filter(worker=worker, status=Payout.Status.REQUESTED).exists():
-        raise Conflict("You already have a payout request open.", code="payout_open")
-    available = account_balance(earnings)
-    requested = available if amount is None else money(amount)
-    if requested > available:
-        raise ApplicationError(f"You have {available} {currency} available.", code="insufficient_balance")
-    payout_amount = requested.quantize(CENT, rounding=ROUND_DOWN)
-    if payout_amount < PAYOUT_MINIMUM:
-        raise ApplicationError(
-            f"Payouts start at {PAYOUT_MINIMUM} {currency}; smaller balances carry over.",
-            code="below_payout_minimum",
-            extra={"minimum": str(PAYOUT_MINIMUM), "available": str(available)},
-        )
-    try:
-        with transaction.atomic():
-            payout = Payout.objects.create(worker=worker, amount=payout_amount, currency=currency)
-    except IntegrityError:
-        raise Conflict("You already have a payout request open.", code="payout_open") from None
-    payout.request_transaction = ledger_post(
-        event_key=f"payout:{payout.pk}:request",
-        kind=T.PAYOUT_REQUEST,
-        entries=[(earnings, payout_amount), (pending, -payout_amount)],
-        description=f"Payout #{payout.pk} requested",
-        created_by=worker,
-        user=worker,
-    )
-    payout.save(update_fields=["request_transaction", "updated_at"])
-    return payout
-
-
-def _locked_payout(payout: Payout) -> Payout:
-    return Payout.objects.select_for_update().select_related("worker").get(pk=payout.pk)
-
-
-@transaction.atomic
-def payout_mark_paid(*, payout: Payout, reference: str, steward: User) -> Payout:
-    """A steward records that the money left the co-op's bank: worker_payout_pending → coop_bank.
-
-    Idempotent with the same reference; Conflict when already paid with another
-    reference or cancelled. Locks the payout row.
-    """
-    _require_steward(steward)
-    reference = _text(reference, field="reference")
-    payout = _locked_payout(payout)
-    if payout.status == Payout.Status.PAID:
-        if payout.reference == reference:
-            return payout
-        raise Conflict(f"Payout #{payout.pk} was already paid (reference {payout.reference}).", code="payout_already_paid")
-    if payout.status != Payout.Status.REQUESTED:
-        raise Conflict(f"Payout #{payout.pk} was cancelled.", code="payout_cancelled")
-    pending = account_for(kind=K.WORKER_PAYOUT_PENDING, user=payout.worker, currency=payout.currency)
-    bank = account_for(kind=K.COOP_BANK, currency=payout.currency)
-    payout.settle_transaction = ledger_post(
-        event_key=f"payout:{payout.pk}:paid",
-        kind=T.PAYOUT_PAID,
-        entries=[(pending, payout.amount), (bank, -payout.amount)],
-        description=f"Payout #{payout.pk} paid",
-        created_by=steward,
-        reference=reference,
-        user=payout.worker,
-    )
-    payout.status, payout.reference, payout.decided_by, payout.decided_at = Payout.Status.PAID, reference, steward, timezone.now()
-    payout.save(update_fields=["settle_transaction", "status", "reference", "decided_by", "decided_at", "updated_at"])
-    return payout
-
-
-@transaction.atomic
-def payout_cancel(*, payout: Payout, actor: User) -> Payout:
-    """The worker (or a steward) withdraws an open request: worker_payout_pending → worker_earnings. Locks the payout row."""
-    payout = _locked_payout(payout)
-    if actor.pk != payout.worker_id:
-        _require_steward(actor)
-    if payout.status == Payout.Status.CANCELLED:
-        return payout
-    if payout.status != Payout.Status.REQUESTED:
-        raise Conflict(f"Payout #{payout.pk} was already paid.", code="payout_already_paid")
-    pending = account_for(kind=K.WORKER_PAYOUT_PENDING, user=payout.worker, currency=payout.currency)
-    earnings = account_for(kind=K.WORKER_EARNINGS, user=payout.worker, currency=payout.currency)
-    payout.settle_transaction = ledger_post(
-        event_key=f"payout:{payout.pk}:cancel",
-        kind=T.PAYOUT_CANCEL,
-        entries=[(pending, payout.amount), (earnings, -payout.amount)],
-        description=f"Payout #{payout.pk} cancelled",
-        created_by=actor,
-        user=payout.worker,
-    )
-    payout.status, payout.decided_by, payout.decided_at = Payout.Status.CANCELLED, actor, timezone.now()
-    payout.save(update_fields=["settle_transaction", "status", "decided_by", "decided_at", "updated_at"])
-    return payout
