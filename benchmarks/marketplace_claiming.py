@@ -9,7 +9,8 @@ Runs against a live server (any mode). Example on PostgreSQL + Redis:
         --server-pid $(pgrep -P $!)
 
 It creates (through the services, with the same DATABASE_URL) a client organization
-with a token and K members with personal tokens, imports N classification tasks in
+with a token, K members with personal tokens, and a contract and DUA the members
+ratify by vote, imports N classification tasks in
 one JSON Lines request (streamed from a temporary file), publishes, and then K threads
 each loop POST /work/next/ → POST /assignments/{id}/submit/ over keep-alive HTTP
 connections until the server answers 204. It prints import throughput, tasks/s,
@@ -56,6 +57,12 @@ def setup_accounts(workers: int) -> tuple[str, list[str]]:
         membership = services.membership_admit(membership=User.objects.get(pk=user.pk).membership, actor=None)
         services.membership_activate(membership=membership, actor=user, accept_agreement=True)
         tokens.append(services.api_token_create(actor=None, user=User.objects.get(pk=user.pk), name="benchmark").plaintext)
+    # Publication needs a contract and DUA the members ratified: the first member acts as steward and all vote.
+    from governance.demo import ensure_demo_agreements
+
+    steward = User.objects.get(email=f"bench-{run}-0@example.org")
+    services.membership_steward_set(membership=steward.membership, actor=None, is_steward=True)
+    ensure_demo_agreements(organization, User.objects.get(pk=steward.pk))
     return org_token, tokens
 
 
