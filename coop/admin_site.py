@@ -56,3 +56,16 @@ class StewardAccessMixin:
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+
+class ReadOnlyAdmin(StewardAccessMixin, admin.ModelAdmin):
+    """Append-only or vote-controlled records: stewards and operators look; nobody adds, changes or deletes here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

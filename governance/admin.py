@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from coop.admin_site import StewardAccessMixin
+from coop.admin_site import ReadOnlyAdmin
 
 from .models import (
     Contract,
@@ -20,17 +20,7 @@ from .models import (
 )
 
 
-class ReadOnly(StewardAccessMixin, admin.ModelAdmin):
-    """Append-only records and vote-controlled data: viewable, never edited, added or deleted here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+ReadOnly = ReadOnlyAdmin  # append-only records and vote-controlled data
 
 
 @admin.register(Contract)

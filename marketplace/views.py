@@ -11,7 +11,7 @@ from coop.errors import ApplicationError
 from coop.views import member_required, steward_required
 
 from . import selectors
-from .models import Answer, Project, ReviewDecision, Task
+from .models import Answer, Project, ReviewDecision
 from .rendering import render_instructions
 from .services import review
 from .services.projects import SENSITIVE_CATEGORIES

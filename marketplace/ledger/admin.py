@@ -2,23 +2,13 @@
 
 from django.contrib import admin
 
-from coop.admin_site import StewardAccessMixin
+from coop.admin_site import ReadOnlyAdmin
 
 from .models import LedgerAccount, LedgerEntry, LedgerTransaction, Payout
 from .selectors import from_scaled, scaled_sum
 
 
-class LedgerReadOnlyAdmin(StewardAccessMixin, admin.ModelAdmin):
-    """Nobody, superusers included, adds, changes or deletes ledger rows here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+LedgerReadOnlyAdmin = ReadOnlyAdmin  # nobody, superusers included, adds, changes or deletes ledger rows here
 
 
 @admin.register(LedgerAccount)

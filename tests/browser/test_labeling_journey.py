@@ -1,7 +1,6 @@
 """A member labels OCR tasks in Chromium (keyboard only), then the client fetches the results through the API."""
 
 import json
-import re
 
 import pytest
 
