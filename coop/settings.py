@@ -304,6 +304,7 @@ API_TOKEN_PREFIX = "coop"
 PORTAL_MEMBER_NAV: list[tuple[str, str]] = [
     ("Work", "marketplace:feed"),
     ("My submissions", "marketplace:submissions"),
+    ("My records", "marketplace:records"),
     ("Governance", "governance:proposal_list"),
 ]
 PORTAL_MEMBER_DASHBOARD_CARDS: list[str] = ["governance/partials/dashboard_card.html"]

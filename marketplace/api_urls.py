@@ -14,6 +14,7 @@ urlpatterns = [
     path("projects/<int:project_id>/results/", apis.ProjectResultsApi.as_view(), name="project-results"),
     path("work/next/", apis.WorkNextApi.as_view(), name="work-next"),
     path("work/submissions/", apis.SubmissionListApi.as_view(), name="work-submissions"),
+    path("work/records/", apis.WorkRecordsApi.as_view(), name="work-records"),
     path("work/assignments/<int:assignment_id>/submit/", apis.AssignmentSubmitApi.as_view(), name="assignment-submit"),
     path("work/assignments/<int:assignment_id>/heartbeat/", apis.AssignmentHeartbeatApi.as_view(), name="assignment-heartbeat"),
     path("work/assignments/<int:assignment_id>/release/", apis.AssignmentReleaseApi.as_view(), name="assignment-release"),

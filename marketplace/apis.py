@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 from django.conf import settings
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import FileResponse, Http404
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -20,6 +18,7 @@ from coop.errors import ApplicationError, NotFound
 from coop.permissions import IsClient, IsMember, client_organization
 
 from . import selectors
+from .exports import streamed
 from .models import Answer, Assignment, Project
 from .serializers import (
     AnswerOutput,
@@ -169,27 +168,17 @@ class ProjectResultsApi(APIView):
         for hook in self.EXPORT_HOOKS:
             hook(request=request, project=project, purpose=request.query_params.get("purpose", ""))
         rows = selectors.label_rows(project=project, since=since)
-        if fmt == "csv":
-            response = StreamingHttpResponse(_csv_lines(rows, self.CSV_FIELDS), content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = f'attachment; filename="project-{project.pk}-results.csv"'
-        else:
-            response = StreamingHttpResponse(
-                (json.dumps(row, separators=(",", ":")) + "\n" for row in rows), content_type="application/x-ndjson"
-            )
-        return response
-
-
-def _csv_lines(rows, fields):
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=fields)
-    writer.writeheader()
-    for row in rows:
-        row = {**row, "label": json.dumps(row["label"], separators=(",", ":")), "annotators": " ".join(row["annotators"])}
-        writer.writerow(row)
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    yield buffer.getvalue()
+        return streamed(
+            fmt,
+            rows,
+            fields=self.CSV_FIELDS,
+            filename=f"project-{project.pk}-results",
+            prepare_csv=lambda row: {
+                **row,
+                "label": json.dumps(row["label"], separators=(",", ":")),
+                "annotators": " ".join(row["annotators"]),
+            },
+        )
 
 
 # --- Worker API ---------------------------------------------------------------------------------
@@ -308,3 +297,41 @@ class AnswerAppealApi(APIView):
         if answer is None:
             raise NotFound("No such answer.")
         return Response(AnswerOutput(review.answer_appeal_file(worker=request.user, answer=answer, reason=data.validated_data["reason"])).data)
+
+
+class WorkRecordsApi(APIView):
+    """My work records: every assignment with project, client, DUA, times, active time, pay, status and feedback."""
+
+    permission_classes = [IsMember]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("format", str, enum=["json", "csv", "jsonl"], description="json (default), csv or jsonl"),
+            OpenApiParameter("from", OpenApiTypes.DATE, description="first day (by lease start)"),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="last day"),
+        ],
+        responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR},
+    )
+    def get(self, request):
+        fmt, date_from, date_to = records_parameters(request.query_params)
+        rows = selectors.work_records(worker=request.user, date_from=date_from, date_to=date_to)
+        return streamed(fmt, rows, fields=selectors.RECORD_FIELDS, filename="my-work-records")
+
+
+def records_parameters(params) -> tuple[str, object, object]:
+    """Validated (format, from, to) for a records export; bad values are a 400 naming the field."""
+    from django.utils.dateparse import parse_date
+
+    fmt = params.get("format", "json")
+    if fmt not in ("json", "csv", "jsonl"):
+        raise ApplicationError("format must be json, csv or jsonl.", fields={"format": ["json, csv or jsonl"]}, status=400)
+    dates = []
+    for key in ("from", "to"):
+        value = params.get(key) or None
+        parsed = parse_date(value) if value else None
+        if value and parsed is None:
+            raise ApplicationError(f"'{key}' must be a date (YYYY-MM-DD).", fields={key: ["Invalid date."]}, status=400)
+        dates.append(parsed)
+    if dates[0] and dates[1] and dates[0] > dates[1]:
+        raise ApplicationError("'from' is after 'to'.", fields={"from": ["After 'to'."]}, status=400)
+    return fmt, dates[0], dates[1]

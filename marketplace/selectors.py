@@ -11,7 +11,7 @@ from django.db.models import Count, Q, QuerySet
 
 from coop.models import ClientOrganization, User
 
-from .models import AcceptedLabel, Answer, Assignment, Project, Task
+from .models import AcceptedLabel, Answer, Assignment, Project, ReviewDecision, Task
 
 EXPORT_CHUNK = 2000
 
@@ -140,3 +140,55 @@ def review_queue() -> dict:
         .order_by("submitted_at")[:50]
     )
     return {"tasks": tasks, "appeals": appeals, "pending": pending}
+
+
+RECORD_FIELDS = [
+    "assignment_id", "project_id", "project", "client", "task_type", "task_external_id", "data_use_agreement",
+    "started_at", "ended_at", "active_seconds", "outcome", "answer_status", "pay", "currency", "feedback", "appeal",
+]
+
+
+def work_records(*, worker: User, date_from=None, date_to=None) -> Iterator[dict]:
+    """Every assignment of a worker, newest first, as plain rows: the record the worker owns and can take away.
+
+    `pay` is the pay per task for accepted answers (0 otherwise); streamed in
+    chunks so a long history exports in constant memory. Only ever the worker's own rows.
+    """
+    assignments = (
+        Assignment.objects.filter(worker=worker)
+        .select_related("project__organization", "project__dua", "task", "answer")
+        .order_by("-leased_at", "-id")
+    )
+    if date_from is not None:
+        assignments = assignments.filter(leased_at__date__gte=date_from)
+    if date_to is not None:
+        assignments = assignments.filter(leased_at__date__lte=date_to)
+    for chunk in _chunks(assignments.iterator(chunk_size=EXPORT_CHUNK), EXPORT_CHUNK):
+        answer_ids = [a.answer.pk for a in chunk if hasattr(a, "answer")]
+        feedback: dict[int, list[str]] = {}
+        for answer_id, reason, text in ReviewDecision.objects.filter(answer_id__in=answer_ids, accepted=False).values_list(
+            "answer_id", "reason", "feedback"
+        ):
+            feedback.setdefault(answer_id, []).append(f"{ReviewDecision.Reason(reason).label}: {text}")
+        for a in chunk:
+            answer = getattr(a, "answer", None)
+            project = a.project
+            dua = project.dua
+            yield {
+                "assignment_id": a.pk,
+                "project_id": project.pk,
+                "project": project.title,
+                "client": project.organization.name,
+                "task_type": project.task_type,
+                "task_external_id": a.task.external_id,
+                "data_use_agreement": f"DUA #{dua.pk} v{dua.version}" if dua else "",
+                "started_at": a.leased_at.isoformat(),
+                "ended_at": a.ended_at.isoformat() if a.ended_at else "",
+                "active_seconds": a.active_seconds,
+                "outcome": a.state,
+                "answer_status": answer.status if answer else "",
+                "pay": str(project.pay_per_task) if answer and answer.status == Answer.Status.ACCEPTED else "0",
+                "currency": project.currency,
+                "feedback": " | ".join(feedback.get(answer.pk, [])) if answer else "",
+                "appeal": answer.appeal_status if answer else "",
+            }

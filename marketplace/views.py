@@ -47,6 +47,29 @@ def label(request, pk: int):
 
 
 @member_required
+def records(request):
+    """My work records, filterable by date, with CSV and JSON downloads of the same rows."""
+    from itertools import islice
+
+    from .apis import records_parameters
+    from .exports import streamed
+
+    try:
+        fmt, date_from, date_to = records_parameters(request.GET)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("marketplace:records")
+    rows = selectors.work_records(worker=request.user, date_from=date_from, date_to=date_to)
+    if request.GET.get("download"):
+        return streamed(fmt, rows, fields=selectors.RECORD_FIELDS, filename="my-work-records")
+    return render(
+        request,
+        "marketplace/records.html",
+        {"rows": list(islice(rows, 200)), "date_from": date_from, "date_to": date_to, "query": request.GET.urlencode()},
+    )
+
+
+@member_required
 def submissions(request):
     page = Paginator(selectors.submissions_of(worker=request.user), 50).get_page(request.GET.get("page"))
     return render(request, "marketplace/submissions.html", {"page": page})

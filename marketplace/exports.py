@@ -1,0 +1,46 @@
+"""Streamed exports (constant memory): CSV, JSON Lines and a JSON array, from any iterator of dict rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator
+
+from django.http import StreamingHttpResponse
+
+
+def csv_lines(rows: Iterable[dict], fields: list[str], prepare: Callable[[dict], dict] | None = None) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(prepare(row) if prepare else row)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+def jsonl_lines(rows: Iterable[dict]) -> Iterator[str]:
+    for row in rows:
+        yield json.dumps(row, separators=(",", ":")) + "\n"
+
+
+def json_array(rows: Iterable[dict]) -> Iterator[str]:
+    yield "["
+    for index, row in enumerate(rows):
+        yield ("," if index else "") + json.dumps(row, separators=(",", ":"))
+    yield "]\n"
+
+
+def streamed(fmt: str, rows: Iterable[dict], *, fields: list[str], filename: str, prepare_csv=None) -> StreamingHttpResponse:
+    """A download in `fmt` ("csv", "jsonl" or "json") that never holds the whole export in memory."""
+    if fmt == "csv":
+        response = StreamingHttpResponse(csv_lines(rows, fields, prepare_csv), content_type="text/csv; charset=utf-8")
+    elif fmt == "jsonl":
+        response = StreamingHttpResponse(jsonl_lines(rows), content_type="application/x-ndjson")
+    else:
+        response = StreamingHttpResponse(json_array(rows), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
+    return response
