@@ -57,3 +57,15 @@ def test_web_process_never_imports_torch_or_timm():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, f"web process imported: {result.stdout} {result.stderr[-2000:]}"
+
+
+def test_drain_runs_queued_jobs_in_a_command_process(transactional_db):
+    """Management commands in zero-service mode run their queued jobs before exiting (coop.jobs.drain)."""
+    from coop import jobs
+
+    if not jobs.is_in_process_broker():
+        pytest.skip("drain() only applies to the in-process broker; Redis workers run jobs in their own processes")
+    jobs.broker().flush_all()
+    healthcheck_ping.send("drained")
+    jobs.drain(timeout_ms=20_000)
+    assert cache.get("healthz:drained") == "ok"

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from coop import services
+from coop import jobs, services
 from coop.demo import DEMO_DOMAIN, DEMO_PASSWORD, DEMO_TOTP_SECRET, ensure_demo_user
 from coop.models import ApiToken, ClientOrganization, Membership
 
@@ -58,6 +58,7 @@ class Command(BaseCommand):
         ensure_demo_motion(steward)
         demo_projects = ensure_demo_projects(organization)
 
+        transaction.on_commit(jobs.drain)  # zero-service mode: run any queued jobs before this process exits
         self.stdout.write(self.style.SUCCESS("Demo data ready. Logins (password for all: %s):" % DEMO_PASSWORD))
         self.stdout.write(f"  steward   {steward.email}   (TOTP required: secret {DEMO_TOTP_SECRET}; "
                           f"current code: python manage.py demo_totp {steward.email})")
