@@ -314,5 +314,8 @@ GOVERNANCE_APPEAL_MODE = env("GOVERNANCE_APPEAL_MODE", default="proposal")
 GOVERNANCE_APPEAL_DAYS = env.int("GOVERNANCE_APPEAL_DAYS", default=7)
 GOVERNANCE_APPEAL_PANEL_SIZE = env.int("GOVERNANCE_APPEAL_PANEL_SIZE", default=5)
 
+# Members who must flag a published project (pay too low, harmful, unclear) before it pauses for review.
+PROJECT_FLAG_THRESHOLD = env.int("PROJECT_FLAG_THRESHOLD", default=3)
+
 # Largest task import accepted in one request (the body is streamed, never held in memory).
 TASK_IMPORT_MAX_BYTES = env.int("TASK_IMPORT_MAX_BYTES", default=4 * 1024**3)

@@ -2,7 +2,18 @@ from django.contrib import admin
 
 from coop.admin_site import StewardAccessMixin
 
-from .models import AcceptedLabel, Answer, Assignment, Project, ReviewDecision, Task, WebhookDelivery, WorkerProjectStats
+from .models import (
+    AcceptedLabel,
+    Answer,
+    Assignment,
+    ClientRating,
+    Project,
+    ProjectFlag,
+    ReviewDecision,
+    Task,
+    WebhookDelivery,
+    WorkerProjectStats,
+)
 
 
 class ReadOnlyAdmin(StewardAccessMixin, admin.ModelAdmin):
@@ -79,4 +90,20 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_filter = ["status", "event"]
     search_fields = ["event_key", "last_error"]
     list_select_related = ["project"]
+@admin.register(ClientRating)
+class ClientRatingAdmin(ReadOnlyAdmin):
+    list_display = ["organization", "member", "pay", "review_fairness", "clarity", "communication", "updated_at"]
+    list_filter = ["organization"]
+    search_fields = ["organization__name", "member__email", "comment"]
+    list_select_related = ["organization", "member"]
+
+
+@admin.register(ProjectFlag)
+class ProjectFlagAdmin(ReadOnlyAdmin):
+    list_display = ["project", "member", "reason", "created_at"]
+    list_filter = ["reason", "project"]
+    search_fields = ["project__title", "member__email", "comment"]
+    list_select_related = ["project", "member"]
+
+
 from .ledger import admin as _ledger_admin  # noqa: E402,F401

@@ -293,4 +293,47 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "event_key"], name="one_delivery_per_event")]
+class ClientRating(models.Model):
+    """A member's Turkopticon-style rating of a client they worked for (one per member and client, updatable)."""
+
+    organization = models.ForeignKey(ClientOrganization, on_delete=models.CASCADE, related_name="ratings")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="client_ratings")
+    pay = models.PositiveSmallIntegerField()
+    review_fairness = models.PositiveSmallIntegerField()
+    clarity = models.PositiveSmallIntegerField()
+    communication = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    SCORES = ("pay", "review_fairness", "clarity", "communication")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "member"], name="one_rating_per_member_and_client"),
+            *[
+                models.CheckConstraint(condition=Q(**{f"{field}__gte": 1, f"{field}__lte": 5}), name=f"rating_{field}_1_to_5")
+                for field in ("pay", "review_fairness", "clarity", "communication")
+            ],
+        ]
+
+
+class ProjectFlag(models.Model):
+    """A member's collective flag on a project they worked on; enough of them pause it for review."""
+
+    class Reason(models.TextChoices):
+        PAY_TOO_LOW = "pay_too_low", "Pay too low for the real time it takes"
+        HARMFUL = "harmful_content", "Harmful or disturbing content"
+        UNCLEAR = "unclear", "Instructions are unclear"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="flags")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_flags")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "member"], name="one_flag_per_member_and_project")]
+
+
 from .ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction, Payout  # noqa: E402,F401

@@ -11,7 +11,7 @@ from django.db.models import Count, Q, QuerySet
 
 from coop.models import ClientOrganization, User
 
-from .models import AcceptedLabel, Answer, Assignment, Project, ReviewDecision, Task
+from .models import AcceptedLabel, Answer, Assignment, ClientRating, Project, ReviewDecision, Task
 
 EXPORT_CHUNK = 2000
 
@@ -109,7 +109,25 @@ def feed_projects(*, worker: User) -> list[dict]:
         .values_list("project", "n")
     )
     done = set(Assignment.objects.filter(worker=worker, project__in=projects).values_list("project_id", flat=True).distinct())
-    return [{"project": p, "open_tasks": remaining.get(p.pk, 0), "worked_before": p.pk in done} for p in projects]
+    ratings = client_ratings(organization_ids={p.organization_id for p in projects})
+    return [
+        {"project": p, "open_tasks": remaining.get(p.pk, 0), "worked_before": p.pk in done, "rating": ratings.get(p.organization_id)}
+        for p in projects
+    ]
+
+
+def client_ratings(*, organization_ids) -> dict[int, dict]:
+    """Average member ratings per client (one decimal), with how many members rated: one query."""
+    from django.db.models import Avg
+
+    rows = (
+        ClientRating.objects.filter(organization_id__in=organization_ids)
+        .values("organization_id")
+        .annotate(n=Count("id"), **{field: Avg(field) for field in ClientRating.SCORES})
+    )
+    return {
+        row["organization_id"]: {"count": row["n"], **{f: round(float(row[f]), 1) for f in ClientRating.SCORES}} for row in rows
+    }
 
 
 def submissions_of(*, worker: User) -> QuerySet[Answer]:

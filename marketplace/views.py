@@ -11,9 +11,11 @@ from coop.errors import ApplicationError
 from coop.views import member_required, steward_required
 
 from . import selectors
-from .models import Answer, Project, ReviewDecision
+from coop.models import ClientOrganization
+
+from .models import Answer, ClientRating, Project, ProjectFlag, ReviewDecision
 from .rendering import render_instructions
-from .services import review
+from .services import review, voice
 from .services.projects import SENSITIVE_CATEGORIES
 
 
@@ -26,11 +28,17 @@ def feed(request):
 
 @member_required
 def project_detail(request, pk: int):
-    project = get_object_or_404(Project.objects.select_related("organization"), pk=pk, status=Project.Status.PUBLISHED)
+    project = get_object_or_404(Project.objects.select_related("organization", "dua"), pk=pk, status=Project.Status.PUBLISHED)
     return render(
         request,
         "marketplace/project_detail.html",
-        {"project": project, "instructions_html": render_instructions(project.instructions), "categories": SENSITIVE_CATEGORIES},
+        {
+            "project": project,
+            "instructions_html": render_instructions(project.instructions),
+            "categories": SENSITIVE_CATEGORIES,
+            "worked_here": project.assignments.filter(worker=request.user).exists(),
+            "flag_reasons": ProjectFlag.Reason.choices,
+        },
     )
 
 
@@ -67,6 +75,42 @@ def records(request):
         "marketplace/records.html",
         {"rows": list(islice(rows, 200)), "date_from": date_from, "date_to": date_to, "query": request.GET.urlencode()},
     )
+
+
+@member_required
+def client_rate(request, organization_id: int):
+    organization = get_object_or_404(ClientOrganization, pk=organization_id)
+    existing = ClientRating.objects.filter(organization=organization, member=request.user).first()
+    if request.method == "POST":
+        try:
+            scores = {field: int(request.POST.get(field, "0")) for field in ClientRating.SCORES}
+        except ValueError:
+            scores = {field: 0 for field in ClientRating.SCORES}
+        try:
+            voice.client_rate(member=request.user, organization=organization, comment=request.POST.get("comment", ""), **scores)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"Thank you: your rating of {organization.name} is saved and shown to members.")
+            return redirect("marketplace:feed")
+    return render(
+        request,
+        "marketplace/client_rate.html",
+        {"organization": organization, "existing": existing, "scores": ClientRating.SCORES, "range": range(1, 6)},
+    )
+
+
+@member_required
+@require_POST
+def project_flag(request, pk: int):
+    project = get_object_or_404(Project, pk=pk)
+    try:
+        voice.project_flag(member=request.user, project=project, reason=request.POST.get("reason", ""), comment=request.POST.get("comment", ""))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Flag recorded. When enough members flag a project it is paused for review.")
+    return redirect("marketplace:project", pk=pk)
 
 
 @member_required
