@@ -305,6 +305,7 @@ PORTAL_MEMBER_NAV: list[tuple[str, str]] = [
     ("Work", "marketplace:feed"),
     ("My submissions", "marketplace:submissions"),
     ("My records", "marketplace:records"),
+    ("Preferences", "marketplace:preferences"),
     ("Governance", "governance:proposal_list"),
 ]
 PORTAL_MEMBER_DASHBOARD_CARDS: list[str] = ["governance/partials/dashboard_card.html"]
@@ -313,6 +314,9 @@ PORTAL_MEMBER_DASHBOARD_CARDS: list[str] = ["governance/partials/dashboard_card.
 GOVERNANCE_APPEAL_MODE = env("GOVERNANCE_APPEAL_MODE", default="proposal")
 GOVERNANCE_APPEAL_DAYS = env.int("GOVERNANCE_APPEAL_DAYS", default=7)
 GOVERNANCE_APPEAL_PANEL_SIZE = env.int("GOVERNANCE_APPEAL_PANEL_SIZE", default=5)
+
+# Wellbeing: minutes of sensitive-content work a member may do per day (checked when claiming).
+SENSITIVE_DAILY_CAP_MINUTES = env.int("SENSITIVE_DAILY_CAP_MINUTES", default=120)
 
 # Members who must flag a published project (pay too low, harmful, unclear) before it pauses for review.
 PROJECT_FLAG_THRESHOLD = env.int("PROJECT_FLAG_THRESHOLD", default=3)

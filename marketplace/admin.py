@@ -12,6 +12,7 @@ from .models import (
     ReviewDecision,
     Task,
     WebhookDelivery,
+    WorkerPreference,
     WorkerProjectStats,
 )
 
@@ -90,6 +91,13 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_filter = ["status", "event"]
     search_fields = ["event_key", "last_error"]
     list_select_related = ["project"]
+@admin.register(WorkerPreference)
+class WorkerPreferenceAdmin(ReadOnlyAdmin):
+    list_display = ["worker", "sensitive_opt_in", "updated_at"]
+    search_fields = ["worker__email"]
+    list_select_related = ["worker"]
+
+
 @admin.register(ClientRating)
 class ClientRatingAdmin(ReadOnlyAdmin):
     list_display = ["organization", "member", "pay", "review_fairness", "clarity", "communication", "updated_at"]

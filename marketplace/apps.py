@@ -8,6 +8,7 @@ class MarketplaceConfig(AppConfig):
 
     def ready(self):
         from . import governance_hooks, tasks  # noqa: F401  (actors, periodic jobs, publication/export/appeal rules)
+        from .services import wellbeing  # noqa: F401  (sensitive-content opt-in and daily cap at claim time)
         from .apis import ProjectResultsApi
 
         ProjectResultsApi.EXPORT_HOOKS = [governance_hooks.export_allowed]

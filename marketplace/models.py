@@ -336,4 +336,12 @@ class ProjectFlag(models.Model):
         constraints = [models.UniqueConstraint(fields=["project", "member"], name="one_flag_per_member_and_project")]
 
 
+class WorkerPreference(models.Model):
+    """A member's wellbeing choices: which sensitive-content categories they opt in to (none by default)."""
+
+    worker = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="work_preference")
+    sensitive_opt_in = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
 from .ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction, Payout  # noqa: E402,F401

@@ -98,10 +98,11 @@ def _chunks(iterator, size):
 
 
 def feed_projects(*, worker: User) -> list[dict]:
-    """The task feed: projects open to the worker with pay, effective hourly pay, time, warnings and work left."""
-    from .services.eligibility import projects_open_to
+    """The task feed: published projects with pay, effective hourly pay, time, warnings, work left, and why not (if refused)."""
+    from .services.eligibility import project_refusal
 
-    projects = projects_open_to(worker)
+    projects = list(Project.objects.filter(status=Project.Status.PUBLISHED).select_related("organization"))
+    projects.sort(key=lambda p: (-p.effective_hourly_pay, p.pk))
     remaining = dict(
         Task.objects.filter(project__in=projects, state=Task.State.OPEN, is_gold=False)
         .values_list("project")
@@ -111,7 +112,13 @@ def feed_projects(*, worker: User) -> list[dict]:
     done = set(Assignment.objects.filter(worker=worker, project__in=projects).values_list("project_id", flat=True).distinct())
     ratings = client_ratings(organization_ids={p.organization_id for p in projects})
     return [
-        {"project": p, "open_tasks": remaining.get(p.pk, 0), "worked_before": p.pk in done, "rating": ratings.get(p.organization_id)}
+        {
+            "project": p,
+            "open_tasks": remaining.get(p.pk, 0),
+            "worked_before": p.pk in done,
+            "rating": ratings.get(p.organization_id),
+            "refusal": project_refusal(p, worker),
+        }
         for p in projects
     ]
 

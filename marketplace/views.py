@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,7 +16,8 @@ from coop.models import ClientOrganization
 
 from .models import Answer, ClientRating, Project, ProjectFlag, ReviewDecision
 from .rendering import render_instructions
-from .services import review, voice
+from .services import review, voice, wellbeing
+from .services.eligibility import project_refusal
 from .services.projects import SENSITIVE_CATEGORIES
 
 
@@ -43,8 +45,34 @@ def project_detail(request, pk: int):
 
 
 @member_required
+def preferences(request):
+    if request.method == "POST":
+        try:
+            wellbeing.preference_set(worker=request.user, sensitive_opt_in=request.POST.getlist("sensitive_opt_in"))
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Preferences saved.")
+            return redirect("marketplace:preferences")
+    return render(
+        request,
+        "marketplace/preferences.html",
+        {
+            "categories": SENSITIVE_CATEGORIES,
+            "opted_in": wellbeing.opted_in(request.user),
+            "cap_minutes": settings.SENSITIVE_DAILY_CAP_MINUTES,
+            "used_minutes": wellbeing.sensitive_seconds_today(request.user) // 60,
+        },
+    )
+
+
+@member_required
 def label(request, pk: int):
     project = get_object_or_404(Project, pk=pk)
+    refusal = project_refusal(project, request.user)
+    if refusal:
+        messages.warning(request, wellbeing.REFUSAL_MESSAGES.get(refusal, "This project is not open to you."))
+        return redirect("marketplace:feed")
     if project.sensitive_categories and request.GET.get("confirmed") != "1":
         return redirect("marketplace:project", pk=pk)
     return render(

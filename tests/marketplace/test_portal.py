@@ -17,11 +17,14 @@ class TestMemberPages:
         page = client.get("/work/").content.decode()
         assert "Receipts" in page and "USD 24.00/hour" in page and "3 tasks open" in page
         assert "Sensitive content: violence" in page and "Hidden draft" not in page
+        assert 'data-testid="opt-in-needed"' in page  # shown before claiming, but opt-in first
         assert page.index("Moderation") < page.index("Receipts")  # best-paid first
 
     def test_sensitive_project_requires_confirmation(self, client, member, organization):
         project = factories.make_project(organization, tasks=1, sensitive_categories=["disturbing_imagery"])
         client.force_login(member)
+        assert client.get(f"/work/projects/{project.pk}/label/")["Location"] == "/work/"  # not opted in
+        client.post("/work/preferences/", {"sensitive_opt_in": ["disturbing_imagery"]})
         assert client.get(f"/work/projects/{project.pk}/label/")["Location"] == f"/work/projects/{project.pk}/"
         page = client.get(f"/work/projects/{project.pk}/").content.decode()
         assert 'data-testid="dua-terms"' in page and "model_training" in page  # the DUA terms, before claiming

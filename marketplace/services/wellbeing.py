@@ -1,0 +1,58 @@
+"""Wellbeing: sensitive content is opt-in per member, and capped per day (a co-op setting), checked at claim time."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Sum
+from django.utils import timezone
+
+from coop.errors import ApplicationError
+from coop.models import User
+
+from ..models import Assignment, Project, WorkerPreference
+from .eligibility import claim_check
+from .projects import SENSITIVE_CATEGORIES
+
+
+def opted_in(worker: User) -> set[str]:
+    preference = WorkerPreference.objects.filter(worker=worker).first()
+    return set(preference.sensitive_opt_in) if preference else set()
+
+
+def sensitive_seconds_today(worker: User) -> int:
+    """Active seconds the worker spent today (UTC day) on projects with sensitive content."""
+    start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    total = (
+        Assignment.objects.filter(worker=worker, leased_at__gte=start)
+        .exclude(project__sensitive_categories=[])
+        .aggregate(s=Sum("active_seconds"))["s"]
+    )
+    return total or 0
+
+
+@claim_check
+def wellbeing_refusal(project: Project, worker: User) -> str | None:
+    if not project.sensitive_categories:
+        return None
+    if set(project.sensitive_categories) - opted_in(worker):
+        return "sensitive_opt_in_required"
+    if sensitive_seconds_today(worker) >= settings.SENSITIVE_DAILY_CAP_MINUTES * 60:
+        return "sensitive_daily_cap_reached"
+    return None
+
+
+def preference_set(*, worker: User, sensitive_opt_in) -> WorkerPreference:
+    if not worker.is_member:
+        raise ApplicationError("Only members set work preferences.", code="member_required", status=403)
+    categories = list(dict.fromkeys(sensitive_opt_in or []))
+    unknown = set(categories) - set(SENSITIVE_CATEGORIES)
+    if unknown:
+        raise ApplicationError(f"Unknown categories: {', '.join(sorted(unknown))}.", fields={"sensitive_opt_in": ["Unknown category."]})
+    preference, _ = WorkerPreference.objects.update_or_create(worker=worker, defaults={"sensitive_opt_in": categories})
+    return preference
+
+
+REFUSAL_MESSAGES = {
+    "sensitive_opt_in_required": "This project contains sensitive content you have not opted in to. Change your work preferences first.",
+    "sensitive_daily_cap_reached": "You have reached today's limit for sensitive-content work. It resets at midnight UTC.",
+}
