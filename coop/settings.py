@@ -305,6 +305,7 @@ PORTAL_MEMBER_NAV: list[tuple[str, str]] = [
     ("Work", "marketplace:feed"),
     ("My submissions", "marketplace:submissions"),
     ("My records", "marketplace:records"),
+    ("Pay data", "marketplace:transparency"),
     ("Preferences", "marketplace:preferences"),
     ("Governance", "governance:proposal_list"),
 ]

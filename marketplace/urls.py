@@ -10,6 +10,7 @@ urlpatterns = [
     path("work/submissions/", views.submissions, name="submissions"),
     path("work/records/", views.records, name="records"),
     path("work/preferences/", views.preferences, name="preferences"),
+    path("work/transparency/", views.transparency, name="transparency"),
     path("work/submissions/<int:pk>/appeal/", views.appeal, name="appeal"),
     path("work/projects/<int:pk>/", views.project_detail, name="project"),
     path("work/projects/<int:pk>/label/", views.label, name="label"),

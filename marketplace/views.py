@@ -45,6 +45,19 @@ def project_detail(request, pk: int):
 
 
 @member_required
+def transparency(request):
+    """Pay statistics per project and client from measured time, with a server-rendered chart."""
+    from governance.selectors import policy_current
+
+    from .pay import CENT
+    from .transparency import bar_chart, pay_statistics
+
+    stats = pay_statistics()
+    floor = policy_current("pay_floor_hourly").quantize(CENT)
+    return render(request, "marketplace/transparency.html", {**stats, "floor": floor, "chart": bar_chart(stats["projects"], floor=floor)})
+
+
+@member_required
 def preferences(request):
     if request.method == "POST":
         try:
