@@ -18,7 +18,7 @@ from coop.errors import ApplicationError, NotFound
 from coop.permissions import IsClient, IsMember, client_organization
 
 from . import selectors
-from .exports import streamed
+from coop.exports import streamed
 from .models import Answer, Assignment, Project
 from .serializers import (
     AnswerOutput,

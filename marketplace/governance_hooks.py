@@ -33,9 +33,14 @@ def covered_by_active_dua(project: Project) -> None:
     project.dua = dua
 
 
+def current_pay_floor():
+    """The member-voted pay floor (USD/hour) in force now, to the cent."""
+    return policy_current("pay_floor_hourly").quantize(CENT)
+
+
 @publish_check
 def meets_pay_floor(project: Project) -> None:
-    floor = policy_current("pay_floor_hourly").quantize(CENT)
+    floor = current_pay_floor()
     rate = project.effective_hourly_pay
     if rate < floor:
         minimum = minimum_pay_per_task(floor, project.estimated_seconds)

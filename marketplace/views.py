@@ -47,13 +47,11 @@ def project_detail(request, pk: int):
 @member_required
 def transparency(request):
     """Pay statistics per project and client from measured time, with a server-rendered chart."""
-    from governance.selectors import policy_current
-
-    from .pay import CENT
+    from .governance_hooks import current_pay_floor
     from .transparency import bar_chart, pay_statistics
 
     stats = pay_statistics()
-    floor = policy_current("pay_floor_hourly").quantize(CENT)
+    floor = current_pay_floor()
     return render(request, "marketplace/transparency.html", {**stats, "floor": floor, "chart": bar_chart(stats["projects"], floor=floor)})
 
 
@@ -101,7 +99,7 @@ def records(request):
     from itertools import islice
 
     from .apis import records_parameters
-    from .exports import streamed
+    from coop.exports import streamed
 
     try:
         fmt, date_from, date_to = records_parameters(request.GET)

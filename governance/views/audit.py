@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import json
 
 from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 
+from coop.exports import streamed
 from coop.views import member_required
 
 from .. import selectors
@@ -47,25 +47,6 @@ def _row(entry) -> dict:
     }
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_lines(entries):
-    writer = csv.writer(_Echo())
-    yield writer.writerow(COLUMNS)
-    for entry in entries:
-        row = _row(entry)
-        row["data"] = json.dumps(row["data"], cls=DjangoJSONEncoder, sort_keys=True)
-        yield writer.writerow([row[c] for c in COLUMNS])
-
-
-def _jsonl_lines(entries):
-    for entry in entries:
-        yield json.dumps(_row(entry), cls=DjangoJSONEncoder, sort_keys=True) + "\n"
-
-
 @member_required
 def log_export(request, fmt: str):
     """The whole (filtered) log, streamed row by row, so a large log never sits in memory."""
@@ -73,12 +54,13 @@ def log_export(request, fmt: str):
         raise Http404
     entries = selectors.governance_log_list(**LogFilterForm(request.GET or None).filters()).iterator(chunk_size=500)
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    if fmt == "csv":
-        response = StreamingHttpResponse(_csv_lines(entries), content_type="text/csv; charset=utf-8")
-    else:
-        response = StreamingHttpResponse(_jsonl_lines(entries), content_type="application/x-ndjson")
-    response["Content-Disposition"] = f'attachment; filename="governance-log-{stamp}.{fmt}"'
-    return response
+    return streamed(
+        fmt,
+        (_row(entry) for entry in entries),
+        fields=COLUMNS,
+        filename=f"governance-log-{stamp}",
+        prepare_csv=lambda row: {**row, "data": json.dumps(row["data"], cls=DjangoJSONEncoder, sort_keys=True)},
+    )
 
 
 @member_required

@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import StreamingHttpResponse
 
 
@@ -24,13 +25,13 @@ def csv_lines(rows: Iterable[dict], fields: list[str], prepare: Callable[[dict],
 
 def jsonl_lines(rows: Iterable[dict]) -> Iterator[str]:
     for row in rows:
-        yield json.dumps(row, separators=(",", ":")) + "\n"
+        yield json.dumps(row, cls=DjangoJSONEncoder, separators=(",", ":")) + "\n"
 
 
 def json_array(rows: Iterable[dict]) -> Iterator[str]:
     yield "["
     for index, row in enumerate(rows):
-        yield ("," if index else "") + json.dumps(row, separators=(",", ":"))
+        yield ("," if index else "") + json.dumps(row, cls=DjangoJSONEncoder, separators=(",", ":"))
     yield "]\n"
 
 
