@@ -99,10 +99,9 @@ def _chunks(iterator, size):
 
 def feed_projects(*, worker: User) -> list[dict]:
     """The task feed: published projects with pay, effective hourly pay, time, warnings, work left, and why not (if refused)."""
-    from .services.eligibility import project_refusal
+    from .services.eligibility import project_refusal, published_projects_by_pay
 
-    projects = list(Project.objects.filter(status=Project.Status.PUBLISHED).select_related("organization"))
-    projects.sort(key=lambda p: (-p.effective_hourly_pay, p.pk))
+    projects = published_projects_by_pay()
     remaining = dict(
         Task.objects.filter(project__in=projects, state=Task.State.OPEN, is_gold=False)
         .values_list("project")

@@ -33,10 +33,10 @@ TRANSITIONS: dict[tuple[str, str], bool] = {
 }
 
 
-def _require_steward(actor: User | None) -> None:
-    # actor None means the system itself (e.g. a passed governance vote applying its effect).
+def require_steward(actor: User | None, message: str = "Only stewards can do this.") -> None:
+    """Refuse unless the actor is a steward; None means the co-op itself (e.g. a passed vote applying its effect)."""
     if actor is not None and not actor.is_steward:
-        raise Forbidden("Only stewards can do this.", code="steward_required")
+        raise Forbidden(message, code="steward_required")
 
 
 def _clean_list(values, *, field: str, max_items: int = 20, max_len: int = 40) -> list[str]:
@@ -191,7 +191,7 @@ def membership_admit(*, membership: Membership, actor: User | None, reason: str 
     """Admit an applicant. They become active once they accept the member agreement."""
     from .notifications import notification_send
 
-    _require_steward(actor)
+    require_steward(actor)
     membership = _transition(_locked(membership), to=S.ADMITTED, actor=actor, reason=reason)
     notification_send(
         user=membership.user,
@@ -219,7 +219,7 @@ def membership_activate(*, membership: Membership, actor: User, accept_agreement
 def membership_decline(*, membership: Membership, actor: User | None, reason: str) -> Membership:
     from .notifications import notification_send
 
-    _require_steward(actor)
+    require_steward(actor)
     membership = _transition(_locked(membership), to=S.DECLINED, actor=actor, reason=reason)
     notification_send(user=membership.user, kind="membership.declined", title="Your application was declined", body=reason)
     return membership
@@ -230,7 +230,7 @@ def membership_suspend(*, membership: Membership, actor: User | None, reason: st
     """Suspend an active member. A reason is required; the member is notified."""
     from .notifications import notification_send
 
-    _require_steward(actor)
+    require_steward(actor)
     if actor is not None and actor.pk == membership.user_id:
         raise Forbidden("Stewards cannot suspend themselves.", code="self_suspension")
     membership = _transition(_locked(membership), to=S.SUSPENDED, actor=actor, reason=reason)
@@ -248,7 +248,7 @@ def membership_suspend(*, membership: Membership, actor: User | None, reason: st
 def membership_reinstate(*, membership: Membership, actor: User | None, reason: str) -> Membership:
     from .notifications import notification_send
 
-    _require_steward(actor)
+    require_steward(actor)
     membership = _transition(_locked(membership), to=S.ACTIVE, actor=actor, reason=reason)
     notification_send(user=membership.user, kind="membership.reinstated", title="Your membership is active again", body=reason)
     return membership
@@ -264,7 +264,7 @@ def membership_leave(*, membership: Membership, actor: User, reason: str = "") -
 @transaction.atomic
 def membership_steward_set(*, membership: Membership, actor: User | None, is_steward: bool, reason: str = "") -> Membership:
     """Grant or revoke the steward role (an elected board seat) for an active member."""
-    _require_steward(actor)
+    require_steward(actor)
     membership = _locked(membership)
     if membership.status != S.ACTIVE:
         raise Conflict("Only active members can be stewards.", code="not_active")

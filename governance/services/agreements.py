@@ -13,8 +13,9 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from coop.errors import ApplicationError, Conflict, Forbidden
+from coop.errors import ApplicationError, Conflict
 from coop.models import User
+from coop.services.membership import require_steward as coop_require_steward
 
 from ..models import AgreementStatus, Contract, DataUseAgreement, Proposal, ProposalKind
 from .audit import log_write
@@ -23,8 +24,7 @@ S = AgreementStatus
 
 
 def require_steward(actor: User | None) -> None:
-    if actor is not None and not actor.is_steward:
-        raise Forbidden("Only stewards draft and propose agreements.", code="steward_required")
+    coop_require_steward(actor, "Only stewards draft and propose agreements.")
 
 
 def _label(agreement) -> str:

@@ -30,6 +30,7 @@ from coop.errors import ApplicationError, Conflict, Forbidden, NotFound
 from coop.models import User
 
 from ..models import Assignment, Project, Task, WorkerProjectStats
+from .eligibility import project_refusal, projects_open_to
 
 HEARTBEAT_MAX_CREDIT = 120  # seconds of active time one heartbeat may add
 RECLAIM_BATCH = 500
@@ -44,13 +45,6 @@ class Claim:
 def _require_worker(worker: User) -> None:
     if not worker.is_member:
         raise Forbidden("Only active members can take work.", code="member_required")
-
-
-def _open_projects_for(worker: User):
-    """Published projects, best effective hourly pay first (ties: oldest first)."""
-    from .eligibility import projects_open_to
-
-    return projects_open_to(worker)
 
 
 def _lock_skip(queryset):
@@ -125,14 +119,12 @@ def work_next(*, worker: User, project: Project | None = None) -> Claim:
     if project is not None:
         if project.status != Project.Status.PUBLISHED:
             return Claim(None, reason=f"project_{project.status}")
-        from .eligibility import project_refusal
-
         refusal = project_refusal(project, worker)
         if refusal:
             return Claim(None, reason=refusal)
         projects = [project]
     else:
-        projects = list(_open_projects_for(worker))
+        projects = projects_open_to(worker)
         if not projects:
             return Claim(None, reason="no_open_projects")
 

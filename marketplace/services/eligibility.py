@@ -27,8 +27,13 @@ def project_refusal(project: Project, worker: User) -> str | None:
     return None
 
 
-def projects_open_to(worker: User) -> list[Project]:
-    """Published projects this member may work on, best effective hourly pay first."""
+def published_projects_by_pay() -> list[Project]:
+    """All published projects, best effective hourly pay first (ties: oldest first)."""
     projects = list(Project.objects.filter(status=Project.Status.PUBLISHED).select_related("organization"))
     projects.sort(key=lambda p: (-p.effective_hourly_pay, p.pk))
-    return [p for p in projects if project_refusal(p, worker) is None]
+    return projects
+
+
+def projects_open_to(worker: User) -> list[Project]:
+    """Published projects this member may work on, best effective hourly pay first."""
+    return [p for p in published_projects_by_pay() if project_refusal(p, worker) is None]
