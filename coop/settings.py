@@ -319,6 +319,9 @@ GOVERNANCE_APPEAL_PANEL_SIZE = env.int("GOVERNANCE_APPEAL_PANEL_SIZE", default=5
 # Wellbeing: minutes of sensitive-content work a member may do per day (checked when claiming).
 SENSITIVE_DAILY_CAP_MINUTES = env.int("SENSITIVE_DAILY_CAP_MINUTES", default=120)
 
+# Fair pay: accepted answers (with recorded active time) needed before the measured median time can raise the pay.
+PAY_REVIEW_MIN_ANSWERS = env.int("PAY_REVIEW_MIN_ANSWERS", default=10)
+
 # Members who must flag a published project (pay too low, harmful, unclear) before it pauses for review.
 PROJECT_FLAG_THRESHOLD = env.int("PROJECT_FLAG_THRESHOLD", default=3)
 

@@ -6,6 +6,7 @@ from .models import (
     AcceptedLabel,
     Answer,
     Assignment,
+    PayRaise,
     ClientRating,
     Project,
     ProjectFlag,
@@ -112,6 +113,13 @@ class ProjectFlagAdmin(ReadOnlyAdmin):
     list_filter = ["reason", "project"]
     search_fields = ["project__title", "member__email", "comment"]
     list_select_related = ["project", "member"]
+
+
+@admin.register(PayRaise)
+class PayRaiseAdmin(ReadOnlyAdmin):
+    list_display = ["project", "old_pay_per_task", "new_pay_per_task", "measured_seconds", "sample_size", "pay_floor_hourly", "created_at"]
+    search_fields = ["project__title"]
+    list_select_related = ["project"]
 
 
 from .ledger import admin as _ledger_admin  # noqa: E402,F401

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import random
+from decimal import Decimal
 
 from coop.models import ClientOrganization
 
+from .ledger.services import deposit_record
 from .models import Project
 from .services import importing, projects
 
@@ -42,8 +44,16 @@ def captcha_rows(count: int, *, seed: int = 7, length: int = 5) -> list[dict]:
     return rows
 
 
-def ensure_demo_projects(organization: ClientOrganization) -> list[Project]:
-    """Create the demo projects once (matched by title) and publish them."""
+DEMO_DEPOSIT = Decimal("2500.00")
+
+
+def ensure_demo_projects(organization: ClientOrganization, steward=None) -> list[Project]:
+    """Create the demo projects once (matched by title), fund and publish them.
+
+    The demo client's opening deposit is recorded once (its bank reference makes it idempotent).
+    """
+    if steward is not None:
+        deposit_record(organization=organization, amount=DEMO_DEPOSIT, reference="demo-opening-deposit", recorded_by=steward)
     specs = [
         (
             "Read the CAPTCHA codes",

@@ -4,6 +4,9 @@
   project's task type, and pay at or above the member-voted pay floor.
 - Results exports need a declared purpose the DUA permits, are refused after
   its retention period, and are logged against it.
+- A cheaper relaunch of a recent project (services/relaunch.py) is held for a
+  "rate_cut_relaunch" vote: passed, it is funded and published; failed or
+  withdrawn, it returns to draft.
 - A rejected answer's appeal becomes a governance appeal; if it passes the
   answer is accepted (and so paid), if it fails the rejection stands.
 """
@@ -12,12 +15,12 @@ from __future__ import annotations
 
 from coop.errors import ApplicationError
 from governance.effects import register_effect, register_on_fail
-from governance.selectors import dua_covering, policy_current
+from governance.selectors import dua_covering
 from governance.services import appeal_file, dua_check_export, dua_log_export
 
 from .models import AcceptedLabel, Answer, Project, ReviewDecision
-from .pay import CENT, minimum_pay_per_task
-from .services import review
+from .pay import current_pay_floor, minimum_pay_per_task
+from .services import projects, review
 from .services.projects import publish_check
 
 
@@ -31,11 +34,6 @@ def covered_by_active_dua(project: Project) -> None:
             code="no_active_dua",
         )
     project.dua = dua
-
-
-def current_pay_floor():
-    """The member-voted pay floor (USD/hour) in force now, to the cent."""
-    return policy_current("pay_floor_hourly").quantize(CENT)
 
 
 @publish_check
@@ -92,6 +90,23 @@ def keep_rejection(proposal) -> str:
     answer = proposal.subject
     review.answer_appeal_decide(decider=None, answer=answer, overturn=False, note="The members did not uphold the appeal.")
     return f"Rejection of answer {answer.pk} stands."
+
+
+@register_effect("rate_cut_relaunch")
+def publish_held_relaunch(proposal) -> str:
+    project = projects.project_release_held(project=proposal.subject)
+    return f"Project {project.pk} funded and published at {project.currency} {project.effective_hourly_pay}/hour."
+
+
+@register_on_fail("rate_cut_relaunch")
+def return_relaunch_to_draft(proposal) -> str:
+    project = proposal.subject
+    if project.status != Project.Status.HELD:
+        return f"Project {project.pk} is {project.status}; nothing to do."
+    projects.project_return_to_draft(
+        project=project, reason="The members did not agree to the lower rate: pay at least the earlier rate to publish."
+    )
+    return f"Project {project.pk} returned to draft."
 
 
 review.APPEAL_HOOKS.append(_open_governance_appeal)

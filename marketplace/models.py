@@ -30,6 +30,7 @@ class Project(TimeStampedModel):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
         PAUSED = "paused", "Paused"
+        HELD = "held", "Held for a member vote"
         COMPLETED = "completed", "Completed"
         CANCELLED = "cancelled", "Cancelled"
 
@@ -64,6 +65,14 @@ class Project(TimeStampedModel):
         on_delete=models.PROTECT,
         related_name="projects",
         help_text="The data-use agreement the project was published under.",
+    )
+    relaunch_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="relaunches",
+        help_text="An earlier, near-identical project of the client that paid more per hour (set when publication was held).",
     )
     published_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -201,6 +210,28 @@ class Answer(models.Model):
 
     def __str__(self):
         return f"answer {self.pk} ({self.status})"
+
+
+class PayRaise(models.Model):
+    """The pay per task raised after measured working time showed the project paying below the floor."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="pay_raises")
+    old_pay_per_task = models.DecimalField(max_digits=12, decimal_places=4)
+    new_pay_per_task = models.DecimalField(max_digits=12, decimal_places=4)
+    measured_seconds = models.PositiveIntegerField(help_text="Median active seconds per accepted answer.")
+    sample_size = models.PositiveIntegerField()
+    pay_floor_hourly = models.DecimalField(max_digits=12, decimal_places=2)
+    measured_hourly_pay = models.DecimalField(max_digits=12, decimal_places=2, help_text="At the old pay per task.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(new_pay_per_task__gt=F("old_pay_per_task")), name="pay_raise_raises_pay"),
+        ]
+
+    def __str__(self):
+        return f"{self.project}: {self.old_pay_per_task} → {self.new_pay_per_task}"
 
 
 class ReviewDecision(models.Model):

@@ -17,3 +17,17 @@ def hourly_rate(pay_per_task: Decimal, seconds: int | Decimal) -> Decimal:
 def minimum_pay_per_task(floor_hourly: Decimal, seconds: int | Decimal) -> Decimal:
     """The smallest pay per task (to 1/100 of a cent, rounded up) whose hourly rate meets the floor."""
     return (Decimal(floor_hourly) * Decimal(seconds) / Decimal(3600)).quantize(RATE_PLACES, rounding=ROUND_CEILING)
+
+
+def current_pay_floor() -> Decimal:
+    """The member-voted pay floor (per hour, in the co-op's currency) in force now, to the cent."""
+    from governance.selectors import policy_current
+
+    return policy_current("pay_floor_hourly").quantize(CENT)
+
+
+def current_fee_rate() -> Decimal:
+    """The member-voted co-op fee, a fraction of each payment (0.05 = 5 %), charged to the client on top."""
+    from governance.selectors import policy_current
+
+    return policy_current("coop_fee_rate")

@@ -19,9 +19,39 @@ def webhook_failed(message_data, exception_data) -> None:
 
 @dramatiq.actor(queue_name="default", max_retries=3)
 def project_check_completion(project_id: int) -> None:
+    from .services.payment import project_close_books, project_pay_review
     from .services.projects import project_complete_if_done
 
-    project_complete_if_done(project_id=project_id)
+    project_pay_review(project_id=project_id)  # measured pay is settled before the books close
+    if project_complete_if_done(project_id=project_id):
+        project_close_books(project_id=project_id)
+
+
+@dramatiq.actor(queue_name="default", max_retries=3)
+def project_closed(project_id: int) -> None:
+    from .services.payment import project_close_books
+
+    project_close_books(project_id=project_id)
+
+
+@periodic(seconds=600)
+@dramatiq.actor(queue_name="default", max_retries=0, time_limit=600_000)
+def review_measured_pay() -> None:
+    """Raise pay (and top up accepted work) wherever measured working time puts it below the floor."""
+    from .services.payment import live_projects_for_pay_review, project_pay_review
+
+    for project_id in live_projects_for_pay_review():
+        project_pay_review(project_id=project_id)
+
+
+@periodic(seconds=600)
+@dramatiq.actor(queue_name="default", max_retries=0, time_limit=600_000)
+def settle_owed_earnings() -> None:
+    """Pay accepted work left owed, and return unspent escrow of closed projects."""
+    from .services.payment import earnings_settle_due, escrow_refund_due
+
+    earnings_settle_due()
+    escrow_refund_due()
 
 
 @periodic(seconds=30)

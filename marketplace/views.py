@@ -47,7 +47,7 @@ def project_detail(request, pk: int):
 @member_required
 def transparency(request):
     """Pay statistics per project and client from measured time, with a server-rendered chart."""
-    from .governance_hooks import current_pay_floor
+    from .pay import current_pay_floor
     from .transparency import bar_chart, pay_statistics
 
     stats = pay_statistics()

@@ -103,8 +103,10 @@ def task_rows(task_type: str, n: int, *, start: int = 0, gold_every: int = 0) ->
     return rows
 
 
-def make_project(organization=None, *, task_type: str = "ocr", tasks: int = 5, publish: bool = True, gold_every: int = 0, **fields):
-    """A project created and filled through the real services (and published unless told not to)."""
+def make_project(
+    organization=None, *, task_type: str = "ocr", tasks: int = 5, publish: bool = True, gold_every: int = 0, fund: bool = True, **fields
+):
+    """A project created and filled through the real services, funded and published unless told not to."""
     from marketplace.services import importing, projects
 
     organization = organization or make_organization()
@@ -126,8 +128,40 @@ def make_project(organization=None, *, task_type: str = "ocr", tasks: int = 5, p
         importing.tasks_import(project=project, rows=enumerate(rows, start=1))
     if publish:
         make_active_dua(organization)
+        if fund:
+            fund_project(project)
         project = projects.project_publish(project=project)
     return project
+
+
+def treasurer() -> User:
+    """A superuser outside the membership who records deposits in tests (so electorates stay as the test made them)."""
+    user = User.objects.filter(email="treasurer@coop.test").first()
+    return user or User.objects.create_superuser(email="treasurer@coop.test", password=PASSWORD)
+
+
+def deposit(organization, amount, *, reference: str | None = None):
+    """Record a client's deposit (as a steward would) through the ledger."""
+    from decimal import Decimal
+
+    from marketplace.ledger.services import deposit_record
+
+    return deposit_record(
+        organization=organization, amount=Decimal(str(amount)), reference=reference or f"test-{next(_seq)}", recorded_by=treasurer()
+    )
+
+
+def fund_project(project, *, extra="0"):
+    """Deposit what publishing the project will move into its escrow (plus `extra`), if the client's cash falls short."""
+    from decimal import Decimal
+
+    from marketplace.ledger.selectors import client_cash_balance
+    from marketplace.services.payment import escrow_required
+
+    need = escrow_required(project)["required"] - escrow_required(project)["escrow"] + Decimal(extra)
+    missing = need - client_cash_balance(project.organization, project.currency)
+    if missing > 0:
+        deposit(project.organization, missing)
 
 
 def answer_for(task_type: str, value: str | None = None) -> dict:

@@ -8,7 +8,8 @@ Rule (documented for workers and clients alike):
   rounded down to 3 decimals. A tie for the most common value is no consensus.
 - agreement ≥ the project's target → the label is accepted (method
   "consensus") and every answer is accepted (paid); answers that disagreed are
-  marked so, for quality statistics, but are not rejected.
+  marked so, for quality statistics, but are not rejected. Accepted answers
+  are paid in the same transaction (services/payment.py).
 - Otherwise, while the task needs fewer answers than the project's maximum
   overlap, it asks for one more answer (dynamic overlap); at the maximum it
   goes to the review queue.
@@ -25,6 +26,7 @@ from django.utils import timezone
 
 from ..models import AcceptedLabel, Answer, Task
 from ..task_types import label_from_value
+from .payment import answers_pay
 
 THOUSANDTH = Decimal("0.001")
 
@@ -99,6 +101,7 @@ def task_resolve(*, task: Task) -> str:
         Answer.objects.filter(pk__in=[a.pk for a in answers], status=Answer.Status.PENDING).update(
             status=Answer.Status.ACCEPTED, decided_at=now
         )
+        answers_pay(a.pk for a in answers)
         return "accepted"
     if task.required_answers < project.max_overlap:
         task.required_answers += 1

@@ -217,6 +217,11 @@ def tasks_import(*, project: Project, rows: Iterable[tuple[int, object]]) -> Imp
                     code="duplicate_external_ids" if report.duplicates else "invalid_tasks",
                     extra={"rows": report.errors, "duplicates": sorted(set(report.duplicates))[:MAX_ERRORS]},
                 )
+            if project.status != Project.Status.DRAFT:
+                # A live project's escrow must cover the new tasks too: funded now, or nothing is imported.
+                from .payment import escrow_ensure
+
+                escrow_ensure(Project.objects.select_for_update().get(pk=project.pk))
     except BaseException:
         importer.discard_files()
         raise

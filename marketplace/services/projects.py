@@ -13,6 +13,8 @@ from coop.models import ClientOrganization, User
 from coop.services.notifications import publish_to_user
 
 from ..models import Project, Task, TaskType
+from .payment import escrow_ensure, project_settle
+from .relaunch import relaunch_cut_of
 
 S = Project.Status
 EDITABLE = (
@@ -143,11 +145,54 @@ def project_publish(*, project: Project) -> Project:
             raise ApplicationError("Import tasks before publishing.", code="no_tasks")
         for check in PUBLISH_CHECKS:
             check(project)
+        earlier = relaunch_cut_of(project)
+        if earlier is not None:
+            return _hold_for_vote(project, earlier)
+        escrow_ensure(project, event_key=f"escrow_fund:publish:{project.pk}")
         project.published_at = timezone.now()
+    else:  # resuming: escrow must cover owed work and the rest of the project; owed work is paid first
+        escrow_ensure(project)
+        project_settle(project)
+    return _go_live(project)
+
+
+def _go_live(project: Project) -> Project:
     project.status = S.PUBLISHED
     project.status_reason = ""
-    project.save(update_fields=["status", "status_reason", "published_at", "dua", "updated_at"])
+    project.save(update_fields=["status", "status_reason", "published_at", "dua", "relaunch_of", "updated_at"])
     _announce(project, "published")
+    return project
+
+
+def _hold_for_vote(project: Project, earlier: Project) -> Project:
+    """Publication of a cheaper relaunch waits for the members' vote (see services/relaunch.py)."""
+    from .relaunch import relaunch_hold
+
+    return relaunch_hold(project=project, earlier=earlier)
+
+
+@transaction.atomic
+def project_release_held(*, project: Project) -> Project:
+    """The members allowed a held relaunch: fund it and publish (the checks run again: the floor may have moved)."""
+    project = _locked(project)
+    if project.status != S.HELD:
+        raise Conflict(f"A {project.status} project is not held.", code="invalid_status")
+    for check in PUBLISH_CHECKS:
+        check(project)
+    escrow_ensure(project, event_key=f"escrow_fund:publish:{project.pk}")
+    project.published_at = timezone.now()
+    return _go_live(project)
+
+
+@transaction.atomic
+def project_return_to_draft(*, project: Project, reason: str) -> Project:
+    """The members refused a held relaunch: back to draft, where the client can raise the pay and publish again."""
+    project = _locked(project)
+    if project.status != S.HELD:
+        raise Conflict(f"A {project.status} project is not held.", code="invalid_status")
+    project.status = S.DRAFT
+    project.status_reason = reason[:200]
+    project.save(update_fields=["status", "status_reason", "updated_at"])
     return project
 
 
@@ -163,16 +208,27 @@ def project_pause(*, project: Project, reason: str = "paused by the client") -> 
     return project
 
 
+def _close_books(project_id: int) -> None:
+    from ..tasks import project_closed
+
+    project_closed.send(project_id)
+
+
 @transaction.atomic
 def project_cancel(*, project: Project) -> Project:
     """Cancel: no new leases; answers already submitted are still reviewed and paid."""
     project = _locked(project)
     if project.status in (S.COMPLETED, S.CANCELLED):
         raise Conflict(f"The project is already {project.status}.", code="invalid_status")
+    if project.status == S.HELD:
+        from .relaunch import relaunch_withdraw
+
+        relaunch_withdraw(project=project)
     project.status = S.CANCELLED
     project.completed_at = timezone.now()
     project.save(update_fields=["status", "completed_at", "updated_at"])
     _announce(project, "cancelled")
+    transaction.on_commit(lambda: _close_books(project.pk))
     return project
 
 

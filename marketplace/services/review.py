@@ -19,6 +19,7 @@ from coop.services.notifications import notification_send
 
 from ..models import AcceptedLabel, Answer, Project, ReviewDecision, Task
 from .consensus import label_accept, share
+from .payment import answers_pay
 
 APPEAL_HOOKS: list = []  # governance registers a function(answer, reason) that opens an appeal proposal
 
@@ -47,11 +48,15 @@ def answer_review(*, reviewer: User | None, answer: Answer, accept: bool, reason
             )
     if answer.status == Answer.Status.REJECTED and not accept and answer.appeal_status != Answer.AppealStatus.PENDING:
         raise Conflict("This answer is already rejected.", code="already_rejected")
+    if answer.status == Answer.Status.ACCEPTED:
+        raise Conflict("This answer is already accepted and paid; accepted work is never clawed back.", code="already_accepted")
     ReviewDecision.objects.create(answer=answer, reviewer=reviewer, accepted=accept, reason="" if accept else reason, feedback=feedback)
     answer.status = Answer.Status.ACCEPTED if accept else Answer.Status.REJECTED
     answer.decided_at = timezone.now()
     answer.save(update_fields=["status", "decided_at"])
-    if not accept:
+    if accept:
+        answers_pay([answer.pk])
+    else:
         notification_send(
             user=answer.worker,
             kind="answer.rejected",
@@ -74,9 +79,9 @@ def task_review_accept(*, reviewer: User | None, task: Task, answer: Answer) -> 
     answers = list(task.answers.exclude(status=Answer.Status.REJECTED).order_by("pk"))
     agreement = share(sum(1 for a in answers if a.value == answer.value), len(answers))
     label = label_accept(task=task, value=answer.value, agreement=agreement, method=AcceptedLabel.Method.REVIEW, answers=answers, reviewer=reviewer)
-    Answer.objects.filter(task=task, value=answer.value, status=Answer.Status.PENDING).update(
-        status=Answer.Status.ACCEPTED, decided_at=timezone.now()
-    )
+    chosen = list(task.answers.filter(value=answer.value, status=Answer.Status.PENDING).values_list("pk", flat=True))
+    Answer.objects.filter(pk__in=chosen).update(status=Answer.Status.ACCEPTED, decided_at=timezone.now())
+    answers_pay(chosen)
     return label
 
 
@@ -121,6 +126,8 @@ def answer_appeal_decide(*, decider: User | None, answer: Answer, overturn: bool
         answer.decided_at = timezone.now()
         ReviewDecision.objects.create(answer=answer, reviewer=decider, accepted=True, feedback=note or "Appeal upheld: rejection overturned.")
     answer.save(update_fields=["appeal_status", "status", "decided_at"])
+    if overturn:
+        answers_pay([answer.pk])
     notification_send(
         user=answer.worker,
         kind="answer.appeal_decided",
@@ -131,14 +138,21 @@ def answer_appeal_decide(*, decider: User | None, answer: Answer, overturn: bool
     return answer
 
 
-def answers_auto_accept_due(*, now=None) -> int:
-    """Accept answers nobody reviewed within their project's review period. Idempotent; returns how many."""
+def answers_auto_accept_due(*, now=None, batch: int = 500) -> int:
+    """Accept (and pay) answers nobody reviewed within their project's review period. Idempotent; returns how many."""
     now = now or timezone.now()
     accepted = 0
     projects = Project.objects.filter(tasks__answers__status=Answer.Status.PENDING).distinct()
     for project in projects:
         cutoff = now - timedelta(hours=project.review_period_hours)
-        accepted += Answer.objects.filter(task__project=project, status=Answer.Status.PENDING, submitted_at__lte=cutoff).update(
-            status=Answer.Status.ACCEPTED, decided_at=now
-        )
+        due = Answer.objects.filter(task__project=project, status=Answer.Status.PENDING, submitted_at__lte=cutoff)
+        while True:
+            with transaction.atomic():
+                ids = list(due.order_by("pk").values_list("pk", flat=True)[:batch])
+                if not ids:
+                    break
+                accepted += Answer.objects.filter(pk__in=ids, status=Answer.Status.PENDING).update(
+                    status=Answer.Status.ACCEPTED, decided_at=now
+                )
+                answers_pay(ids)
     return accepted

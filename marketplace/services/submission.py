@@ -13,6 +13,7 @@ from ..models import Answer, Assignment, Task, WorkerProjectStats
 from ..task_types import gold_value, validate_answer
 from .claiming import HEARTBEAT_MAX_CREDIT, _locked_assignment
 from .consensus import task_resolve
+from .payment import answers_pay
 
 MAX_KEY = 100
 
@@ -98,6 +99,7 @@ def _submit(worker, assignment_id, payload, key, active_seconds, prefilled) -> A
         WorkerProjectStats.objects.filter(worker=worker, project=project).update(
             gold_answered=F("gold_answered") + 1, gold_correct=F("gold_correct") + (1 if answer.gold_correct else 0)
         )
+        answers_pay([answer.pk])
         return answer
 
     answer.save()

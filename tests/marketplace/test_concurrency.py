@@ -73,3 +73,10 @@ def test_many_workers_claim_and_submit_concurrently():
     assert Answer.objects.count() == 40 * 3
     assert set(Task.objects.filter(project=project).values_list("state", flat=True)) == {"accepted"}
     assert Assignment.objects.filter(state="leased").count() == 0
+    # Every accepted answer was paid exactly once, from escrow, and the books balance.
+    from marketplace.ledger.models import LedgerTransaction
+    from marketplace.ledger.selectors import trial_balance
+
+    earnings = LedgerTransaction.objects.filter(kind="earning", project=project)
+    assert earnings.count() == earnings.values("answer").distinct().count() == 40 * 3
+    assert set(trial_balance().values()) == {0}

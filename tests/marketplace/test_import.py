@@ -132,6 +132,10 @@ class TestProjectApi:
         no_dua = org_api.post(f"/api/v1/projects/{project.pk}/publish/")
         assert no_dua.status_code == 422 and no_dua.json()["error"]["code"] == "no_active_dua"
         factories.make_active_dua(organization)
+        unfunded = org_api.post(f"/api/v1/projects/{project.pk}/publish/").json()["error"]
+        # One task × max overlap 3 × (0.10 + 5 % fee) must be in escrow first.
+        assert unfunded["code"] == "insufficient_funds" and (unfunded["required"], unfunded["available"]) == ("0.3150", "0.0000")
+        factories.deposit(organization, "1.00")
         assert org_api.post(f"/api/v1/projects/{project.pk}/publish/").json()["status"] == "published"
         assert Project.objects.get(pk=project.pk).dua is not None
         assert org_api.post(f"/api/v1/projects/{project.pk}/pause/").json()["status"] == "paused"

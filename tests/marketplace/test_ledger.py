@@ -67,6 +67,18 @@ def assert_books_balance() -> dict[LedgerAccount, D]:
     return balances
 
 
+@pytest.fixture(autouse=True)
+def ledger_by_hand(monkeypatch):
+    """These tests drive the ledger's services by hand, so the marketplace's automatic funding at publication
+    and paying at acceptance (tested end to end in test_payment.py) are switched off here."""
+    from marketplace.services import consensus, review
+
+    for module in (consensus, submission, review):
+        monkeypatch.setattr(module, "answers_pay", lambda answer_ids: 0)
+    monkeypatch.setattr(projects, "escrow_ensure", lambda project, **kwargs: D(0))
+    monkeypatch.setattr(factories, "fund_project", lambda project, **kwargs: None)
+
+
 @pytest.fixture
 def project(organization):
     return make_project(organization)

@@ -31,7 +31,7 @@ class TestMemberPages:
         assert client.get(f"/work/projects/{project.pk}/label/?confirmed=1").status_code == 200
 
     def test_label_page_and_submissions_with_appeal(self, client, member, organization, steward):
-        project = factories.make_project(organization, tasks=1, overlap=1)
+        project = factories.make_project(organization, tasks=1, overlap=2)  # the answer waits for review
         client.force_login(member)
         assert 'id="labeler"' in client.get(f"/work/projects/{project.pk}/label/").content.decode()
         lease = claiming.work_next(worker=member, project=project).assignment
@@ -74,6 +74,7 @@ def test_feed_socket_announces_publication(client):
     organization = factories.make_organization("Live Co")
     project = factories.make_project(organization, tasks=1, publish=False)
     factories.make_active_dua(organization)
+    factories.fund_project(project)
 
     async def scenario():
         from channels.db import database_sync_to_async

@@ -22,7 +22,8 @@ def _records(api, **params):
 
 @pytest.mark.django_db
 def test_records_cover_every_assignment_with_pay_status_and_feedback(organization, steward):
-    project = factories.make_project(organization, tasks=3, pay_per_task="0.1250")
+    # Overlap 2: one worker's answer waits for review (accepted work is final, so only pending work is rejected).
+    project = factories.make_project(organization, tasks=3, pay_per_task="0.1250", overlap=2)
     worker = factories.make_member()
     other = factories.make_member()
     outcomes = []
@@ -33,6 +34,7 @@ def test_records_cover_every_assignment_with_pay_status_and_feedback(organizatio
             continue
         answer, _ = submission.assignment_submit(worker=worker, assignment_id=lease.pk, payload={"text": f"a{i}"}, idempotency_key=str(i))
         outcomes.append(answer)
+    review.answer_review(reviewer=steward, answer=outcomes[0], accept=True)
     review.answer_review(reviewer=steward, answer=outcomes[1], accept=False, reason="incorrect", feedback="Second letter is b.")
     other_lease = claiming.work_next(worker=other, project=project).assignment
 

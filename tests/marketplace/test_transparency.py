@@ -20,7 +20,8 @@ def test_nearest_rank_percentile():
 
 @pytest.mark.django_db
 def test_statistics_from_measured_active_time(client, organization, steward):
-    project = factories.make_project(organization, tasks=5, pay_per_task="0.1000", estimated_seconds=12, title="Receipts")
+    # Overlap 2 with one answer per task: every answer waits for a steward's review.
+    project = factories.make_project(organization, tasks=5, pay_per_task="0.1000", estimated_seconds=12, title="Receipts", overlap=2)
     seconds = [12, 18, 24, 36, 9]
     answers = []
     for i, active in enumerate(seconds):
@@ -28,10 +29,12 @@ def test_statistics_from_measured_active_time(client, organization, steward):
         lease = claiming.work_next(worker=worker, project=project).assignment
         answer, _ = submission.assignment_submit(worker=worker, assignment_id=lease.pk, payload={"text": f"t{i}"}, idempotency_key="k")
         answers.append(answer)
-    # Measured time as the labeling page reported it; one answer rejected after review.
+    # Four answers accepted and one rejected in review; measured time as the labeling page reported it.
+    for answer in answers[:4]:
+        review.answer_review(reviewer=steward, answer=answer, accept=True)
+    review.answer_review(reviewer=steward, answer=answers[4], accept=False, reason="spam", feedback="Random characters.")
     for answer, active in zip(answers, seconds):
         Answer.objects.filter(pk=answer.pk).update(active_seconds=active, decided_at=answer.submitted_at + dt.timedelta(hours=2))
-    review.answer_review(reviewer=steward, answer=answers[4], accept=False, reason="spam", feedback="Random characters.")
     Answer.objects.filter(pk=answers[4].pk).update(decided_at=timezone.now())
 
     row = next(r for r in pay_statistics()["projects"] if r["project"].pk == project.pk)

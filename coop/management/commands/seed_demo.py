@@ -56,7 +56,7 @@ class Command(BaseCommand):
 
         ensure_demo_agreements(organization, steward)
         ensure_demo_motion(steward)
-        demo_projects = ensure_demo_projects(organization)
+        demo_projects = ensure_demo_projects(organization, steward)
 
         transaction.on_commit(jobs.drain)  # zero-service mode: run any queued jobs before this process exits
         self.stdout.write(self.style.SUCCESS("Demo data ready. Logins (password for all: %s):" % DEMO_PASSWORD))

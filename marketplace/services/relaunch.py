@@ -1,0 +1,169 @@
+"""Rate-cut relaunch protection: a cheaper copy of a recent project is held for a member vote.
+
+The pattern this stops: a client ends a project and moves its workers to an
+identical one at a lower rate ($21/hour → $16/hour overnight). Here, when a
+client publishes a project that is *near-identical* to one of its own
+projects published in the last RELAUNCH_WINDOW_DAYS days, at a lower
+effective hourly pay, publication is held and the members vote (a governance
+proposal of kind "rate_cut_relaunch"). If they agree, the project is funded
+and published; if not, it returns to draft, where the client can pay at least
+the earlier rate, which publishes without a vote.
+
+Near-identical (all of):
+* the same task type;
+* instructions at least INSTRUCTIONS_SIMILARITY alike: difflib's ratio over
+  the lower-cased word sequences, so reflowed text, changed case or
+  punctuation do not hide a copy, while a genuinely different brief does not
+  match;
+* similar data: the same answer schema (classification choices as a set, the
+  same data fields in the first tasks, the same case rule for OCR), or at least
+  ID_OVERLAP of a sample of the new project's task ids already in the earlier
+  project (the same items relaunched).
+A pay raise, a different client, another task type or a project older than
+the window never holds.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from difflib import SequenceMatcher
+from decimal import Decimal
+
+from django.utils import timezone
+
+from coop.models import User
+from coop.services.notifications import notification_send
+
+from ..models import Project, Task
+
+RELAUNCH_WINDOW_DAYS = 180
+INSTRUCTIONS_SIMILARITY = 0.8
+ID_OVERLAP = 0.2
+SCHEMA_SAMPLE = 50
+ID_SAMPLE = 1000
+MAX_CANDIDATES = 50
+S = Project.Status
+WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> list[str]:
+    return WORD.findall((text or "").lower())
+
+
+def instructions_similarity(a: str, b: str) -> float:
+    """0..1: how alike two instruction texts are, word by word."""
+    words_a, words_b = _words(a), _words(b)
+    if not words_a and not words_b:
+        return 1.0
+    return SequenceMatcher(None, words_a, words_b, autojunk=False).ratio()
+
+
+def data_schema(project: Project) -> tuple:
+    """What an answer and an item look like: task type, choices (as a set), case rule, data fields, images."""
+    fields: set[str] = set()
+    has_image = False
+    for data, image in Task.objects.filter(project=project, is_gold=False).order_by("pk").values_list("data", "image")[
+        :SCHEMA_SAMPLE
+    ]:
+        fields.update((data or {}).keys())
+        has_image = has_image or bool(image)
+    return (project.task_type, tuple(sorted(project.choices or [])), project.case_sensitive, tuple(sorted(fields)), has_image)
+
+
+def id_overlap(new: Project, old: Project) -> float:
+    """Share of a sample of the new project's task ids that the old project also had."""
+    sample = list(Task.objects.filter(project=new, is_gold=False).order_by("pk").values_list("external_id", flat=True)[:ID_SAMPLE])
+    if not sample:
+        return 0.0
+    return Task.objects.filter(project=old, external_id__in=sample).count() / len(sample)
+
+
+def relaunch_similarity(new: Project, old: Project) -> dict:
+    """How alike two projects are, and whether that makes `new` a near-identical relaunch of `old`."""
+    same_type = new.task_type == old.task_type
+    text = instructions_similarity(new.instructions, old.instructions)
+    same_schema = same_type and data_schema(new) == data_schema(old)
+    overlap = id_overlap(new, old) if same_type and text >= INSTRUCTIONS_SIMILARITY and not same_schema else None
+    near = same_type and text >= INSTRUCTIONS_SIMILARITY and (same_schema or (overlap or 0) >= ID_OVERLAP)
+    return {"same_task_type": same_type, "instructions": round(text, 3), "same_schema": same_schema, "id_overlap": overlap, "near_identical": near}
+
+
+def relaunch_cut_of(project: Project) -> Project | None:
+    """The best-paid recent project of the same client that `project` copies at a lower hourly pay, if any."""
+    since = timezone.now() - timedelta(days=RELAUNCH_WINDOW_DAYS)
+    rate = project.effective_hourly_pay
+    earlier = (
+        Project.objects.filter(organization_id=project.organization_id, task_type=project.task_type, published_at__gte=since)
+        .exclude(pk=project.pk)
+        .order_by("-published_at")[:MAX_CANDIDATES]
+    )
+    matches = [old for old in earlier if rate < old.effective_hourly_pay and relaunch_similarity(project, old)["near_identical"]]
+    return max(matches, key=lambda old: (old.effective_hourly_pay, old.published_at), default=None)
+
+
+def relaunch_hold(*, project: Project, earlier: Project) -> Project:
+    """Hold `project` (locked by the caller) for a member vote. The client's funds are checked now and moved on release."""
+    from governance.models import ProposalKind
+    from governance.services import proposal_create
+
+    from .payment import escrow_ensure
+
+    escrow_ensure(project, dry_run=True)
+    new_rate, old_rate = project.effective_hourly_pay, earlier.effective_hourly_pay
+    cut = ((old_rate - new_rate) / old_rate * 100).quantize(Decimal("0.1"))
+    similarity = relaunch_similarity(project, earlier)
+    project.status = S.HELD
+    project.relaunch_of = earlier
+    project.status_reason = f"Held for a member vote: pays {cut}% less per hour than “{earlier.title}”."[:200]
+    project.save(update_fields=["status", "status_reason", "relaunch_of", "dua", "updated_at"])
+    currency = project.currency
+    proposal_create(
+        actor=None,
+        kind=ProposalKind.RATE_CUT_RELAUNCH,
+        subject=project,
+        title=f"{project.organization.name} relaunches “{earlier.title}” at {cut}% less per hour",
+        body=(
+            f"“{project.title}” looks like a relaunch of “{earlier.title}” (published {earlier.published_at:%Y-%m-%d}): "
+            f"the same task type, instructions {similarity['instructions']:.0%} alike, and the same kind of data. "
+            f"It pays {currency} {project.pay_per_task} per task of {project.estimated_seconds} s ({currency} {new_rate}/hour); "
+            f"the earlier project paid {currency} {earlier.pay_per_task} per task of {earlier.estimated_seconds} s "
+            f"({currency} {old_rate}/hour).\n\nVote yes to let it publish at the lower rate; no sends it back to the client, "
+            "who can publish it at the earlier rate or more without a vote."
+        ),
+        payload={
+            "project_id": project.pk,
+            "earlier_project_id": earlier.pk,
+            "effective_hourly_pay": str(new_rate),
+            "earlier_effective_hourly_pay": str(old_rate),
+            "cut_pct": str(cut),
+            "similarity": similarity,
+        },
+    )
+    for user in project.organization.users.filter(is_active=True):
+        notification_send(
+            user=user,
+            kind="project.held",
+            title=f"“{project.title}” is held for a member vote",
+            body=f"It pays {cut}% less per hour than your earlier project “{earlier.title}”. "
+            f"Members decide within days; to publish without a vote, pay at least {currency} {old_rate}/hour.",
+            url="",
+        )
+    return project
+
+
+def relaunch_withdraw(*, project: Project, actor: User | None = None) -> None:
+    """The client cancels a held project: the open vote about it is withdrawn."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from governance.models import Proposal, ProposalKind, ProposalStatus
+    from governance.services import proposal_withdraw
+
+    open_votes = Proposal.objects.filter(
+        kind=ProposalKind.RATE_CUT_RELAUNCH,
+        subject_type=ContentType.objects.get_for_model(Project),
+        subject_id=str(project.pk),
+        status__in=(ProposalStatus.SCHEDULED, ProposalStatus.OPEN),
+    )
+    for proposal in open_votes:
+        proposal_withdraw(actor=actor, proposal=proposal, reason="The client cancelled the project.")
