@@ -11,6 +11,7 @@ from django.db.models import Count, Q, QuerySet
 
 from coop.models import ClientOrganization, User
 
+from .ledger.selectors import paid_by_answer
 from .models import AcceptedLabel, Answer, Assignment, ClientRating, Project, ReviewDecision, Task
 
 EXPORT_CHUNK = 2000
@@ -175,7 +176,8 @@ RECORD_FIELDS = [
 def work_records(*, worker: User, date_from=None, date_to=None) -> Iterator[dict]:
     """Every assignment of a worker, newest first, as plain rows: the record the worker owns and can take away.
 
-    `pay` is the pay per task for accepted answers (0 otherwise); streamed in
+    `pay` is what the ledger paid for the answer (earning plus any top-ups; 0
+    for rejected, pending or not yet paid work); streamed in
     chunks so a long history exports in constant memory. Only ever the worker's own rows.
     """
     assignments = (
@@ -189,6 +191,7 @@ def work_records(*, worker: User, date_from=None, date_to=None) -> Iterator[dict
         assignments = assignments.filter(leased_at__date__lte=date_to)
     for chunk in _chunks(assignments.iterator(chunk_size=EXPORT_CHUNK), EXPORT_CHUNK):
         answer_ids = [a.answer.pk for a in chunk if hasattr(a, "answer")]
+        paid = paid_by_answer(answer_ids)
         feedback: dict[int, list[str]] = {}
         for answer_id, reason, text in ReviewDecision.objects.filter(answer_id__in=answer_ids, accepted=False).values_list(
             "answer_id", "reason", "feedback"
@@ -211,7 +214,7 @@ def work_records(*, worker: User, date_from=None, date_to=None) -> Iterator[dict
                 "active_seconds": a.active_seconds,
                 "outcome": a.state,
                 "answer_status": answer.status if answer else "",
-                "pay": str(project.pay_per_task) if answer and answer.status == Answer.Status.ACCEPTED else "0",
+                "pay": str(paid.get(answer.pk, 0)) if answer else "0",
                 "currency": project.currency,
                 "feedback": " | ".join(feedback.get(answer.pk, [])) if answer else "",
                 "appeal": answer.appeal_status if answer else "",

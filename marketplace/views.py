@@ -40,6 +40,7 @@ def project_detail(request, pk: int):
             "categories": SENSITIVE_CATEGORIES,
             "worked_here": project.assignments.filter(worker=request.user).exists(),
             "flag_reasons": ProjectFlag.Reason.choices,
+            "pay_raises": project.pay_raises.all()[:5],
         },
     )
 

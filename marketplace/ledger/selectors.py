@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import BigIntegerField, DecimalField, ExpressionWrapper, F, Sum
+from django.db.models import BigIntegerField, Count, DecimalField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import Cast, Round
 from django.utils import timezone
 
@@ -122,6 +122,9 @@ def _bounds(date_from, date_to) -> tuple[datetime | None, datetime | None]:
         raise TypeError("date_from/date_to must be a date or a datetime")
 
     return aware(date_from), aware(date_to, next_day=True)
+
+
+WORKER_STATEMENT_FIELDS = ["date", "kind", "description", "project", "answer", "amount", "balance", "event_key"]
 
 
 def worker_statement(user: User, date_from=None, date_to=None, currency: str = "USD") -> dict:
@@ -245,3 +248,270 @@ def project_statement(project: Project) -> dict:
         "rows": rows,
         "totals": {**{k: str(v) for k, v in totals.items()}, "escrow_balance": str(balance)},
     }
+
+
+# --- Earnings page, payouts desk and client money API ---------------------------------------------
+
+
+def _scaled_sum_where(path: str, condition) -> Sum:
+    """`scaled_sum(path)` over the rows matching `condition` only."""
+    scaled = ExpressionWrapper(F(path) * SCALE, output_field=DecimalField(max_digits=24, decimal_places=4))
+    return Sum(Cast(Round(scaled), BigIntegerField()), filter=condition)
+
+
+def worker_currencies(user: User) -> list[str]:
+    """Currencies the worker has ledger accounts in (USD first: the co-op's own currency)."""
+    found = set(LedgerAccount.objects.filter(user=user).values_list("currency", flat=True))
+    return sorted(found | {"USD"}, key=lambda c: (c != "USD", c))
+
+
+def worker_earnings_summary(user: User, currency: str = "USD") -> dict:
+    """The worker's money at a glance, in four queries.
+
+    Balances come from `worker_balance`. `accepted` and `top_ups` are what the
+    ledger credited for accepted answers (earnings and top-ups). `pending` is
+    the submitted answers not yet decided, valued at their project's pay per
+    task: not money yet, so never in a balance. `accepted_unpaid` is accepted
+    answers with no earning posted yet (still owed from escrow).
+    """
+    from ..models import Answer
+
+    credited = dict(
+        LedgerEntry.objects.filter(
+            account__kind=K.WORKER_EARNINGS,
+            account__user=user,
+            account__currency=currency,
+            transaction__kind__in=(T.EARNING, T.TOP_UP),
+        )
+        .values_list("transaction__kind")
+        .annotate(total=scaled_sum())
+        .values_list("transaction__kind", "total")
+    )
+    answers = Answer.objects.filter(worker=user, task__project__currency=currency).aggregate(
+        pending_count=Count("id", filter=Q(status=Answer.Status.PENDING)),
+        pending_value=_scaled_sum_where("task__project__pay_per_task", Q(status=Answer.Status.PENDING)),
+    )
+    unpaid = (
+        Answer.objects.filter(worker=user, status=Answer.Status.ACCEPTED, task__project__currency=currency)
+        .exclude(ledger_transactions__kind=T.EARNING)
+        .count()
+    )
+    return {
+        **worker_balance(user, currency),
+        "accepted": -from_scaled(credited.get(T.EARNING)),
+        "top_ups": -from_scaled(credited.get(T.TOP_UP)),
+        "pending_count": answers["pending_count"],
+        "pending_value": from_scaled(answers["pending_value"]),
+        "accepted_unpaid_count": unpaid,
+    }
+
+
+def worker_project_pay(user: User, currency: str = "USD") -> list[dict]:
+    """Per project: what the ledger paid the worker and their measured effective hourly pay. Three queries.
+
+    Hourly pay = (earnings + top-ups of the worker's paid answers that have a
+    measured active time) / those answers' active seconds × 3600, to the cent.
+    Answers with no measured time (0 s) are left out of the rate, not counted
+    as infinitely fast; the rate is None when no paid answer was measured.
+    """
+    from ..models import Answer
+    from ..pay import hourly_rate
+
+    measured = Q(transaction__answer__active_seconds__gt=0)
+    money_rows = (
+        LedgerEntry.objects.filter(
+            account__kind=K.WORKER_EARNINGS,
+            account__user=user,
+            account__currency=currency,
+            transaction__kind__in=(T.EARNING, T.TOP_UP),
+        )
+        .values("transaction__project")
+        .annotate(
+            earnings=_scaled_sum_where("amount", Q(transaction__kind=T.EARNING)),
+            top_ups=_scaled_sum_where("amount", Q(transaction__kind=T.TOP_UP)),
+            measured_pay=_scaled_sum_where("amount", measured),
+        )
+    )
+    # One earning transaction per answer (its event key is unique), so this join never double-counts.
+    time_rows = (
+        Answer.objects.filter(worker=user, ledger_transactions__kind=T.EARNING, task__project__currency=currency)
+        .values("task__project")
+        .annotate(paid=Count("id"), measured=Count("id", filter=Q(active_seconds__gt=0)), seconds=Sum("active_seconds"))
+    )
+    times = {row["task__project"]: row for row in time_rows}
+    by_project = {row["transaction__project"]: row for row in money_rows if row["transaction__project"]}
+    projects = Project.objects.select_related("organization").in_bulk(list(by_project))
+    result = []
+    for project_id, row in by_project.items():
+        project = projects[project_id]
+        timing = times.get(project_id, {"paid": 0, "measured": 0, "seconds": 0})
+        measured_pay = -from_scaled(row["measured_pay"])
+        seconds = timing["seconds"] or 0
+        result.append(
+            {
+                "project": project,
+                "earnings": -from_scaled(row["earnings"]),
+                "top_ups": -from_scaled(row["top_ups"]),
+                "answers_paid": timing["paid"],
+                "answers_measured": timing["measured"],
+                "active_seconds": seconds,
+                "hourly": hourly_rate(measured_pay, seconds) if seconds and measured_pay > 0 else None,
+                "posted_hourly": project.effective_hourly_pay,
+            }
+        )
+    result.sort(key=lambda r: (r["project"].title, r["project"].pk))
+    return result
+
+
+def worker_payouts(user: User, currency: str | None = None):
+    """The worker's payouts, newest first (only ever their own)."""
+    payouts = Payout.objects.filter(worker=user).order_by("-created_at", "-id")
+    return payouts.filter(currency=currency) if currency else payouts
+
+
+def payout_desk(*, recent: int = 50) -> dict:
+    """For stewards: open payout requests (oldest first, who to pay) and the latest decided ones."""
+    people = ("worker__membership", "decided_by")
+    return {
+        "requested": list(Payout.objects.filter(status=Payout.Status.REQUESTED).select_related(*people).order_by("created_at", "id")),
+        "decided": list(
+            Payout.objects.exclude(status=Payout.Status.REQUESTED).select_related(*people).order_by("-decided_at", "-id")[:recent]
+        ),
+    }
+
+
+def balance_sheet() -> list[dict]:
+    """Per currency: every account kind's total (normal side), the trial balance and whether the books balance."""
+    totals = balances_by_kind()
+    trial = trial_balance()
+    sheet = []
+    for currency in sorted({c for c, _ in totals} | set(trial)):
+        kinds = [(label, totals.get((currency, kind), Decimal("0.0000"))) for kind, label in K.choices]
+        sheet.append({"currency": currency, "kinds": kinds, "trial_balance": trial.get(currency, Decimal("0.0000"))})
+    return sheet
+
+
+def organization_balances(organization: ClientOrganization) -> dict:
+    """A client's cash per currency and every one of its projects' escrow. Three queries."""
+    cash = {
+        row["account__currency"]: -from_scaled(row["total"])
+        for row in LedgerEntry.objects.filter(account__kind=K.CLIENT_CASH, account__organization=organization)
+        .values("account__currency")
+        .annotate(total=scaled_sum())
+    }
+    escrow = {
+        row["account__project"]: -from_scaled(row["total"])
+        for row in LedgerEntry.objects.filter(account__kind=K.PROJECT_ESCROW, account__project__organization=organization)
+        .values("account__project")
+        .annotate(total=scaled_sum())
+    }
+    projects = [
+        {"id": p.pk, "title": p.title, "status": p.status, "currency": p.currency, "escrow": escrow.get(p.pk, Decimal("0.0000"))}
+        for p in Project.objects.filter(organization=organization).order_by("-created_at", "-id")
+    ]
+    currencies = sorted(set(cash) | {p["currency"] for p in projects} | {"USD"}, key=lambda c: (c != "USD", c))
+    return {
+        "balances": [
+            {
+                "currency": c,
+                "cash": cash.get(c, Decimal("0.0000")),
+                "escrow": sum((p["escrow"] for p in projects if p["currency"] == c), Decimal("0.0000")),
+            }
+            for c in currencies
+        ],
+        "projects": projects,
+    }
+
+
+def organization_deposits(organization: ClientOrganization, *, reference: str | None = None, limit: int = 100) -> list[dict]:
+    """A client's recorded deposits, newest first: what reached the co-op's bank for them."""
+    entries = LedgerEntry.objects.filter(
+        account__kind=K.CLIENT_CASH, account__organization=organization, transaction__kind=T.DEPOSIT
+    ).select_related("transaction", "account")
+    if reference is not None:
+        entries = entries.filter(transaction__reference=reference)
+    return [
+        {
+            "id": e.transaction_id,
+            "amount": -e.amount,
+            "currency": e.account.currency,
+            "reference": e.transaction.reference,
+            "recorded_at": e.transaction.created_at,
+        }
+        for e in entries.order_by("-transaction__created_at", "-transaction_id")[:limit]
+    ]
+
+
+def escrow_summary(project: Project) -> dict:
+    """Where a project's escrow went, in one query (plus one for the balance).
+
+    committed: funded into escrow; spent: worker earnings + top-ups + co-op
+    fees paid from it; refunded: returned to the client's cash. committed −
+    spent − refunded + corrections == balance.
+    """
+    totals = dict.fromkeys(("committed", "earnings", "top_ups", "fees", "refunded", "corrections"), Decimal("0.0000"))
+    rows = (
+        LedgerEntry.objects.filter(
+            transaction__entries__account__kind=K.PROJECT_ESCROW,
+            transaction__entries__account__project=project,
+            transaction__entries__account__currency=project.currency,
+        )
+        .values("account__kind", "account__project", "transaction__kind")
+        .annotate(total=scaled_sum())
+    )
+    for row in rows:
+        credit, kind, txn = -from_scaled(row["total"]), row["account__kind"], row["transaction__kind"]
+        is_escrow = kind == K.PROJECT_ESCROW and row["account__project"] == project.pk
+        if is_escrow and txn == T.ESCROW_FUND:
+            totals["committed"] += credit
+        elif is_escrow and txn == T.REFUND:
+            totals["refunded"] -= credit
+        elif is_escrow and txn not in (T.EARNING, T.TOP_UP):
+            totals["corrections"] += credit
+        elif kind == K.WORKER_EARNINGS and txn in (T.EARNING, T.TOP_UP):
+            totals["earnings" if txn == T.EARNING else "top_ups"] += credit
+        elif kind == K.COOP_FEES and txn in (T.EARNING, T.TOP_UP):
+            totals["fees"] += credit
+    totals["spent"] = totals["earnings"] + totals["top_ups"] + totals["fees"]
+    return {"project": project.pk, "currency": project.currency, "balance": escrow_balance(project), **totals}
+
+
+CLIENT_STATEMENT_FIELDS = ["date", "kind", "description", "reference", "task_external_id", "worker", "escrow_change", "worker_amount", "fee"]
+
+
+def project_statement_for_client(project: Project) -> dict:
+    """`project_statement` as a client may see it: workers only as pseudonymous ids, tasks by the client's own ids.
+
+    The user id and the answer id of each row are replaced by the worker's
+    pseudonym for this organization (the one results exports use) and the
+    task's external id; the internal event key (it names answer ids) is left
+    out. One more query than project_statement.
+    """
+    from ..models import Answer
+    from ..selectors import worker_pseudonym
+
+    statement = project_statement(project)
+    answer_ids = {row["answer"] for row in statement["rows"] if row["answer"]}
+    external = dict(Answer.objects.filter(pk__in=answer_ids).values_list("pk", "task__external_id"))
+    rows = []
+    for row in statement["rows"]:
+        worker, answer = row.pop("worker"), row.pop("answer")
+        row.pop("event_key")
+        row["worker"] = worker_pseudonym(organization_id=project.organization_id, worker_id=worker) if worker else ""
+        row["task_external_id"] = external.get(answer, "")
+        rows.append(row)
+    return {**statement, "rows": rows}
+
+
+def paid_by_answer(answer_ids) -> dict[int, Decimal]:
+    """What each answer's worker has been credited for it (earning + top-ups), by answer id; unpaid answers are absent."""
+    rows = (
+        LedgerEntry.objects.filter(
+            transaction__answer_id__in=list(answer_ids),
+            transaction__kind__in=(T.EARNING, T.TOP_UP),
+            account__kind=K.WORKER_EARNINGS,
+        )
+        .values("transaction__answer_id")
+        .annotate(total=scaled_sum())
+    )
+    return {row["transaction__answer_id"]: -from_scaled(row["total"]) for row in rows}

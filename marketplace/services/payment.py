@@ -42,7 +42,7 @@ from coop.errors import ApplicationError
 from coop.services.notifications import notification_send
 
 from ..ledger.models import AccountKind, LedgerEntry, LedgerTransaction, TransactionKind
-from ..ledger.selectors import client_cash_balance, escrow_balance, from_scaled, scaled_sum
+from ..ledger.selectors import client_cash_balance, escrow_balance, from_scaled, paid_by_answer, scaled_sum
 from ..ledger.services import PLACES, earning_post, escrow_fund, escrow_refund, fee_for, top_up_post
 from ..models import Answer, PayRaise, Project, Task
 from ..pay import current_fee_rate, current_pay_floor, hourly_rate, minimum_pay_per_task
@@ -68,20 +68,6 @@ def planned_answers(project: Project) -> int:
 
 def cost_per_answer(pay: Decimal, fee_rate: Decimal) -> Decimal:
     return pay + fee_for(pay, fee_rate)
-
-
-def paid_by_answer(answer_ids: Iterable[int]) -> dict[int, Decimal]:
-    """What each answer's worker has been credited for it (earnings + top-ups)."""
-    rows = (
-        LedgerEntry.objects.filter(
-            transaction__answer_id__in=list(answer_ids),
-            transaction__kind__in=PAID_KINDS,
-            account__kind=AccountKind.WORKER_EARNINGS,
-        )
-        .values("transaction__answer_id")
-        .annotate(total=scaled_sum())
-    )
-    return {row["transaction__answer_id"]: -from_scaled(row["total"]) for row in rows}
 
 
 def _owed(project: Project, fee_rate: Decimal) -> tuple[Decimal, int]:

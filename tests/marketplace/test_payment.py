@@ -205,7 +205,7 @@ def _slow_project(organization, *, tasks=10, deposit_extra="0"):
     return project, answers
 
 
-def test_slow_measured_time_raises_pay_and_tops_up_accepted_work(organization, client_user, settings):
+def test_slow_measured_time_raises_pay_and_tops_up_accepted_work(client, organization, client_user, settings):
     settings.PAY_REVIEW_MIN_ANSWERS = 10
     project, answers = _slow_project(organization, tasks=12, deposit_extra="5.00")
     assert payment.measured_seconds(project) == (30, 12)
@@ -221,6 +221,9 @@ def test_slow_measured_time_raises_pay_and_tops_up_accepted_work(organization, c
     assert escrow_balance(project) >= payment.escrow_required(project)["required"]
     assert payment.project_pay_review(project_id=project.pk) is None and PayRaise.objects.count() == 1
     assert_books_balance()
+    client.force_login(factories.make_member())  # members see why the pay changed
+    page = client.get(f"/work/projects/{project.pk}/").content.decode()
+    assert 'data-testid="pay-raise"' in page and "from 0.1000\n  to 0.1667 per task" in page and "12.00/hour" in page
 
 
 def test_a_raise_escrow_cannot_cover_pauses_the_project_until_the_client_pays(
