@@ -39,6 +39,7 @@ def _setup():
     )
     proposal = governance.dua_propose(actor=steward, dua=dua)
     project = factories.make_project(organization, tasks=2, publish=False, title="Receipts")
+    factories.fund_project(project)  # the client has deposited what the project's escrow needs
     return members, proposal, project, factories.org_token(organization)
 
 
