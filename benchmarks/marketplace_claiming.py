@@ -11,9 +11,11 @@ Runs against a live server (any mode). Example on PostgreSQL + Redis:
 It creates (through the services, with the same DATABASE_URL) a client organization
 with a token, K members with personal tokens, and a contract and DUA the members
 ratify by vote, imports N classification tasks in
-one JSON Lines request (streamed from a temporary file), publishes, and then K threads
+one JSON Lines request (streamed from a temporary file), deposits and publishes (which
+funds escrow), and then K threads
 each loop POST /work/next/ → POST /assignments/{id}/submit/ over keep-alive HTTP
-connections until the server answers 204. It prints import throughput, tasks/s,
+connections until the server answers 204. Every accepted answer is paid through the
+ledger in the submitting transaction, so submit latency includes the earning posting. It prints import throughput, tasks/s,
 and p50/p95/p99 latency per call, plus the server's peak RSS when --server-pid is
 given. Nothing here is a test: it measures.
 """
@@ -35,7 +37,7 @@ from urllib.parse import urlparse
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def setup_accounts(workers: int) -> tuple[str, list[str]]:
+def setup_accounts(workers: int, deposit: str) -> tuple[str, list[str]]:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coop.settings")
     import django
 
@@ -63,6 +65,12 @@ def setup_accounts(workers: int) -> tuple[str, list[str]]:
     steward = User.objects.get(email=f"bench-{run}-0@example.org")
     services.membership_steward_set(membership=steward.membership, actor=None, is_steward=True)
     ensure_demo_agreements(organization, User.objects.get(pk=steward.pk))
+    # Publication moves pay for every planned answer plus the co-op's fee into escrow: the client deposits it first.
+    from decimal import Decimal
+
+    from marketplace.ledger.services import deposit_record
+
+    deposit_record(organization=organization, amount=Decimal(deposit), reference=f"bench-{run}", recorded_by=User.objects.get(pk=steward.pk))
     return org_token, tokens
 
 
@@ -118,7 +126,10 @@ def main():
     args = parser.parse_args()
 
     print(f"Setting up 1 client and {args.workers} members…", flush=True)
-    org_token, worker_tokens = setup_accounts(args.workers)
+    # 0.0600 per answer + a fee of at most 30 %, for every planned answer.
+    from decimal import Decimal
+
+    org_token, worker_tokens = setup_accounts(args.workers, deposit=str(Decimal("0.078") * args.tasks * args.overlap + 1))
     client = Client(args.url, org_token)
     status, _, body = client.request(
         "POST",
