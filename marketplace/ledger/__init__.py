@@ -5,7 +5,10 @@ Sign convention
 Every `LedgerEntry.amount` is a signed Decimal: a DEBIT is positive, a CREDIT is
 negative, and the entries of one `LedgerTransaction` sum to exactly zero per
 currency. Nothing stores a balance: a balance is always the sum of an
-account's entries.
+account's entries. (One shortcut: a project escrow, spent from at every
+accepted answer, keeps a checkpoint of that sum on its locked row so a
+payment adds only the entries since; every posting to an escrow takes its
+row lock, which keeps the checkpoint exact. See services.spendable_balance.)
 
 `coop_bank` is the one asset account (the real money the co-op holds, debit
 normal). Every other kind is money the co-op owes or has earned (credit

@@ -40,6 +40,9 @@ OWNER_FIELD = {
     AccountKind.WORKER_EARNINGS: "user",
     AccountKind.WORKER_PAYOUT_PENDING: "user",
 }
+# Accounts every posting locks first (services.ledger_post), so that a spender holding the lock sees all of
+# their entries and may keep a balance checkpoint: project escrows, the busiest accounts that are spent from.
+LOCKED_KINDS = frozenset({AccountKind.PROJECT_ESCROW})
 # Debit-normal kinds (assets); every other kind is credit-normal.
 DEBIT_NORMAL = frozenset({AccountKind.COOP_BANK})
 
@@ -71,6 +74,12 @@ class LedgerAccount(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_accounts"
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # A spender's shortcut for accounts in LOCKED_KINDS (see services.spendable_balance): the raw sum, in
+    # ten-thousandths, of this account's entries with id <= checkpoint_entry_id, written only while the row is
+    # locked. It spares re-summing a busy escrow's whole history at every payment; balances shown anywhere else
+    # are still summed from the entries, and tests check the two agree.
+    checkpoint_entry_id = models.BigIntegerField(default=0, editable=False)
+    checkpoint_scaled = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["kind", "currency", "id"]
@@ -183,7 +192,10 @@ class LedgerEntry(AppendOnlyModel):
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_entry_not_zero"),
             models.UniqueConstraint(fields=["transaction", "account"], name="ledger_entry_one_line_per_account"),
         ]
-        indexes = [models.Index(fields=["account", "transaction"], name="ledger_entry_by_account")]
+        indexes = [
+            models.Index(fields=["account", "transaction"], name="ledger_entry_by_account"),
+            models.Index(fields=["account", "id"], name="ledger_entry_account_since"),
+        ]
 
     def __str__(self):
         return f"{self.amount:+} on account {self.account_id}"

@@ -20,13 +20,14 @@ import uuid
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import ClientOrganization, User
 
 from ..models import Answer, Project
-from .models import OWNER_FIELD, AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction, TransactionKind
-from .selectors import account_balance
+from .models import LOCKED_KINDS, OWNER_FIELD, AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction, TransactionKind
+from .selectors import account_balance, from_scaled, scaled_sum
 
 K = AccountKind
 T = TransactionKind
@@ -184,6 +185,9 @@ def ledger_post(
     if len(reference) > 200:
         raise ApplicationError("A reference has at most 200 characters.", fields={"reference": ["Too long."]})
     lines = _lines(entries)
+    for account, _ in lines:
+        if account.kind in LOCKED_KINDS:
+            lock_account(account)  # see LOCKED_KINDS: no entry reaches these accounts behind a spender's back
     existing = LedgerTransaction.objects.filter(event_key=event_key).first()
     if existing is not None:
         return _replayed(existing, kind, lines)
@@ -211,6 +215,26 @@ def lock_account(account: LedgerAccount) -> LedgerAccount:
     (cash, then escrow). Spenders of one account still queue behind each other.
     """
     return LedgerAccount.objects.select_for_update(no_key=True).get(pk=account.pk)
+
+
+def spendable_balance(account: LedgerAccount) -> Decimal:
+    """The balance of an account the caller has locked (lock_account), from its checkpoint plus newer entries.
+
+    For accounts in LOCKED_KINDS every posting takes the row lock first, so
+    while the caller holds it no entry can be in flight and the checkpoint,
+    advanced here, stays exact. Other accounts are summed in full.
+    """
+    if account.kind not in LOCKED_KINDS:
+        return account_balance(account)
+    fresh = LedgerEntry.objects.filter(account=account, id__gt=account.checkpoint_entry_id).aggregate(
+        total=scaled_sum(), last=Max("id")
+    )
+    raw = account.checkpoint_scaled + int(fresh["total"] or 0)
+    if fresh["last"] is not None:
+        LedgerAccount.objects.filter(pk=account.pk).update(checkpoint_entry_id=fresh["last"], checkpoint_scaled=raw)
+        account.checkpoint_entry_id, account.checkpoint_scaled = fresh["last"], raw
+    balance = from_scaled(raw)
+    return balance if account.is_debit_normal else -balance
 
 
 def _posted(event_key: str) -> bool:
@@ -294,7 +318,7 @@ def escrow_refund(*, project: Project, created_by: User | None = None) -> Ledger
         raise Conflict("Escrow is refunded only when the project is completed or cancelled.", code="project_active")
     escrow = lock_account(account_for(kind=K.PROJECT_ESCROW, project=project, currency=project.currency))
     refunds = LedgerTransaction.objects.filter(kind=T.REFUND, project=project)
-    unspent = account_balance(escrow)
+    unspent = spendable_balance(escrow)
     if unspent == 0:
         return refunds.order_by("-id").first()
     cash = account_for(kind=K.CLIENT_CASH, organization=project.organization, currency=project.currency)
@@ -322,7 +346,7 @@ def _pay_from_escrow(*, answer: Answer, amount: Decimal, fee_rate: Decimal, even
     if fee:
         entries.append((account_for(kind=K.COOP_FEES, currency=project.currency), -fee))
     if not _posted(event_key):
-        available = account_balance(escrow)
+        available = spendable_balance(escrow)
         if available < amount + fee:
             raise ApplicationError(
                 f"The project's escrow ({available} {project.currency}) does not cover {amount + fee}.",

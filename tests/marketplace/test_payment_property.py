@@ -9,7 +9,8 @@ cancellation and settlement). After every step:
 * no answer has more than one earning, and none is paid more than the pay per task;
 * while a project is live (published), every accepted answer is paid in full
   at the current pay per task; only a paused or closed project may owe;
-* escrow covers what a live project still needs.
+* escrow covers what a live project still needs;
+* the escrow balance spenders read from their checkpoint equals the sum of the entries.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from hypothesis import strategies as st
 
 from coop.errors import ApplicationError
 from marketplace.ledger.models import LedgerAccount, LedgerTransaction
-from marketplace.ledger.selectors import escrow_balance, from_scaled, paid_by_answer, scaled_sum, trial_balance
+from marketplace.ledger.selectors import account_balance, escrow_balance, from_scaled, paid_by_answer, scaled_sum, trial_balance
+from marketplace.ledger.services import lock_account, spendable_balance
 from marketplace.models import Answer, Project, Task
 from marketplace.services import claiming, payment, projects, review, submission
 from tests import factories
@@ -91,6 +93,8 @@ def check(project):
     for account in LedgerAccount.objects.annotate(raw=scaled_sum("entries__amount")):
         balance = from_scaled(account.raw) * (1 if account.is_debit_normal else -1)
         assert balance >= 0, (account.kind, balance)
+    for escrow in LedgerAccount.objects.filter(kind="project_escrow"):  # the spenders' checkpoint agrees with the entries
+        assert spendable_balance(lock_account(escrow)) == account_balance(escrow)
     assert not LedgerTransaction.objects.filter(kind="earning").values("answer").annotate(n=Count("id")).filter(n__gt=1).exists()
     accepted = list(Answer.objects.filter(task__project=project, status="accepted").values_list("pk", flat=True))
     paid = paid_by_answer(accepted)
