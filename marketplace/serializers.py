@@ -40,7 +40,8 @@ class ProjectOutput(serializers.ModelSerializer):
         fields = [
             "id", "organization", "title", "instructions", "task_type", "choices", "case_sensitive", "overlap", "max_overlap",
             "agreement_target", "pay_per_task", "currency", "estimated_seconds", "effective_hourly_pay", "sensitive_categories",
-            "gold_ratio", "review_period_hours", "status", "status_reason", "webhook_url", "created_at", "published_at", "completed_at",
+            "gold_ratio", "review_period_hours", "status", "status_reason", "relaunch_of", "webhook_url", "created_at", "published_at",
+            "completed_at",
         ]
 
 

@@ -137,3 +137,16 @@ def test_similarity_is_word_based_and_data_can_match_by_schema_or_by_items(organ
     assert (by_items["same_schema"], by_items["id_overlap"], by_items["near_identical"]) == (False, 1.0, True)
     unrelated = relaunch_similarity(other_items, first)
     assert (unrelated["same_schema"], unrelated["id_overlap"], unrelated["near_identical"]) == (False, 0.0, False)
+
+
+def test_the_client_api_says_the_project_is_held_and_why(org_api, organization, electorate):
+    earlier = project(organization, pay="0.1000")
+    cheaper = project(organization, pay="0.0800", publish=False, start=50)
+    factories.fund_project(cheaper)
+    response = org_api.post(f"/api/v1/projects/{cheaper.pk}/publish/")
+    body = response.json()
+    assert response.status_code == 200 and (body["status"], body["relaunch_of"]) == ("held", earlier.pk)
+    assert "member vote" in body["status_reason"]
+    # Claiming is closed meanwhile and a second publish is refused.
+    again = org_api.post(f"/api/v1/projects/{cheaper.pk}/publish/")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "invalid_status"
