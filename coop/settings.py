@@ -247,6 +247,7 @@ SPECTACULAR_SETTINGS = {
         "AppealStatusEnum": "marketplace.models.Answer.AppealStatus",
         "ProposalStatusEnum": "governance.models.ProposalStatus",
         "ProposalKindEnum": "governance.models.ProposalKind",
+        "PayoutStatusEnum": "marketplace.ledger.models.Payout.Status",
     },
 }
 
@@ -305,6 +306,7 @@ PORTAL_MEMBER_NAV: list[tuple[str, str]] = [
     ("Work", "marketplace:feed"),
     ("My submissions", "marketplace:submissions"),
     ("My records", "marketplace:records"),
+    ("Earnings", "marketplace:earnings"),
     ("Pay data", "marketplace:transparency"),
     ("Preferences", "marketplace:preferences"),
     ("Governance", "governance:proposal_list"),

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import apis
+from .ledger import apis as money_apis
 
 urlpatterns = [
     path("projects/", apis.ProjectListApi.as_view(), name="projects"),
@@ -12,6 +13,16 @@ urlpatterns = [
     path("projects/<int:project_id>/pause/", apis.ProjectPauseApi.as_view(), name="project-pause"),
     path("projects/<int:project_id>/cancel/", apis.ProjectCancelApi.as_view(), name="project-cancel"),
     path("projects/<int:project_id>/results/", apis.ProjectResultsApi.as_view(), name="project-results"),
+    path("projects/<int:project_id>/escrow/", money_apis.ProjectEscrowApi.as_view(), name="project-escrow"),
+    path("projects/<int:project_id>/statement/", money_apis.ProjectStatementApi.as_view(), name="project-statement"),
+    path("organizations/me/balance/", money_apis.OrganizationBalanceApi.as_view(), name="organization-balance"),
+    path("organizations/<str:organization>/deposits/", money_apis.OrganizationDepositApi.as_view(), name="organization-deposits"),
+    path("payouts/", money_apis.PayoutDeskApi.as_view(), name="payouts"),
+    path("payouts/<int:payout_id>/paid/", money_apis.PayoutPaidApi.as_view(), name="payout-paid"),
+    path("work/earnings/", money_apis.EarningsApi.as_view(), name="work-earnings"),
+    path("work/earnings/statement/", money_apis.EarningsStatementApi.as_view(), name="work-earnings-statement"),
+    path("work/payouts/", money_apis.MyPayoutsApi.as_view(), name="work-payouts"),
+    path("work/payouts/<int:payout_id>/cancel/", money_apis.MyPayoutCancelApi.as_view(), name="work-payout-cancel"),
     path("work/next/", apis.WorkNextApi.as_view(), name="work-next"),
     path("work/submissions/", apis.SubmissionListApi.as_view(), name="work-submissions"),
     path("work/records/", apis.WorkRecordsApi.as_view(), name="work-records"),

@@ -2,13 +2,20 @@
 
 from django.urls import path
 
-from . import views
+from . import earnings_views, views
 
 app_name = "marketplace"
 urlpatterns = [
     path("work/", views.feed, name="feed"),
     path("work/submissions/", views.submissions, name="submissions"),
     path("work/records/", views.records, name="records"),
+    path("work/earnings/", earnings_views.earnings, name="earnings"),
+    path("work/earnings/payouts/", earnings_views.payout_request, name="payout_request"),
+    path("work/earnings/payouts/<int:pk>/cancel/", earnings_views.payout_cancel, name="payout_cancel"),
+    path("stewards/payouts/", earnings_views.steward_payouts, name="steward_payouts"),
+    path("stewards/payouts/deposit/", earnings_views.steward_deposit, name="steward_deposit"),
+    path("stewards/payouts/<int:pk>/paid/", earnings_views.steward_payout_paid, name="steward_payout_paid"),
+    path("stewards/payouts/<int:pk>/cancel/", earnings_views.steward_payout_cancel, name="steward_payout_cancel"),
     path("work/preferences/", views.preferences, name="preferences"),
     path("work/transparency/", views.transparency, name="transparency"),
     path("work/submissions/<int:pk>/appeal/", views.appeal, name="appeal"),
