@@ -7,6 +7,7 @@ Setting DATABASE_URL and REDIS_URL switches to PostgreSQL, a dramatiq
 RedisBroker, channels_redis and a Redis cache; the code paths are the same.
 """
 
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -245,9 +246,10 @@ SPECTACULAR_SETTINGS = {
         "AssignmentStateEnum": "marketplace.models.Assignment.State",
         "AnswerStatusEnum": "marketplace.models.Answer.Status",
         "AppealStatusEnum": "marketplace.models.Answer.AppealStatus",
+        "PayoutStatusEnum": "marketplace.ledger.models.Payout.Status",
         "ProposalStatusEnum": "governance.models.ProposalStatus",
         "ProposalKindEnum": "governance.models.ProposalKind",
-        "PayoutStatusEnum": "marketplace.ledger.models.Payout.Status",
+        "TrainingRunStatusEnum": "mlops.models.TrainingRun.Status",
     },
 }
 
@@ -310,6 +312,7 @@ PORTAL_MEMBER_NAV: list[tuple[str, str]] = [
     ("Pay data", "marketplace:transparency"),
     ("Preferences", "marketplace:preferences"),
     ("Governance", "governance:proposal_list"),
+    ("Models", "mlops:models"),
 ]
 PORTAL_MEMBER_DASHBOARD_CARDS: list[str] = ["governance/partials/dashboard_card.html"]
 
@@ -329,3 +332,23 @@ PROJECT_FLAG_THRESHOLD = env.int("PROJECT_FLAG_THRESHOLD", default=3)
 
 # Largest task import accepted in one request (the body is streamed, never held in memory).
 TASK_IMPORT_MAX_BYTES = env.int("TASK_IMPORT_MAX_BYTES", default=4 * 1024**3)
+
+# --- MLOps (see README "MLOps") ---------------------------------------------------------------
+# Checkpoints of training runs and registered model versions live here.
+MLOPS_DIR = Path(env("MLOPS_DIR", default=str(VAR_DIR / "mlops")))
+# Training defaults a run's own settings override (any mlops.ocr.TrainConfig field).
+MLOPS_TRAIN_DEFAULTS = {"backbone": env("MLOPS_BACKBONE", default="eca_nfnet_l0"), "device": env("MLOPS_TRAIN_DEVICE", default="auto")}
+MLOPS_TRAIN_TIME_LIMIT_S = env.int("MLOPS_TRAIN_TIME_LIMIT_S", default=6 * 3600)  # per attempt; a retry resumes
+MLOPS_TRAIN_MAX_RETRIES = env.int("MLOPS_TRAIN_MAX_RETRIES", default=3)
+MLOPS_TRAIN_RETRY_BACKOFF_MS = env.int("MLOPS_TRAIN_RETRY_BACKOFF_MS", default=5_000)
+MLOPS_CANCEL_POLL_SECONDS = env.float("MLOPS_CANCEL_POLL_SECONDS", default=1.0)
+# Start a run when a client's OCR projects gather this many new accepted labels (0: never).
+MLOPS_AUTO_TRAIN_NEW_LABELS = env.int("MLOPS_AUTO_TRAIN_NEW_LABELS", default=0)
+MLOPS_AUTO_TRAIN_CONFIG = env.json("MLOPS_AUTO_TRAIN_CONFIG", default={})
+MLOPS_INFERENCE_DEVICE = env("MLOPS_INFERENCE_DEVICE", default="cpu")
+MLOPS_INFERENCE_BATCH_SIZE = env.int("MLOPS_INFERENCE_BATCH_SIZE", default=64)
+MLOPS_MODEL_CACHE_SIZE = env.int("MLOPS_MODEL_CACHE_SIZE", default=2)
+OCR_PREDICT_MAX_IMAGES = env.int("OCR_PREDICT_MAX_IMAGES", default=256)
+OCR_PREDICT_MAX_IMAGE_BYTES = env.int("OCR_PREDICT_MAX_IMAGE_BYTES", default=2 * 1024 * 1024)
+# What a client pays per prediction (USD, 4 decimals) when its DUA carries a data dividend (revenue share).
+OCR_PREDICTION_PRICE = Decimal(env("OCR_PREDICTION_PRICE", default="0.0010"))

@@ -29,12 +29,14 @@ api_v1_patterns = [
     path("", include(("coop.api_urls", "coop"), namespace="coop")),
     path("", include(("marketplace.api_urls", "marketplace"), namespace="marketplace")),
     path("", include(("governance.api_urls", "governance"), namespace="governance")),
+    path("", include(("mlops.api_urls", "mlops"), namespace="mlops")),
 ]
 
 urlpatterns = [
     path("", include((portal_patterns, "coop"), namespace="coop")),
     path("", include("marketplace.urls", namespace="marketplace")),
     path("", include("governance.urls", namespace="governance")),
+    path("", include("mlops.urls", namespace="mlops")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

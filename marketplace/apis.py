@@ -20,6 +20,7 @@ from coop.permissions import IsClient, IsMember, client_organization
 from . import selectors
 from coop.exports import streamed
 from .models import Answer, Assignment, Project
+from .prefill import prefill_for
 from .serializers import (
     AnswerOutput,
     AssignmentOutput,
@@ -207,7 +208,11 @@ class WorkNextApi(APIView):
             response = Response(status=status.HTTP_204_NO_CONTENT)
             response["X-Coop-Reason"] = claim.reason
             return response
-        return Response(work_payload(claim.assignment))
+        payload = work_payload(claim.assignment)
+        prefill = prefill_for(task=claim.assignment.task, project=claim.assignment.project)
+        if prefill:  # model-assisted labeling: the screen pre-fills it and reports whether it was edited
+            payload["task"]["data"]["prefill"] = prefill
+        return Response(payload)
 
 
 class AssignmentSubmitApi(APIView):

@@ -9,8 +9,8 @@ from django.utils import timezone
 from coop.errors import ApplicationError, Conflict
 from coop.models import User
 
-from ..models import Answer, Assignment, Task, WorkerProjectStats
-from ..task_types import gold_value, validate_answer
+from ..models import Answer, Assignment, Task, TaskType, WorkerProjectStats
+from ..task_types import gold_value, normalize_ocr, validate_answer
 from .claiming import HEARTBEAT_MAX_CREDIT, _locked_assignment
 from .consensus import task_resolve
 from .payment import answers_pay
@@ -57,6 +57,13 @@ def assignment_submit(
         return existing, False
 
 
+def _suggested_value(project, prefilled: str) -> str:
+    """The model's suggestion normalized like an answer, so keeping it as shown never counts as an edit."""
+    if project.task_type == TaskType.OCR:
+        return normalize_ocr(prefilled, case_sensitive=project.case_sensitive)
+    return prefilled
+
+
 def _submit(worker, assignment_id, payload, key, active_seconds, prefilled) -> Answer:
     assignment = _locked_assignment(worker=worker, assignment_id=assignment_id)
     if assignment.state == Assignment.State.SUBMITTED:
@@ -87,7 +94,7 @@ def _submit(worker, assignment_id, payload, key, active_seconds, prefilled) -> A
         active_seconds=assignment.active_seconds,
         submitted_at=now,
         prefilled=prefilled[:1000],
-        edited=(value != prefilled) if prefilled else None,
+        edited=(value != _suggested_value(project, prefilled)) if prefilled else None,
     )
     if task.is_gold:
         # Gold checks measure quality; they are paid like any accepted work.

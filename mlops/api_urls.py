@@ -1,0 +1,16 @@
+"""/api/v1/ routes of mlops."""
+
+from django.urls import path
+
+from . import apis
+
+urlpatterns = [
+    path("mlops/runs/", apis.TrainingRunListApi.as_view(), name="runs"),
+    path("mlops/runs/<int:run_id>/", apis.TrainingRunDetailApi.as_view(), name="run"),
+    path("mlops/runs/<int:run_id>/cancel/", apis.TrainingRunCancelApi.as_view(), name="run-cancel"),
+    path("mlops/models/", apis.ModelVersionListApi.as_view(), name="models"),
+    path("mlops/models/<int:version_id>/promote/", apis.ModelVersionPromoteApi.as_view(), name="model-promote"),
+    path("mlops/models/rollback/", apis.ModelRollbackApi.as_view(), name="model-rollback"),
+    path("ocr/predict/", apis.OcrPredictApi.as_view(), name="ocr-predict"),
+    path("ocr/models/", apis.OcrModelListApi.as_view(), name="ocr-models"),
+]

@@ -1,0 +1,279 @@
+"""mlops APIs (/api/v1/): stewards run training and the registry; clients read text from images."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from PIL import Image, UnidentifiedImageError
+from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from coop.errors import ApplicationError
+from coop.permissions import IsClient, IsSteward, client_organization
+from marketplace.models import Project
+
+from . import selectors
+from .models import DatasetSnapshot, ModelVersion, TrainingRun
+from .services import inference, registry, training
+
+# --- Stewards: training runs and the registry -----------------------------------------------------
+
+
+class SnapshotOptionsInput(serializers.Serializer):
+    charset = serializers.CharField(required=False, max_length=500, trim_whitespace=False)
+    max_len = serializers.IntegerField(required=False, min_value=1, max_value=200)
+    seed = serializers.IntegerField(required=False, min_value=0)
+    val_fraction = serializers.DecimalField(required=False, max_digits=4, decimal_places=3, min_value=0, max_value=1)
+    test_fraction = serializers.DecimalField(required=False, max_digits=4, decimal_places=3, min_value=0, max_value=1)
+
+
+class RunInput(serializers.Serializer):
+    model_name = serializers.CharField(max_length=100)
+    projects = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=1000,
+                                     help_text="OCR projects to snapshot (default: all); ignored with `snapshot`.")
+    snapshot = serializers.IntegerField(required=False, min_value=1, help_text="Train on an existing snapshot.")
+    snapshot_options = SnapshotOptionsInput(required=False)
+    config = serializers.DictField(required=False, help_text="mlops.ocr.TrainConfig fields, e.g. backbone, epochs, batch_size.")
+    auto_promote = serializers.BooleanField(required=False, default=False)
+
+
+class RunOutput(serializers.ModelSerializer):
+    snapshot = serializers.IntegerField(source="snapshot_id")
+    model_version = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TrainingRun
+        fields = [
+            "id", "model_name", "snapshot", "status", "status_reason", "config", "device", "attempts", "progress", "metrics",
+            "cancel_requested", "auto_promote", "created_at", "started_at", "finished_at", "train_seconds", "model_version",
+        ]
+
+    def get_model_version(self, run) -> int | None:
+        try:
+            return run.model_version.pk
+        except ModelVersion.DoesNotExist:
+            return None
+
+
+class RunDetailOutput(RunOutput):
+    log = serializers.CharField()
+    curve = serializers.SerializerMethodField()
+
+    class Meta(RunOutput.Meta):
+        fields = [*RunOutput.Meta.fields, "log", "curve"]
+
+    def get_curve(self, run) -> dict:
+        return selectors.run_curve(run)
+
+
+class TrainingRunListApi(APIView):
+    """Training runs: list them, or start one (snapshot + queued job on the gpu queue). Stewards only."""
+
+    permission_classes = [IsSteward]
+
+    @extend_schema(responses=RunOutput(many=True))
+    def get(self, request):
+        return Response(RunOutput(selectors.run_list()[:200], many=True).data)
+
+    @extend_schema(request=RunInput, responses={201: RunOutput, 422: OpenApiResponse(description="refused: reason in error.code")})
+    def post(self, request):
+        data = RunInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        snapshot = projects = None
+        if values.get("snapshot"):
+            snapshot = DatasetSnapshot.objects.filter(pk=values["snapshot"]).first()
+            if snapshot is None:
+                raise ApplicationError("No such snapshot.", code="not_found", status=404)
+        elif values.get("projects"):
+            projects = list(Project.objects.filter(pk__in=values["projects"]))
+            if len(projects) != len(set(values["projects"])):
+                raise ApplicationError("Unknown project id(s).", fields={"projects": ["Unknown project."]}, status=400)
+        run = training.training_run_start(
+            actor=request.user, model_name=values["model_name"], snapshot=snapshot, projects=projects,
+            config=values.get("config"), auto_promote=values["auto_promote"], snapshot_options=values.get("snapshot_options"),
+        )
+        return Response(RunOutput(run).data, status=status.HTTP_201_CREATED)
+
+
+class TrainingRunDetailApi(APIView):
+    permission_classes = [IsSteward]
+
+    @extend_schema(responses=RunDetailOutput)
+    def get(self, request, run_id: int):
+        return Response(RunDetailOutput(selectors.run_get(run_id)).data)
+
+
+class TrainingRunCancelApi(APIView):
+    permission_classes = [IsSteward]
+
+    @extend_schema(request=None, responses={200: RunOutput, 409: OpenApiResponse(description="the run has already finished")})
+    def post(self, request, run_id: int):
+        run = training.training_run_cancel(actor=request.user, run=selectors.run_get(run_id))
+        return Response(RunOutput(run).data)
+
+
+class ModelVersionOutput(serializers.ModelSerializer):
+    training_run = serializers.IntegerField(source="training_run_id")
+    snapshot = serializers.IntegerField(source="snapshot_id")
+    contributors = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModelVersion
+        fields = ["id", "name", "version", "promoted", "promoted_at", "metrics", "backbone", "charset", "max_len", "training_run",
+                  "snapshot", "created_at", "contributors"]
+
+    def get_contributors(self, version) -> int:
+        return selectors.contributors_of(version).count()
+
+
+class ModelVersionListApi(APIView):
+    permission_classes = [IsSteward]
+
+    @extend_schema(responses=ModelVersionOutput(many=True))
+    def get(self, request):
+        return Response(ModelVersionOutput(selectors.model_versions()[:500], many=True).data)
+
+
+class ModelVersionPromoteApi(APIView):
+    permission_classes = [IsSteward]
+
+    @extend_schema(request=None, responses=ModelVersionOutput)
+    def post(self, request, version_id: int):
+        version = registry.model_version_promote(actor=request.user, model_version=selectors.model_version_get(version_id))
+        return Response(ModelVersionOutput(version).data)
+
+
+class RollbackInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+
+
+class ModelRollbackApi(APIView):
+    """Promote again the version that was promoted before the current one."""
+
+    permission_classes = [IsSteward]
+
+    @extend_schema(request=RollbackInput, responses={200: ModelVersionOutput, 409: OpenApiResponse(description="nothing to roll back")})
+    def post(self, request):
+        data = RollbackInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = registry.model_version_rollback(actor=request.user, name=data.validated_data["name"])
+        return Response(ModelVersionOutput(version).data)
+
+
+# --- Clients: OCR inference -----------------------------------------------------------------------
+
+IMAGE_FORMATS = {"PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF"}
+
+
+def _checked_image(raw: bytes, index: int) -> bytes:
+    if len(raw) > settings.OCR_PREDICT_MAX_IMAGE_BYTES:
+        raise ApplicationError(f"Image {index} is larger than {settings.OCR_PREDICT_MAX_IMAGE_BYTES} bytes.",
+                               code="image_too_large", fields={f"images[{index}]": ["Too large."]}, status=400)
+    try:
+        with Image.open(io.BytesIO(raw)) as image:
+            if image.format not in IMAGE_FORMATS or image.width * image.height > 4096 * 4096:
+                raise ValueError
+            image.verify()
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise ApplicationError(f"Image {index} is not a readable image.", code="invalid_image",
+                               fields={f"images[{index}]": ["Not a readable PNG/JPEG image."]}, status=400) from None
+    return raw
+
+
+class PredictJsonInput(serializers.Serializer):
+    images = serializers.ListField(child=serializers.CharField(), min_length=1, help_text="Base64 images (data: URLs accepted).")
+    model = serializers.CharField(required=False, max_length=100, help_text="Model name (default: your newest promoted model).")
+    version = serializers.IntegerField(required=False, min_value=1, help_text="A specific model version id.")
+
+
+class PredictMultipartInput(serializers.Serializer):
+    images = serializers.ListField(child=serializers.FileField(), min_length=1)
+    model = serializers.CharField(required=False, max_length=100)
+    version = serializers.IntegerField(required=False, min_value=1)
+
+
+class PredictionOutput(serializers.Serializer):
+    text = serializers.CharField()
+    confidence = serializers.FloatField(help_text="Probability of the whole string.")
+    char_confidences = serializers.ListField(child=serializers.FloatField(), help_text="One probability per character.")
+
+
+class ModelRefOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    version = serializers.IntegerField()
+
+
+class PredictOutput(serializers.Serializer):
+    model = ModelRefOutput()
+    predictions = PredictionOutput(many=True)
+
+
+class OcrPredictApi(APIView):
+    """Read the text in images with a model trained on data your organization is entitled to. Batched; usage is recorded."""
+
+    permission_classes = [IsClient]
+    parser_classes = [JSONParser, MultiPartParser]
+
+    @extend_schema(
+        request={"application/json": PredictJsonInput, "multipart/form-data": PredictMultipartInput},
+        responses={
+            200: PredictOutput,
+            402: OpenApiResponse(description="insufficient_funds: deposit before more predictions"),
+            403: OpenApiResponse(description="not_entitled"),
+            404: OpenApiResponse(description="no_promoted_model"),
+        },
+    )
+    def post(self, request):
+        if request.content_type and request.content_type.startswith("multipart/"):
+            files = request.FILES.getlist("images")
+            fields = {key: request.data[key] for key in ("model", "version") if request.data.get(key)}
+            data = PredictMultipartInput(data={**fields, "images": files})
+            data.is_valid(raise_exception=True)
+            images = [_checked_image(f.read(settings.OCR_PREDICT_MAX_IMAGE_BYTES + 1), i) for i, f in enumerate(files)]
+        else:
+            data = PredictJsonInput(data=request.data)
+            data.is_valid(raise_exception=True)
+            images = []
+            for index, encoded in enumerate(data.validated_data["images"]):
+                if encoded.startswith("data:"):
+                    encoded = encoded.partition(",")[2]
+                try:
+                    raw = base64.b64decode(encoded, validate=True)
+                except (binascii.Error, ValueError):
+                    raise ApplicationError(f"Image {index} is not valid base64.", code="invalid_image",
+                                           fields={f"images[{index}]": ["Invalid base64."]}, status=400) from None
+                images.append(_checked_image(raw, index))
+        values = data.validated_data
+        version, results = inference.ocr_predict(
+            organization=client_organization(request), images=images, name=values.get("model") or None, version_id=values.get("version")
+        )
+        body = {"model": {"id": version.pk, "name": version.name, "version": version.version}, "predictions": results}
+        return Response(PredictOutput(body).data)
+
+
+class EntitledModelOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    version = serializers.IntegerField()
+    promoted = serializers.BooleanField()
+    metrics = serializers.DictField()
+    created_at = serializers.DateTimeField()
+
+
+class OcrModelListApi(APIView):
+    """The model versions your organization may use (trained on its own data)."""
+
+    permission_classes = [IsClient]
+
+    @extend_schema(responses=EntitledModelOutput(many=True))
+    def get(self, request):
+        versions = inference.entitled_versions(client_organization(request)).order_by("name", "-version")[:200]
+        return Response(EntitledModelOutput(versions, many=True).data)

@@ -1,0 +1,101 @@
+"""Reads of the mlops app: runs and their curves, snapshots and exclusions, the registry, members' contributions."""
+
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet
+
+from coop.errors import NotFound
+from coop.models import User
+from marketplace.ledger.models import AccountKind, LedgerEntry, TransactionKind
+
+from .models import (
+    DatasetContributor,
+    DatasetSnapshot,
+    ExclusionReason,
+    ModelPromotion,
+    ModelVersion,
+    SnapshotExclusion,
+    TrainingMetric,
+    TrainingRun,
+)
+
+
+def run_list() -> QuerySet[TrainingRun]:
+    return TrainingRun.objects.select_related("snapshot", "created_by", "model_version").order_by("-created_at", "-id")
+
+
+def run_get(run_id: int) -> TrainingRun:
+    run = run_list().filter(pk=run_id).first()
+    if run is None:
+        raise NotFound("No such training run.")
+    return run
+
+
+def run_curve(run: TrainingRun) -> dict:
+    """The points behind a run's curves: loss per logged step, accuracies per epoch."""
+    steps, epochs = [], []
+    fields = ("event", "epoch", "step", "loss", "val_seq_acc", "val_char_acc", "images_per_s")
+    for event, epoch, step, loss, seq, char, ips in TrainingMetric.objects.filter(run=run).order_by("step", "id").values_list(*fields):
+        if event == "epoch":
+            epochs.append({"epoch": epoch, "step": step, "loss": loss, "val_seq_acc": seq, "val_char_acc": char, "images_per_s": ips})
+        else:
+            steps.append({"epoch": epoch, "step": step, "loss": loss, "images_per_s": ips})
+    return {"steps": steps, "epochs": epochs}
+
+
+def snapshot_list() -> QuerySet[DatasetSnapshot]:
+    return DatasetSnapshot.objects.select_related("created_by").order_by("-created_at", "-id")
+
+
+def snapshot_get(snapshot_id: int) -> DatasetSnapshot:
+    snapshot = snapshot_list().filter(pk=snapshot_id).first()
+    if snapshot is None:
+        raise NotFound("No such snapshot.")
+    return snapshot
+
+
+def exclusion_summary(snapshot: DatasetSnapshot) -> list[dict]:
+    labels = dict(ExclusionReason.choices)
+    rows = SnapshotExclusion.objects.filter(snapshot=snapshot).values("reason").annotate(n=Count("id")).order_by("-n", "reason")
+    return [{"reason": r["reason"], "label": labels.get(r["reason"], r["reason"]), "count": r["n"]} for r in rows]
+
+
+def exclusions(snapshot: DatasetSnapshot) -> QuerySet[SnapshotExclusion]:
+    return SnapshotExclusion.objects.filter(snapshot=snapshot).select_related("project").order_by("id")
+
+
+def model_versions() -> QuerySet[ModelVersion]:
+    return ModelVersion.objects.select_related("training_run", "snapshot").order_by("name", "-version")
+
+
+def model_version_get(version_id: int) -> ModelVersion:
+    version = model_versions().filter(pk=version_id).first()
+    if version is None:
+        raise NotFound("No such model version.")
+    return version
+
+
+def contributors_of(version: ModelVersion) -> QuerySet[DatasetContributor]:
+    return DatasetContributor.objects.filter(snapshot_id=version.snapshot_id).select_related("worker__membership")
+
+
+def promotion_history(limit: int = 20) -> QuerySet[ModelPromotion]:
+    return ModelPromotion.objects.select_related("model_version", "previous", "actor").order_by("-created_at", "-id")[:limit]
+
+
+def models_of_worker(user: User) -> list[dict]:
+    """The model versions the member's labels helped train, with how many of their labels each used."""
+    counts = dict(DatasetContributor.objects.filter(worker=user).values_list("snapshot_id", "label_count"))
+    versions = ModelVersion.objects.filter(snapshot_id__in=list(counts)).select_related("snapshot").order_by("-created_at")
+    return [{"version": v, "labels": counts[v.snapshot_id]} for v in versions]
+
+
+def dividends_of_worker(user: User, limit: int = 100) -> QuerySet[LedgerEntry]:
+    """Data-dividend credits to the member's earnings, newest first (amounts shown positive)."""
+    return (
+        LedgerEntry.objects.filter(
+            account__user=user, account__kind=AccountKind.WORKER_EARNINGS, transaction__kind=TransactionKind.DIVIDEND
+        )
+        .select_related("transaction")
+        .order_by("-transaction__created_at", "-id")[:limit]
+    )

@@ -1,0 +1,18 @@
+"""Portal routes of mlops."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "mlops"
+urlpatterns = [
+    path("mlops/models/", views.models, name="models"),
+    path("mlops/models/<int:pk>/", views.model_detail, name="model"),
+    path("mlops/models/<int:pk>/promote/", views.model_promote, name="model_promote"),
+    path("mlops/models/rollback/", views.model_rollback, name="model_rollback"),
+    path("mlops/runs/", views.runs, name="runs"),
+    path("mlops/runs/<int:pk>/", views.run_detail, name="run"),
+    path("mlops/runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
+    path("mlops/snapshots/", views.snapshots, name="snapshots"),
+    path("mlops/snapshots/<int:pk>/", views.snapshot_detail, name="snapshot"),
+]
