@@ -43,7 +43,7 @@ from coop.services.notifications import notification_send
 
 from ..ledger.models import AccountKind, LedgerEntry, LedgerTransaction, TransactionKind
 from ..ledger.selectors import client_cash_balance, escrow_balance, from_scaled, paid_by_answer, scaled_sum
-from ..ledger.services import PLACES, earning_post, escrow_fund, escrow_refund, fee_for, top_up_post
+from ..ledger.services import PLACES, escrow_fund, escrow_pay_accepted, escrow_refund, fee_for
 from ..models import Answer, PayRaise, Project, Task
 from ..pay import current_fee_rate, current_pay_floor, hourly_rate, minimum_pay_per_task
 
@@ -167,27 +167,25 @@ def _chunks(iterable, size):
 
 
 def _settle(project: Project, answers: list[Answer], fee_rate: Decimal) -> int:
+    """Pay each accepted answer up to the project's pay per task: an earning first, later a top-up to a raised rate."""
     paid = paid_by_answer(a.pk for a in answers)
     pay = project.pay_per_task
-    posted = 0
+    items = []
     for answer in answers:
         already = paid.get(answer.pk, Decimal(0))
-        if already >= pay:
-            continue
         if already == 0:
-            earning_post(answer=answer, amount=pay, fee_rate=fee_rate)
-        else:
-            top_up_post(answer=answer, amount=pay - already, fee_rate=fee_rate, event_key=f"top_up:answer:{answer.pk}:to:{pay}")
-        posted += 1
-    return posted
+            items.append((answer, pay, TransactionKind.EARNING, f"earning:answer:{answer.pk}"))
+        elif already < pay:
+            items.append((answer, pay - already, TransactionKind.TOP_UP, f"top_up:answer:{answer.pk}:to:{pay}"))
+    return escrow_pay_accepted(project=project, items=items, fee_rate=fee_rate) if items else 0
 
 
 def answers_pay(answer_ids: Iterable[int]) -> int:
     """Pay accepted answers what they are owed at their project's current rate. Returns how many were paid.
 
-    Call inside the transaction that accepted them. Each project is settled in
-    a savepoint: when its escrow runs short, what it could not pay stays owed,
-    the acceptance stands, and the project is paused after the commit.
+    Call inside the transaction that accepted them. When a project's escrow
+    runs short nothing of it is written (the check comes before any write), the
+    pay stays owed, the acceptance stands, and the project is paused after the commit.
     """
     answers = list(
         Answer.objects.filter(pk__in=list(answer_ids), status=A.ACCEPTED).select_related("task__project").order_by("pk")
@@ -200,10 +198,9 @@ def answers_pay(answer_ids: Iterable[int]) -> int:
     fee_rate = current_fee_rate()
     posted = 0
     for project_answers in by_project.values():
-        project = Project.objects.get(pk=project_answers[0].task.project_id)
+        project = project_answers[0].task.project
         try:
-            with transaction.atomic():
-                posted += _settle(project, project_answers, fee_rate)
+            posted += _settle(project, project_answers, fee_rate)
         except ApplicationError as error:
             if error.code != "escrow_insufficient":
                 raise
