@@ -352,7 +352,9 @@ def escrow_pay_accepted(*, project: Project, items: list[tuple[Answer, Decimal, 
     about ten queries for one to three answers.
     """
     fee_rate = _fee_rate(fee_rate)
-    escrow = lock_account(account_for(kind=K.PROJECT_ESCROW, project=project, currency=project.currency))
+    lookup = {"kind": K.PROJECT_ESCROW, "project": project, "currency": project.currency}
+    escrow = LedgerAccount.objects.select_for_update(no_key=True).filter(**lookup).first()  # find and lock in one query
+    escrow = escrow or lock_account(account_for(**lookup))
     keys = [key for *_, key in items]
     done = set(LedgerTransaction.objects.filter(event_key__in=keys).values_list("event_key", flat=True))
     todo = [(answer, money(amount), kind, key) for answer, amount, kind, key in items if key not in done]

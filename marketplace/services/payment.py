@@ -152,6 +152,27 @@ def escrow_ensure(project: Project, *, event_key: str | None = None, dry_run: bo
     return shortfall
 
 
+def escrow_cover_owed(project: Project) -> None:
+    """Before a project closes: escrow must cover accepted work still owed (a closed project's escrow takes no more money).
+
+    Moves the shortfall from the client's cash, or raises ApplicationError("insufficient_funds").
+    """
+    fee_rate = current_fee_rate()
+    owed, _ = _owed(project, fee_rate)
+    shortfall = owed.quantize(PLACES) - escrow_balance(project)
+    if shortfall <= 0:
+        return
+    available = client_cash_balance(project.organization, project.currency)
+    if available < shortfall:
+        raise ApplicationError(
+            f"Accepted work in this project is owed {project.currency} {owed.quantize(PLACES)} that escrow does not hold; "
+            f"deposit at least {shortfall - available} more before closing it.",
+            code="insufficient_funds",
+            extra={"owed": str(owed.quantize(PLACES)), "shortfall": str(shortfall - available)},
+        )
+    escrow_fund(project=project, amount=shortfall)
+
+
 # --- Paying accepted answers ----------------------------------------------------------------------
 
 
@@ -166,8 +187,15 @@ def _chunks(iterable, size):
         yield chunk
 
 
-def _settle(project: Project, answers: list[Answer], fee_rate: Decimal) -> int:
-    """Pay each accepted answer up to the project's pay per task: an earning first, later a top-up to a raised rate."""
+def _settle(project: Project, answers: list[Answer], fee_rate: Decimal, *, just_accepted: bool = False) -> int:
+    """Pay each accepted answer up to the project's pay per task: an earning first, later a top-up to a raised rate.
+
+    `just_accepted`: the answers were accepted in this transaction, so each is owed its earning and nothing
+    else (escrow_pay_accepted skips any already posted); this spares reading what they were paid.
+    """
+    if just_accepted:
+        items = [(a, project.pay_per_task, TransactionKind.EARNING, f"earning:answer:{a.pk}") for a in answers]
+        return escrow_pay_accepted(project=project, items=items, fee_rate=fee_rate)
     paid = paid_by_answer(a.pk for a in answers)
     pay = project.pay_per_task
     items = []
@@ -200,7 +228,7 @@ def answers_pay(answer_ids: Iterable[int]) -> int:
     for project_answers in by_project.values():
         project = project_answers[0].task.project
         try:
-            posted += _settle(project, project_answers, fee_rate)
+            posted += _settle(project, project_answers, fee_rate, just_accepted=True)
         except ApplicationError as error:
             if error.code != "escrow_insufficient":
                 raise
@@ -209,16 +237,32 @@ def answers_pay(answer_ids: Iterable[int]) -> int:
     return posted
 
 
-def project_settle(project: Project) -> int:
-    """Pay every accepted answer of the project what it is owed; stops (leaving the rest owed) when escrow runs out."""
+def project_settle(project: Project) -> bool:
+    """Pay every accepted answer of the project what it is owed, oldest first. True when nothing is left owed.
+
+    When escrow runs short it pays answers one by one while it can and returns
+    False, leaving the rest owed (the caller pauses the project, or keeps its
+    escrow instead of refunding it).
+    """
     fee_rate = current_fee_rate()
-    posted = 0
     ids = Answer.objects.filter(task__project=project, status=A.ACCEPTED).order_by("pk").values_list("pk", flat=True)
     for chunk in _chunks(ids.iterator(chunk_size=500), 500):
         answers = list(Answer.objects.filter(pk__in=chunk).select_related("task__project", "worker").order_by("pk"))
-        with transaction.atomic():
-            posted += _settle(project, answers, fee_rate)
-    return posted
+        try:
+            with transaction.atomic():
+                _settle(project, answers, fee_rate)
+        except ApplicationError as error:
+            if error.code != "escrow_insufficient":
+                raise
+            for answer in answers:  # as much as escrow allows, one answer at a time
+                try:
+                    with transaction.atomic():
+                        _settle(project, [answer], fee_rate)
+                except ApplicationError as error:
+                    if error.code != "escrow_insufficient":
+                        raise
+                    return False
+    return True
 
 
 def unpaid_projects() -> list[int]:
@@ -230,17 +274,14 @@ def unpaid_projects() -> list[int]:
 
 
 def earnings_settle_due() -> int:
-    """Periodic: pay accepted answers left owed (escrow was short, or a job died). Idempotent."""
-    posted = 0
+    """Periodic: pay accepted answers left owed (escrow was short, or a job died). Idempotent; returns projects settled."""
+    settled = 0
     for project_id in unpaid_projects():
-        project = Project.objects.get(pk=project_id)
-        try:
-            posted += project_settle(project)
-        except ApplicationError as error:
-            if error.code != "escrow_insufficient":
-                raise
+        if project_settle(Project.objects.get(pk=project_id)):
+            settled += 1
+        else:
             project_pause_unfunded(project_id=project_id)
-    return posted
+    return settled
 
 
 def project_pause_unfunded(*, project_id: int) -> bool:
@@ -326,12 +367,7 @@ def project_pay_review(*, project_id: int) -> PayRaise | None:
         body += f" {error.message} The project is paused until then."
         if project.status == S.PUBLISHED:
             transaction.on_commit(lambda: _pause_after_raise(project.pk))
-    try:
-        with transaction.atomic():
-            project_settle(project)
-    except ApplicationError as error:
-        if error.code != "escrow_insufficient":
-            raise
+    project_settle(project)  # what escrow cannot pay stays owed; the pause above waits for the client's deposit
     _notify_client(project, kind="project.pay_raised", title=f"Pay for “{project.title}” was raised to the floor", body=body)
     from .webhooks import webhook_enqueue
 
@@ -381,7 +417,9 @@ def project_close_books(*, project_id: int) -> bool:
     if project_id not in refund_due_projects_of([project_id]):
         return False
     project = Project.objects.get(pk=project_id)
-    project_settle(project)
+    if not project_settle(project):
+        logger.warning("Closed project %s still owes accepted work its escrow cannot pay; nothing is refunded", project.pk)
+        return False
     return escrow_balance(project) > 0 and escrow_refund(project=project) is not None
 
 

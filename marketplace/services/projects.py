@@ -13,7 +13,7 @@ from coop.models import ClientOrganization, User
 from coop.services.notifications import publish_to_user
 
 from ..models import Project, Task, TaskType
-from .payment import escrow_ensure, project_settle
+from .payment import escrow_cover_owed, escrow_ensure, project_settle
 from .relaunch import relaunch_cut_of
 
 S = Project.Status
@@ -224,6 +224,7 @@ def project_cancel(*, project: Project) -> Project:
         from .relaunch import relaunch_withdraw
 
         relaunch_withdraw(project=project)
+    escrow_cover_owed(project)  # owed work is paid even when the client walks away
     project.status = S.CANCELLED
     project.completed_at = timezone.now()
     project.save(update_fields=["status", "completed_at", "updated_at"])

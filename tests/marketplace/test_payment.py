@@ -279,3 +279,18 @@ def test_cancelling_keeps_escrow_for_pending_answers(organization, steward):
     payment.escrow_refund_due()
     assert paid(pending) == D("0.1000") and escrow_balance(project) == 0
     assert_books_balance()
+
+
+def test_a_client_cannot_cancel_away_owed_work(organization, settings, django_capture_on_commit_callbacks):
+    settings.PAY_REVIEW_MIN_ANSWERS = 10
+    project, answers = _slow_project(organization, tasks=10)  # the raise leaves top-ups owed and the project paused
+    with django_capture_on_commit_callbacks(execute=True):
+        payment.project_pay_review(project_id=project.pk)
+    with pytest.raises(ApplicationError) as refused:
+        projects.project_cancel(project=project)
+    assert refused.value.code == "insufficient_funds" and Project.objects.get(pk=project.pk).status == "paused"
+    factories.deposit(organization, "0.70")  # 10 top-ups of 0.0667 + fees
+    projects.project_cancel(project=project)
+    payment.escrow_refund_due()
+    assert all(paid(a) == D("0.1667") for a in answers) and escrow_balance(project) == 0
+    assert_books_balance()
