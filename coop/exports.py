@@ -45,3 +45,15 @@ def streamed(fmt: str, rows: Iterable[dict], *, fields: list[str], filename: str
         response = StreamingHttpResponse(json_array(rows), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
     return response
+
+
+def chunked(iterable, size: int):
+    """Lists of up to `size` items from any iterable, lazily: for batch queries over a server-side cursor."""
+    chunk = []
+    for item in iterable:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
+from coop.exports import chunked
 from coop.models import ClientOrganization, User
 
 from .ledger.selectors import paid_by_answer
@@ -66,7 +67,7 @@ def label_rows(*, project: Project, since=None) -> Iterator[dict]:
     if since is not None:
         labels = labels.filter(accepted_at__gt=since)
     through = AcceptedLabel.answers.through
-    for chunk in _chunks(labels.iterator(chunk_size=EXPORT_CHUNK), EXPORT_CHUNK):
+    for chunk in chunked(labels.iterator(chunk_size=EXPORT_CHUNK), EXPORT_CHUNK):
         workers: dict[int, list[str]] = {}
         rows = through.objects.filter(acceptedlabel_id__in=[label.pk for label in chunk]).values_list(
             "acceptedlabel_id", "answer__worker_id"
@@ -85,17 +86,6 @@ def label_rows(*, project: Project, since=None) -> Iterator[dict]:
                 "accepted_at": label.accepted_at.isoformat(),
                 "annotators": sorted(workers.get(label.pk, [])),
             }
-
-
-def _chunks(iterator, size):
-    chunk = []
-    for item in iterator:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def feed_projects(*, worker: User) -> list[dict]:
@@ -189,7 +179,7 @@ def work_records(*, worker: User, date_from=None, date_to=None) -> Iterator[dict
         assignments = assignments.filter(leased_at__date__gte=date_from)
     if date_to is not None:
         assignments = assignments.filter(leased_at__date__lte=date_to)
-    for chunk in _chunks(assignments.iterator(chunk_size=EXPORT_CHUNK), EXPORT_CHUNK):
+    for chunk in chunked(assignments.iterator(chunk_size=EXPORT_CHUNK), EXPORT_CHUNK):
         answer_ids = [a.answer.pk for a in chunk if hasattr(a, "answer")]
         paid = paid_by_answer(answer_ids)
         feedback: dict[int, list[str]] = {}

@@ -39,6 +39,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from coop.errors import ApplicationError
+from coop.exports import chunked
 from coop.services.notifications import notification_send
 
 from ..ledger.models import AccountKind, LedgerEntry, LedgerTransaction, TransactionKind
@@ -87,7 +88,7 @@ def _owed(project: Project, fee_rate: Decimal) -> tuple[Decimal, int]:
         return Decimal(0), accepted
     owed, accepted = Decimal(0), 0
     ids = Answer.objects.filter(task__project=project, status=A.ACCEPTED).values_list("pk", flat=True).order_by("pk")
-    for chunk in _chunks(ids.iterator(chunk_size=2000), 2000):
+    for chunk in chunked(ids.iterator(chunk_size=2000), 2000):
         paid = paid_by_answer(chunk)
         accepted += len(chunk)
         for answer_id in chunk:
@@ -176,17 +177,6 @@ def escrow_cover_owed(project: Project) -> None:
 # --- Paying accepted answers ----------------------------------------------------------------------
 
 
-def _chunks(iterable, size):
-    chunk = []
-    for item in iterable:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _settle(project: Project, answers: list[Answer], fee_rate: Decimal, *, just_accepted: bool = False) -> int:
     """Pay each accepted answer up to the project's pay per task: an earning first, later a top-up to a raised rate.
 
@@ -246,7 +236,7 @@ def project_settle(project: Project) -> bool:
     """
     fee_rate = current_fee_rate()
     ids = Answer.objects.filter(task__project=project, status=A.ACCEPTED).order_by("pk").values_list("pk", flat=True)
-    for chunk in _chunks(ids.iterator(chunk_size=500), 500):
+    for chunk in chunked(ids.iterator(chunk_size=500), 500):
         answers = list(Answer.objects.filter(pk__in=chunk).select_related("task__project", "worker").order_by("pk"))
         try:
             with transaction.atomic():
