@@ -109,10 +109,11 @@ def training_run_start(
         )
     if snapshot is None:
         snapshot = snapshot_create(actor=actor, name=model_name, projects=projects, **(snapshot_options or {}))
+    run_config = clean_config(config, snapshot)  # bad settings are named before an empty split is
     if snapshot.train_count == 0:
         raise ApplicationError("The snapshot has no training labels.", code="no_training_data")
     run = TrainingRun.objects.create(
-        model_name=model_name, snapshot=snapshot, config=clean_config(config, snapshot), auto_promote=auto_promote, created_by=actor,
+        model_name=model_name, snapshot=snapshot, config=run_config, auto_promote=auto_promote, created_by=actor,
     )
     run.checkpoint_dir = str(runs_dir() / str(run.pk))
     run.log = f"{timezone.now():%Y-%m-%d %H:%M:%S} queued by {actor or 'the co-op'} on snapshot {snapshot.pk}\n"

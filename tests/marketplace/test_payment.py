@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from coop.errors import ApplicationError
@@ -174,7 +174,8 @@ def test_concurrent_retries_of_one_acceptance_pay_once():
     def retry():
         try:
             barrier.wait()
-            payment.answers_pay([answer.pk])
+            with transaction.atomic():  # as in every accepting transaction
+                payment.answers_pay([answer.pk])
             payment.earnings_settle_due()
         except Exception as exc:  # noqa: BLE001 - asserted below
             errors.append(exc)
