@@ -56,7 +56,7 @@ class DatasetSnapshot(Immutable):
     """An immutable set of accepted OCR labels with a deterministic train/validation/test split."""
 
     name = models.CharField(max_length=100, help_text="What the data is for, e.g. the model name.")
-    seed = models.PositiveIntegerField(default=0, help_text="Seeds the split: hash(seed, label id).")
+    seed = models.PositiveIntegerField(default=0, help_text="Seeds the split: hash(seed, task external id).")
     val_fraction = models.DecimalField(max_digits=4, decimal_places=3)
     test_fraction = models.DecimalField(max_digits=4, decimal_places=3)
     charset = models.CharField(max_length=500, help_text="Characters the included texts use (sorted).")

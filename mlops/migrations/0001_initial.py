@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(help_text='What the data is for, e.g. the model name.', max_length=100)),
-                ('seed', models.PositiveIntegerField(default=0, help_text='Seeds the split: hash(seed, label id).')),
+                ('seed', models.PositiveIntegerField(default=0, help_text='Seeds the split: hash(seed, task external id).')),
                 ('val_fraction', models.DecimalField(decimal_places=3, max_digits=4)),
                 ('test_fraction', models.DecimalField(decimal_places=3, max_digits=4)),
                 ('charset', models.CharField(help_text='Characters the included texts use (sorted).', max_length=500)),

@@ -14,9 +14,11 @@ Rules (the same for every snapshot):
 - The text is the label as delivered to the client; for a case-insensitive
   project whose text does not fit the charset as typed, the upper- or
   lower-cased text is used when that fits (CAPTCHA charsets are usually one case).
-- The split depends only on (seed, label id): sha256 → a number in [0, 1);
-  below test_fraction → test, below test+val → validation, else training. A
-  label keeps its split in every later snapshot with the same seed.
+- The split depends only on (seed, the task's external id): sha256 → a number
+  in [0, 1); below test_fraction → test, below test+val → validation, else
+  training. A label keeps its split in every later snapshot with the same seed,
+  and the same client item relabelled in a relaunched project lands in the same
+  split, so it cannot leak from training into a test set.
 - Contributors are the workers of the label's agreeing answers; each included
   label counts once for each of them.
 
@@ -56,9 +58,9 @@ DEFAULT_MAX_LEN = 16
 R = ExclusionReason
 
 
-def split_for(label_id: int, seed: int, val_fraction: Decimal, test_fraction: Decimal) -> str:
-    """The split of a label: a hash of (seed, label id) mapped to [0, 1), compared with the fractions."""
-    digest = hashlib.sha256(f"{seed}:{label_id}".encode()).digest()
+def split_for(item_key: str, seed: int, val_fraction: Decimal, test_fraction: Decimal) -> str:
+    """The split of an item: a hash of (seed, its task's external id) mapped to [0, 1), compared with the fractions."""
+    digest = hashlib.sha256(f"{seed}:{item_key}".encode()).digest()
     point = Decimal(int.from_bytes(digest[:8], "big")) / Decimal(2**64)
     if point < test_fraction:
         return Split.TEST
@@ -188,7 +190,7 @@ def snapshot_create(
     last_id = 0
     base = AcceptedLabel.objects.filter(project_id__in=list(project_rows)).order_by("pk")
     while True:
-        batch = list(base.filter(pk__gt=last_id).values_list("pk", "project_id", "value", "label", "task__image")[:BATCH_SIZE])
+        batch = list(base.filter(pk__gt=last_id).values_list("pk", "project_id", "value", "label", "task__image", "task__external_id")[:BATCH_SIZE])
         if not batch:
             break
         last_id = batch[-1][0]
@@ -199,7 +201,7 @@ def snapshot_create(
         ):
             label_workers.setdefault(label_id, []).append(worker_id)
         items, exclusions = [], []
-        for label_id, project_id, value, label, image in batch:
+        for label_id, project_id, value, label, image, external_id in batch:
             project = project_rows[project_id]
             max_label[project_id] = label_id
             terms = _effective_terms(project.dua_id, terms_cache)
@@ -221,7 +223,7 @@ def snapshot_create(
                 excluded += 1
                 exclusions.append(SnapshotExclusion(snapshot=snapshot, label_id=label_id, project_id=project_id, reason=reason, detail=detail))
                 continue
-            split = split_for(label_id, seed, val_fraction, test_fraction)
+            split = split_for(external_id, seed, val_fraction, test_fraction)
             worker_ids = sorted(set(label_workers.get(label_id, [])))
             items.append(
                 SnapshotItem(

@@ -79,18 +79,18 @@ def test_a_superseded_agreement_follows_its_active_amendment(steward):
     assert snapshot_create(actor=steward, name="amended").item_count == 2
 
 
-def test_split_is_a_deterministic_function_of_seed_and_label_id(steward):
+def test_split_is_a_deterministic_function_of_seed_and_the_item(steward):
     organization = factories.make_organization()
     labelled_project(organization, 12)
     first = snapshot_create(actor=steward, name="a", seed=7, val_fraction="0.25", test_fraction="0.25")
     second = snapshot_create(actor=steward, name="b", seed=7, val_fraction="0.25", test_fraction="0.25")
-    splits = lambda s: dict(s.items.values_list("label_id", "split"))  # noqa: E731
+    splits = lambda s: dict(s.items.values_list("label__task__external_id", "split"))  # noqa: E731
     assert splits(first) == splits(second)
-    assert all(split == split_for(label_id, 7, Decimal("0.25"), Decimal("0.25")) for label_id, split in splits(first).items())
-    # Over many ids the fractions hold, and another seed gives another split.
-    sample = [split_for(i, 1, Decimal("0.1"), Decimal("0.2")) for i in range(5000)]
+    assert all(split == split_for(item, 7, Decimal("0.25"), Decimal("0.25")) for item, split in splits(first).items())
+    # Over many items the fractions hold, and another seed gives another split.
+    sample = [split_for(f"img-{i}", 1, Decimal("0.1"), Decimal("0.2")) for i in range(5000)]
     assert 0.17 < sample.count("test") / 5000 < 0.23 and 0.07 < sample.count("val") / 5000 < 0.13
-    assert sample != [split_for(i, 2, Decimal("0.1"), Decimal("0.2")) for i in range(5000)]
+    assert sample != [split_for(f"img-{i}", 2, Decimal("0.1"), Decimal("0.2")) for i in range(5000)]
 
 
 def test_case_insensitive_text_is_fitted_to_the_charset(steward):
