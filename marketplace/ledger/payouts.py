@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from coop.errors import ApplicationError, Conflict
 from coop.models import User
+from coop.services.notifications import notification_send
 
 from .models import AccountKind, Payout, TransactionKind
 from .selectors import account_balance
@@ -103,6 +104,13 @@ def payout_mark_paid(*, payout: Payout, reference: str, steward: User) -> Payout
     )
     payout.status, payout.reference, payout.decided_by, payout.decided_at = Payout.Status.PAID, reference, steward, timezone.now()
     payout.save(update_fields=["settle_transaction", "status", "reference", "decided_by", "decided_at", "updated_at"])
+    notification_send(
+        user=payout.worker,
+        kind="payout.paid",
+        title=f"Your payout of {payout.currency} {payout.amount} was sent",
+        body=f"Transfer reference: {reference}.",
+        url="/work/earnings/",
+    )
     return payout
 
 

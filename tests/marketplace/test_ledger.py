@@ -404,6 +404,9 @@ class TestPayouts:
             payouts.payout_cancel(payout=payout, actor=steward)
         assert LedgerTransaction.objects.filter(kind="payout_paid").count() == 1
         assert selectors.worker_balance(member)["paid_total"] == D("12.00")
+        # The member is told once, with the transfer reference (the idempotent repeat sends nothing more).
+        sent = member.notifications.filter(kind="payout.paid")
+        assert sent.count() == 1 and "T-9" in sent.get().body and "12.00" in sent.get().title
 
     def test_cancelled_payouts_return_to_the_balance(self, organization, steward, project, answer, member):
         pay_worker(organization, steward, project, answer, D("15.5"))
