@@ -11,6 +11,6 @@ from .membership import (  # noqa: F401
     membership_suspend,
     membership_update_profile,
 )
-from .notifications import notification_mark_read, notification_send  # noqa: F401
+from .notifications import notification_mark_read, notification_send, notification_send_to_organization  # noqa: F401
 from .organizations import organization_add_user, organization_create, organization_update  # noqa: F401
 from .tokens import api_token_authenticate, api_token_create, api_token_revoke  # noqa: F401

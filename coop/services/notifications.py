@@ -47,6 +47,12 @@ def notification_send(*, user: User, kind: str, title: str, body: str = "", url:
     return notification
 
 
+def notification_send_to_organization(*, organization, kind: str, title: str, body: str = "", url: str = "") -> None:
+    """Notify every active user of a client organization (in a stable order)."""
+    for user in organization.users.filter(is_active=True).order_by("pk"):
+        notification_send(user=user, kind=kind, title=title, body=body, url=url)
+
+
 def notification_mark_read(*, user: User, notification_ids: list[int] | None = None) -> int:
     """Mark some (or, with None, all) of a user's notifications read; returns how many changed."""
     queryset = Notification.objects.filter(user=user, read_at__isnull=True)

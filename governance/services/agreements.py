@@ -192,7 +192,7 @@ def agreements_roll_terms(*, now: datetime | None = None) -> dict:
 @transaction.atomic
 def contract_terminate(*, actor: User | None, contract: Contract, reason: str, now: datetime | None = None) -> Contract:
     """End an active contract early (a steward, with a reason); its data-use agreements end with it."""
-    from coop.services import notification_send
+    from coop.services import notification_send_to_organization
 
     require_steward(actor)
     now = now or timezone.now()
@@ -208,8 +208,7 @@ def contract_terminate(*, actor: User | None, contract: Contract, reason: str, n
     contract.save(update_fields=["status", "ended_at", "end_reason", "updated_at"])
     log_write(actor=actor, action="agreement.terminated", obj=contract, summary=f"{_label(contract)} terminated: {reason}"[:300])
     _end_family_duas(contract, status=S.TERMINATED, now=now, reason=f"The contract was terminated: {reason}")
-    for user in contract.organization.users.filter(is_active=True).order_by("pk"):
-        notification_send(
-            user=user, kind="governance.contract_terminated", title=f"Contract terminated: {contract.title}", body=reason
-        )
+    notification_send_to_organization(
+        organization=contract.organization, kind="governance.contract_terminated", title=f"Contract terminated: {contract.title}", body=reason
+    )
     return contract

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import ClientOrganization, User
-from coop.services import notification_send
+from coop.services import notification_send_to_organization
 
 from .. import selectors
 from ..models import AgreementStatus, Contract, DataExportLog, DataUseAgreement, PersonalDataClass, Proposal
@@ -289,24 +289,22 @@ def dua_request_deletions_due(*, now: dt.datetime | None = None) -> int:
                 deletion_requested_at=now
             ):
                 continue  # another run asked already
-            organization = dua.contract.organization
-            for user in organization.users.filter(is_active=True).order_by("pk"):
-                notification_send(
-                    user=user,
-                    kind="governance.deletion_requested",
-                    title=f"Please delete the data and attest it: {dua.contract.title}",
-                    body=(
-                        f"The retention period of data-use agreement v{dua.version} ended on "
-                        f"{selectors.dua_retention_ends_on(dua):%Y-%m-%d}. Delete the data and send a deletion attestation "
-                        f"(POST /api/v1/dua/{dua.pk}/attest-deletion/)."
-                    ),
-                    url=f"/api/v1/dua/{dua.pk}/",
-                )
+            notification_send_to_organization(
+                organization=dua.contract.organization,
+                kind="governance.deletion_requested",
+                title=f"Please delete the data and attest it: {dua.contract.title}",
+                body=(
+                    f"The retention period of data-use agreement v{dua.version} ended on "
+                    f"{selectors.dua_retention_ends_on(dua):%Y-%m-%d}. Delete the data and send a deletion attestation "
+                    f"(POST /api/v1/dua/{dua.pk}/attest-deletion/)."
+                ),
+                url=f"/api/v1/dua/{dua.pk}/",
+            )
             log_write(
                 actor=None,
                 action="dua.deletion_requested",
                 obj=dua,
-                summary=f"{organization.name} asked to attest deletion (DUA v{dua.version})",
+                summary=f"{dua.contract.organization.name} asked to attest deletion (DUA v{dua.version})",
             )
             asked += 1
     return asked

@@ -40,7 +40,7 @@ from django.db.models import Q
 
 from coop.errors import ApplicationError
 from coop.exports import chunked
-from coop.services.notifications import notification_send
+from coop.services.notifications import notification_send_to_organization
 
 from ..ledger.models import AccountKind, LedgerEntry, LedgerTransaction, TransactionKind
 from ..ledger.selectors import client_cash_balance, escrow_balance, from_scaled, paid_by_answer, scaled_sum
@@ -292,8 +292,7 @@ def project_pause_unfunded(*, project_id: int) -> bool:
 
 
 def _notify_client(project: Project, *, kind: str, title: str, body: str) -> None:
-    for user in project.organization.users.filter(is_active=True):
-        notification_send(user=user, kind=kind, title=title, body=body, url="")
+    notification_send_to_organization(organization=project.organization, kind=kind, title=title, body=body)
 
 
 # --- Measured pay ---------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from coop.models import User
-from coop.services.notifications import notification_send
+from coop.services.notifications import notification_send_to_organization
 
 from ..models import Project, Task
 
@@ -140,15 +140,13 @@ def relaunch_hold(*, project: Project, earlier: Project) -> Project:
             "similarity": similarity,
         },
     )
-    for user in project.organization.users.filter(is_active=True):
-        notification_send(
-            user=user,
-            kind="project.held",
-            title=f"“{project.title}” is held for a member vote",
-            body=f"It pays {cut}% less per hour than your earlier project “{earlier.title}”. "
-            f"Members decide within days; to publish without a vote, pay at least {currency} {old_rate}/hour.",
-            url="",
-        )
+    notification_send_to_organization(
+        organization=project.organization,
+        kind="project.held",
+        title=f"“{project.title}” is held for a member vote",
+        body=f"It pays {cut}% less per hour than your earlier project “{earlier.title}”. "
+        f"Members decide within days; to publish without a vote, pay at least {currency} {old_rate}/hour.",
+    )
     return project
 
 
