@@ -141,7 +141,8 @@ class Task(models.Model):
 
 
 class Assignment(models.Model):
-    """A lease of one task to one worker. A worker never gets the same task twice (unique constraint)."""
+    """A lease of one task to one worker. A worker never gets the same task twice, and never holds two
+    live leases in one project (unique constraints)."""
 
     class State(models.TextChoices):
         LEASED = "leased", "Leased"
@@ -161,9 +162,15 @@ class Assignment(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["task", "worker"], name="one_assignment_per_worker_and_task")]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "worker"], name="one_assignment_per_worker_and_task"),
+            # Lease hoarding: a member holds at most one live lease per project, whatever
+            # number of requests or server processes race for it (a partial unique index).
+            models.UniqueConstraint(
+                fields=["worker", "project"], condition=Q(state="leased"), name="one_live_lease_per_worker_and_project"
+            ),
+        ]
         indexes = [
-            models.Index(fields=["worker", "project"], name="assignment_live_by_worker", condition=Q(state="leased")),
             models.Index(fields=["expires_at"], name="assignment_live_expiry", condition=Q(state="leased")),
             models.Index(fields=["worker", "-leased_at"], name="assignment_worker_history"),
         ]

@@ -9,7 +9,11 @@ Correctness under concurrency rests on three things:
 2. The task's counters are updated with a conditional UPDATE
    (`assigned_count < required_answers`), and the database refuses any row
    with assigned_count > required_answers (a check constraint).
-3. (task, worker) is unique on Assignment: a worker never gets a task twice.
+3. (task, worker) is unique on Assignment: a worker never gets a task twice;
+   and (worker, project) is unique among live leases (a partial unique index),
+   so twelve parallel claims by one member, on any number of server
+   processes, end with one lease: the losers' transactions roll back on the
+   IntegrityError and they are handed the winner's lease.
 
 The query is one index probe on the partial index `task_claimable`
 (project, id) WHERE state = 'open' AND NOT is_gold, with an anti-join on the
@@ -139,10 +143,13 @@ def work_next(*, worker: User, project: Project | None = None) -> Claim:
         return Claim(live)
 
     for candidate_project in projects:
-        assignment = _try_claim(candidate_project, worker)
-        if assignment is None and leases_reclaim_expired(project_id=candidate_project.pk, limit=50):
-            # Lazy reclaim: only when the pool looks empty, so the common path stays short.
+        try:
             assignment = _try_claim(candidate_project, worker)
+            if assignment is None and leases_reclaim_expired(project_id=candidate_project.pk, limit=50):
+                # Lazy reclaim: only when the pool looks empty, so the common path stays short.
+                assignment = _try_claim(candidate_project, worker)
+        except _LeaseRace:
+            break  # a concurrent request of this worker holds a lease now: hand out that one
         if assignment is not None:
             return Claim(assignment)
     live = Assignment.objects.filter(worker=worker, state=Assignment.State.LEASED, expires_at__gt=now, project__in=projects).first()
@@ -151,16 +158,28 @@ def work_next(*, worker: User, project: Project | None = None) -> Claim:
     return Claim(None, reason="no_tasks_available")
 
 
+class _LeaseRace(Exception):
+    """Another request of the same worker won the lease (the database refused a second one)."""
+
+
 def _try_claim(project: Project, worker: User) -> Assignment | None:
-    try:
-        with transaction.atomic():
-            assignment = _claim_in_project(project, worker)
-    except IntegrityError:
-        # The same worker's concurrent request (a double click) leased this task first.
-        return None
-    if assignment is not None:
-        assignment.project = project  # the caller's objects: no extra query to serialize the lease
-    return assignment
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                assignment = _claim_in_project(project, worker)
+        except IntegrityError:
+            # Either the same worker's concurrent request (a double click, twelve at once) leased
+            # first, or the worker still holds a lease that ran out but was not reclaimed yet.
+            stale = Assignment.objects.filter(
+                worker=worker, project=project, state=Assignment.State.LEASED, expires_at__lte=timezone.now()
+            ).exists()
+            if attempt == 0 and stale and leases_reclaim_expired(project_id=project.pk, worker=worker):
+                continue
+            raise _LeaseRace from None
+        if assignment is not None:
+            assignment.project = project  # the caller's objects: no extra query to serialize the lease
+        return assignment
+    raise _LeaseRace
 
 
 def _locked_assignment(*, worker: User, assignment_id: int) -> Assignment:
@@ -217,13 +236,15 @@ def assignment_release(*, worker: User, assignment_id: int) -> Assignment:
     return assignment
 
 
-def leases_reclaim_expired(*, project_id: int | None = None, limit: int = RECLAIM_BATCH) -> int:
+def leases_reclaim_expired(*, project_id: int | None = None, worker: User | None = None, limit: int = RECLAIM_BATCH) -> int:
     """Expire leases past their time and return their tasks to the pool. Idempotent; returns how many."""
     now = timezone.now()
     with transaction.atomic():
         queryset = Assignment.objects.filter(state=Assignment.State.LEASED, expires_at__lte=now)
         if project_id is not None:
             queryset = queryset.filter(project_id=project_id)
+        if worker is not None:
+            queryset = queryset.filter(worker=worker)
         expired = list(_lock_skip(queryset.order_by("pk")).values_list("pk", "task_id", "is_gold")[:limit])
         if not expired:
             return 0
