@@ -17,6 +17,7 @@ from .proposals import (  # noqa: F401
     Proposal,
     ProposalKind,
     ProposalStatus,
+    SealedBallot,
     SecretBallot,
     Threshold,
     Vote,

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from ..audit_chain import GENESIS_HASH  # noqa: F401  (re-exported)
 from .base import AppendOnly
 
 
@@ -14,6 +15,12 @@ class GovernanceLog(AppendOnly, models.Model):
 
     For secret ballots a vote is logged as participation only (who voted,
     never the choice).
+
+    Tamper-evident: `entry_hash` is sha256 over a canonical JSON of the entry's
+    content and `previous_hash` (the entry before it, GENESIS_HASH for the
+    first), see governance.audit_chain. `previous_hash` is unique, so two
+    entries can never claim the same predecessor (the chain cannot fork). The
+    database refuses UPDATE (and on PostgreSQL DELETE) of these rows.
     """
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -23,10 +30,15 @@ class GovernanceLog(AppendOnly, models.Model):
     summary = models.CharField(max_length=300)
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    previous_hash = models.CharField(max_length=64, editable=False)
+    entry_hash = models.CharField(max_length=64, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["object_type", "object_id"], name="governance_log_object")]
+        constraints = [
+            models.UniqueConstraint(fields=["previous_hash"], name="governance_log_chain_does_not_fork"),
+        ]
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}: {self.summary}"

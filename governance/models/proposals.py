@@ -3,11 +3,15 @@
 One member, one vote is enforced by unique constraints: `Vote` (named ballots)
 and `Participation` (secret ballots) are unique per (proposal, membership).
 
-Secret ballots are split in two tables that cannot be joined:
-`Participation` says who voted (needed to refuse a second vote) and
-`SecretBallot` says what was voted, with no voter, no timestamp and a random
-UUID key, so neither the key order nor any column relates a ballot to a
-participation row. See governance.services.ballots for the threat model.
+Secret ballots are kept in tables that cannot be joined: `Participation`
+says who voted (needed to refuse a second vote). While the ballot is open the
+choice waits in `SealedBallot`, encrypted (a key derived from the SECRET_KEY,
+never stored in the database) and padded to a fixed size, so a row written in
+the same transaction as its participation shows nothing. At close the sealed
+ballots are decrypted, shuffled and written to `SecretBallot` in one batch
+with fresh random keys (no voter, no timestamp), and the sealed rows are
+deleted: row order, keys and transaction ids of the counted ballots follow
+the shuffle, not the voters. See governance.services.secret_ballots.
 """
 
 from __future__ import annotations
@@ -273,8 +277,28 @@ class Participation(AppendOnly, models.Model):
         return f"{self.membership} voted on #{self.proposal_id}"
 
 
+class SealedBallot(models.Model):
+    """A secret ballot cast while the vote is open: encrypted and padded, a random key, no voter, no timestamp.
+
+    Deleted at close, when its content moves to SecretBallot in a shuffled batch.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="sealed_ballots")
+    sealed = models.BinaryField(editable=False)
+
+    class Meta:
+        ordering = ["id"]  # a random order, on purpose
+
+    def __str__(self):
+        return f"sealed ballot on #{self.proposal_id}"
+
+
 class SecretBallot(AppendOnly, models.Model):
-    """What was voted in a secret ballot: no voter, no timestamp, a random key. Cannot be changed."""
+    """What was voted in a secret ballot: no voter, no timestamp, a random key. Cannot be changed.
+
+    Written only when the ballot closes, all at once and in random order (see SealedBallot).
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="secret_ballots")
