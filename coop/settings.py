@@ -330,6 +330,12 @@ PAY_REVIEW_MIN_ANSWERS = env.int("PAY_REVIEW_MIN_ANSWERS", default=10)
 # Members who must flag a published project (pay too low, harmful, unclear) before it pauses for review.
 PROJECT_FLAG_THRESHOLD = env.int("PROJECT_FLAG_THRESHOLD", default=3)
 
+# Webhooks never go to loopback, private, link-local or metadata addresses; internal receivers are
+# allowed here by host name or network (e.g. "hooks.internal,10.20.0.0/16").
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+# /healthz?deep=1 (a job round trip through a worker) needs a steward or this secret in X-Healthz-Secret.
+HEALTHZ_SECRET = env("HEALTHZ_SECRET", default="")
+
 # Largest task import accepted in one request (the body is streamed, never held in memory).
 TASK_IMPORT_MAX_BYTES = env.int("TASK_IMPORT_MAX_BYTES", default=4 * 1024**3)
 

@@ -15,6 +15,7 @@ from coop.services.notifications import publish_to_user
 from ..models import Project, Task, TaskType
 from .payment import escrow_cover_owed, escrow_ensure, project_settle
 from .relaunch import relaunch_cut_of
+from .webhooks import webhook_url_check
 
 S = Project.Status
 EDITABLE = (
@@ -81,6 +82,11 @@ def _validated(fields: dict, *, task_type: str) -> dict:
             errors["choices"] = ["Give 2 to 50 distinct text labels."]
     elif clean.get("choices"):
         errors["choices"] = ["Only classification projects have choices."]
+    if clean.get("webhook_url"):
+        try:
+            webhook_url_check(str(clean["webhook_url"]))
+        except ApplicationError as exc:
+            errors["webhook_url"] = [exc.message]
     unknown = set(clean.get("sensitive_categories") or []) - set(SENSITIVE_CATEGORIES)
     if unknown:
         errors["sensitive_categories"] = [f"Unknown: {', '.join(sorted(unknown))}. Known: {', '.join(SENSITIVE_CATEGORIES)}."]

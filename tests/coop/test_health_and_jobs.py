@@ -16,8 +16,9 @@ def test_healthz_reports_each_service(client):
     assert body["status"] == "ok"
 
 
-def test_healthz_deep_round_trip_through_a_worker(client, dramatiq_worker):
-    body = client.get("/healthz?deep=1").json()
+def test_healthz_deep_round_trip_through_a_worker(client, dramatiq_worker, settings):
+    settings.HEALTHZ_SECRET = "monitor-secret"  # deep checks are for stewards and the monitor
+    body = client.get("/healthz?deep=1", HTTP_X_HEALTHZ_SECRET="monitor-secret").json()
     assert body["checks"]["broker"]["worker_round_trip"] is True
 
 
@@ -30,7 +31,7 @@ def test_healthz_reports_a_down_database(client, transactional_db, monkeypatch):
     monkeypatch.setattr(health, "_check_database", broken)
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json()["checks"]["database"] == {"ok": False, "error": "ConnectionError: database is down"}
+    assert response.json()["checks"]["database"] == {"ok": False, "error": "unavailable"}  # the text goes to the log only
 
 
 def test_a_job_really_executes_on_the_default_queue(dramatiq_worker):

@@ -178,6 +178,7 @@ def receiver():
 
 
 def test_webhooks_are_signed_retried_and_sent_once(receiver, dramatiq_worker, settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]  # the local test receiver: loopback is refused by default
     organization = factories.make_organization("Hooks Inc")
     project = factories.make_project(organization, tasks=2, webhook_url=f"http://127.0.0.1:{receiver.server_port}/hook")
     secret = Project.objects.get(pk=project.pk).webhook_secret
