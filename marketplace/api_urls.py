@@ -8,7 +8,9 @@ from .ledger import apis as money_apis
 urlpatterns = [
     path("projects/", apis.ProjectListApi.as_view(), name="projects"),
     path("projects/<int:project_id>/", apis.ProjectDetailApi.as_view(), name="project"),
-    path("projects/<int:project_id>/tasks/", apis.ProjectTasksImportApi.as_view(), name="project-tasks"),
+    path("projects/<int:project_id>/tasks/", apis.ProjectTasksApi.as_view(), name="project-tasks"),
+    path("projects/<int:project_id>/tasks/<int:task_id>/", apis.TaskDetailApi.as_view(), name="project-task"),
+    path("projects/<int:project_id>/tasks/<int:task_id>/answers/", apis.TaskAnswersApi.as_view(), name="project-task-answers"),
     path("projects/<int:project_id>/publish/", apis.ProjectPublishApi.as_view(), name="project-publish"),
     path("projects/<int:project_id>/pause/", apis.ProjectPauseApi.as_view(), name="project-pause"),
     path("projects/<int:project_id>/cancel/", apis.ProjectCancelApi.as_view(), name="project-cancel"),

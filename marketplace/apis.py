@@ -19,7 +19,7 @@ from coop.permissions import IsClient, IsMember, client_organization
 
 from . import selectors
 from coop.exports import streamed
-from .models import Answer, Assignment, Project
+from .models import Answer, Assignment, Project, Task
 from .prefill import prefill_for
 from .serializers import (
     AnswerOutput,
@@ -34,7 +34,7 @@ from .serializers import (
     WorkOutput,
     work_payload,
 )
-from .services import claiming, importing, projects, review, submission
+from .services import claiming, importing, projects, review, submission, task_drafts
 
 # --- Client API ---------------------------------------------------------------------------------
 
@@ -63,12 +63,40 @@ class ProjectListApi(APIView):
         return Response(ProjectCreatedOutput(project).data, status=status.HTTP_201_CREATED)
 
 
+class ProjectUpdateInput(ProjectInput):
+    """Any subset of the project's editable fields; the service checks them against the project as it stands."""
+
+    def validate(self, attrs):
+        unknown = set(self.initial_data) - set(self.fields) if isinstance(self.initial_data, dict) else set()
+        if "task_type" in attrs or "task_type" in unknown:
+            raise serializers.ValidationError({"task_type": "The task type of a project cannot change; create a new project."})
+        if unknown:
+            raise serializers.ValidationError({key: "Not an editable field." for key in sorted(unknown)})
+        return attrs  # overlap vs max_overlap is checked against the stored values by the model's constraint
+
+
 class ProjectDetailApi(APIView):
     permission_classes = [IsClient]
 
     @extend_schema(responses=ProjectDetailOutput)
     def get(self, request, project_id: int):
         return Response(ProjectDetailOutput(_client_project(request, project_id)).data)
+
+    @extend_schema(
+        request=ProjectUpdateInput,
+        responses={200: ProjectDetailOutput, 409: OpenApiResponse(description="only draft projects can be edited (not_draft)")},
+    )
+    def patch(self, request, project_id: int):
+        """Edit a draft. A webhook secret created by setting a first webhook URL is returned once, as at creation."""
+        project = _client_project(request, project_id)
+        data = ProjectUpdateInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        had_secret = bool(project.webhook_secret)
+        project = projects.project_update(project=project, **data.validated_data)
+        body = ProjectDetailOutput(project).data
+        if project.webhook_secret and not had_secret:
+            body["webhook_secret"] = project.webhook_secret
+        return Response(body)
 
 
 class _RawStreamParser(BaseParser):
@@ -168,18 +196,124 @@ class ProjectResultsApi(APIView):
                 raise ApplicationError("'since' must be an ISO 8601 date-time.", fields={"since": ["Invalid date-time."]}, status=400)
         for hook in self.EXPORT_HOOKS:
             hook(request=request, project=project, purpose=request.query_params.get("purpose", ""))
-        rows = selectors.label_rows(project=project, since=since)
-        return streamed(
-            fmt,
-            rows,
-            fields=self.CSV_FIELDS,
-            filename=f"project-{project.pk}-results",
-            prepare_csv=lambda row: {
-                **row,
-                "label": json.dumps(row["label"], separators=(",", ":")),
-                "annotators": " ".join(row["annotators"]),
-            },
-        )
+        return results_stream(project=project, fmt=fmt, since=since)
+
+
+def results_stream(*, project: Project, fmt: str, since=None):
+    """The streamed results file (JSON Lines or CSV) of a project; the caller has checked the export purpose."""
+    return streamed(
+        fmt,
+        selectors.label_rows(project=project, since=since),
+        fields=ProjectResultsApi.CSV_FIELDS,
+        filename=f"project-{project.pk}-results",
+        prepare_csv=lambda row: {
+            **row,
+            "label": json.dumps(row["label"], separators=(",", ":")),
+            "annotators": " ".join(row["annotators"]),
+        },
+    )
+
+
+class TaskOutput(serializers.ModelSerializer):
+    has_image = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Task
+        fields = ["id", "external_id", "data", "has_image", "is_gold", "gold", "state", "answer_count", "required_answers", "created_at"]
+
+    def get_has_image(self, task) -> bool:
+        return bool(task.image)
+
+
+class TaskPageOutput(serializers.Serializer):
+    results = TaskOutput(many=True)
+    next = serializers.CharField(allow_null=True, help_text="The URL of the next page, or null on the last page.")
+
+
+class TaskListInput(serializers.Serializer):
+    state = serializers.ChoiceField(choices=Task.State.choices, required=False)
+    gold = serializers.BooleanField(required=False, allow_null=True, default=None)
+    external_id = serializers.CharField(max_length=200, required=False)
+    after = serializers.IntegerField(min_value=0, required=False, default=0, help_text="Return tasks with an id above this one.")
+    limit = serializers.IntegerField(min_value=1, max_value=500, required=False, default=100)
+
+
+class ProjectTasksApi(ProjectTasksImportApi):
+    """GET: the project's tasks in id order, filtered, a page at a time (keyset paging: constant cost at any depth). POST: import."""
+
+    @extend_schema(
+        operation_id="v1_projects_tasks_list",
+        parameters=[TaskListInput],
+        responses={200: TaskPageOutput, 404: OpenApiResponse(description="not one of your projects")},
+    )
+    def get(self, request, project_id: int):
+        project = _client_project(request, project_id)
+        params = TaskListInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        tasks = selectors.tasks_page(project=project, **params.validated_data)
+        limit = params.validated_data["limit"]
+        next_url = None
+        if len(tasks) > limit:
+            tasks = tasks[:limit]
+            query = request.query_params.copy()
+            query["after"] = str(tasks[-1].pk)
+            next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        return Response({"results": TaskOutput(tasks, many=True).data, "next": next_url})
+
+
+def _client_task(project: Project, task_id) -> Task:
+    task = Task.objects.filter(project=project, pk=task_id).first()
+    if task is None:
+        raise NotFound("No such task in this project.")
+    return task
+
+
+class TaskDetailApi(APIView):
+    permission_classes = [IsClient]
+
+    @extend_schema(responses=TaskOutput)
+    def get(self, request, project_id: int, task_id: int):
+        return Response(TaskOutput(_client_task(_client_project(request, project_id), task_id)).data)
+
+    @extend_schema(request=None, responses={204: None, 409: OpenApiResponse(description="the project is not a draft (not_draft)")})
+    def delete(self, request, project_id: int, task_id: int):
+        project = _client_project(request, project_id)
+        task = _client_task(project, task_id)
+        task_drafts.tasks_delete_draft(project=project, task_ids=[task.pk])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TaskAnswerOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    worker = serializers.CharField(help_text="The worker's pseudonymous id, as in results exports.")
+    payload = serializers.DictField()
+    status = serializers.CharField()
+    submitted_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    active_seconds = serializers.IntegerField()
+
+
+class TaskAnswersOutput(serializers.Serializer):
+    task = TaskOutput()
+    label = serializers.DictField(allow_null=True)
+    answers = TaskAnswerOutput(many=True)
+
+
+class TaskAnswersApi(APIView):
+    """Every answer to one task (workers pseudonymous) and its label. Labelled data: a declared purpose the DUA permits is required and the export is logged."""
+
+    permission_classes = [IsClient]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("purpose", str, required=True, description="the declared purpose (checked against the DUA)")],
+        responses={200: TaskAnswersOutput},
+    )
+    def get(self, request, project_id: int, task_id: int):
+        project = _client_project(request, project_id)
+        task = _client_task(project, task_id)
+        for hook in ProjectResultsApi.EXPORT_HOOKS:
+            hook(request=request, project=project, purpose=request.query_params.get("purpose", ""))
+        return Response(TaskAnswersOutput(selectors.task_answers_for_client(task=task)).data)
 
 
 # --- Worker API ---------------------------------------------------------------------------------

@@ -209,3 +209,52 @@ def work_records(*, worker: User, date_from=None, date_to=None) -> Iterator[dict
                 "feedback": " | ".join(feedback.get(answer.pk, [])) if answer else "",
                 "appeal": answer.appeal_status if answer else "",
             }
+
+
+def tasks_page(*, project: Project, state: str | None = None, gold: bool | None = None, external_id: str | None = None, after: int = 0, limit: int = 100) -> list[Task]:
+    """One page of a project's tasks in id order after `after`, plus one more row to tell whether a next page exists. One query."""
+    tasks = Task.objects.filter(project=project, pk__gt=after).order_by("pk")
+    if state:
+        tasks = tasks.filter(state=state)
+    if gold is not None:
+        tasks = tasks.filter(is_gold=gold)
+    if external_id:
+        tasks = tasks.filter(external_id=external_id)
+    return list(tasks.only("id", "external_id", "data", "image", "is_gold", "gold", "state", "answer_count", "required_answers", "created_at")[: limit + 1])
+
+
+def task_answers_for_client(*, task: Task) -> dict:
+    """A task's answers as its client may see them (workers as pseudonyms) and its accepted label, if any. Two queries."""
+    answers = [
+        {
+            "id": a.pk,
+            "worker": worker_pseudonym(organization_id=task.project.organization_id, worker_id=a.worker_id),
+            "payload": a.payload,
+            "status": a.status,
+            "submitted_at": a.submitted_at,
+            "decided_at": a.decided_at,
+            "active_seconds": a.active_seconds,
+        }
+        for a in Answer.objects.filter(task=task).order_by("submitted_at", "pk")
+    ]
+    label = AcceptedLabel.objects.filter(task=task).values("label", "value", "agreement", "method").first()
+    if label is not None:
+        label = {**label, "agreement": str(label["agreement"])}
+    return {"task": task, "label": label, "answers": answers}
+
+
+def project_list_with_progress(*, organization: ClientOrganization) -> list[dict]:
+    """A client's projects with task counts and percent done: two queries whatever the number of projects."""
+    projects = list(project_list_for_client(organization=organization)[:500])
+    counts = {
+        row["project"]: row
+        for row in Task.objects.filter(project__in=[p.pk for p in projects], is_gold=False)
+        .values("project")
+        .annotate(tasks=Count("id"), accepted=Count("id", filter=Q(state=Task.State.ACCEPTED)))
+    }
+    rows = []
+    for project in projects:
+        row = counts.get(project.pk, {"tasks": 0, "accepted": 0})
+        percent = round(100 * row["accepted"] / row["tasks"], 1) if row["tasks"] else 0.0
+        rows.append({"project": project, "tasks": row["tasks"], "accepted": row["accepted"], "percent_done": percent})
+    return rows

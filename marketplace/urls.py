@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import earnings_views, views
+from .console_urls import urlpatterns as console_urlpatterns
 
 app_name = "marketplace"
 urlpatterns = [
@@ -25,4 +26,5 @@ urlpatterns = [
     path("work/clients/<int:organization_id>/rate/", views.client_rate, name="rate"),
     path("review/", views.review_queue, name="review"),
     path("review/answers/<int:pk>/<slug:action>/", views.review_action, name="review_action"),
+    *console_urlpatterns,
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,6 +19,23 @@ from ..models import AgreementStatus, Contract, DataUseAgreement
 from ..rules import PURPOSES
 
 
+def _client_reads_in_console(console_url: str):
+    """Client users read their own organization's agreements in the client console; everyone else as before (members only)."""
+
+    def decorator(view):
+        members_only = member_required(view)
+
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.user.is_authenticated and request.user.is_client:
+                return redirect(console_url, **kwargs)  # the console page 404s for another organization's agreement
+            return members_only(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
 def _contract(pk: int) -> Contract:
     return get_object_or_404(Contract.objects.select_related("organization", "ratified_by", "previous"), pk=pk)
 
@@ -28,7 +47,7 @@ def _dua(pk: int) -> DataUseAgreement:
     )
 
 
-@member_required
+@_client_reads_in_console("marketplace:console_agreements")
 def contract_list(request):
     status = request.GET.get("status", "")
     status = status if status in AgreementStatus.values else ""
@@ -39,7 +58,7 @@ def contract_list(request):
     )
 
 
-@member_required
+@_client_reads_in_console("marketplace:console_contract")
 def contract_detail(request, pk: int):
     contract = _contract(pk)
     return render(
@@ -119,14 +138,14 @@ def contract_action(request, pk: int, action: str):
     return redirect("governance:contract_detail", pk=pk)
 
 
-@member_required
+@_client_reads_in_console("marketplace:console_agreements")
 def dua_list(request):
     return render(
         request, "governance/dua_list.html", {"duas": selectors.dua_list(), "overdue": selectors.dua_retention_overdue()}
     )
 
 
-@member_required
+@_client_reads_in_console("marketplace:console_dua")
 def dua_detail(request, pk: int):
     dua = _dua(pk)
     return render(
