@@ -55,7 +55,7 @@ def test_client_creates_imports_publishes_watches_and_downloads(page, tmp_path):
     page.get_by_test_id("import").click()
     page.get_by_test_id("import-result").get_by_text("Imported 3 tasks").wait_for()
     page.wait_for_function("document.querySelector('[data-testid=task-count]').textContent === '3'")  # progress refreshed
-    assert page.get_by_test_id("task-row").count() == 3  # the task list refreshed without a reload
+    page.wait_for_function("document.querySelectorAll('[data-testid=task-row]').length === 3")  # the task list too, without a reload
 
     page.get_by_test_id("publish").click()
     page.wait_for_url(re.compile(rf"/client/projects/{project_id}/$"))

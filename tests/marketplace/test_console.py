@@ -327,7 +327,7 @@ class TestLifecycle:
         project.refresh_from_db()
         assert project.status == "cancelled"
         page = console.post(f"/client/projects/{project.pk}/pause/", follow=True).content.decode()
-        assert "Not paused: A cancelled project cannot be paused." in page
+        assert "Not paused:" in page and "cancelled" in page
 
     def test_below_pay_floor_is_explained(self, console, organization):
         project = factories.make_project(organization, tasks=1, publish=False, pay_per_task="0.0001", estimated_seconds=600)
