@@ -16,6 +16,7 @@ from governance.models import DataExportLog
 from marketplace.models import Project, Task, WebhookDelivery
 from marketplace.services import claiming, projects, submission
 from tests import factories
+from tests.conftest import requires_postgres
 
 
 def _draft(organization, **fields):
@@ -546,3 +547,50 @@ class TestTaskApis:
         assert org_api.delete(f"/api/v1/projects/{mine.pk}/tasks/{task.pk}/").status_code == 404
         assert org_api.delete(f"/api/v1/projects/{theirs.pk}/tasks/{task.pk}/").status_code == 404
         assert Task.objects.filter(pk=task.pk).exists()
+
+
+# --- Concurrency (PostgreSQL) ---------------------------------------------------------------------
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_adversarial_deleting_tasks_while_publishing_never_leaves_a_live_project_without_tasks():
+    """A client clicks "Delete all tasks" and "Publish" at once: the project row lock serialises them."""
+    import threading
+
+    from django.db import connection
+
+    from coop.errors import ApplicationError
+    from marketplace.services import task_drafts
+
+    organization = factories.make_organization("Race Co")
+    for attempt in range(4):
+        project = factories.make_project(organization, tasks=3, publish=False, title=f"Race {attempt}", instructions=f"Read code {attempt}.")
+        factories.make_active_dua(organization)
+        factories.fund_project(project)
+        barrier = threading.Barrier(2)
+        outcomes: dict[str, object] = {}
+
+        def run(name, call):
+            try:
+                barrier.wait()
+                outcomes[name] = call()
+            except ApplicationError as error:
+                outcomes[name] = error.code
+            finally:
+                connection.close()
+
+        threads = [
+            threading.Thread(target=run, args=("publish", lambda: projects.project_publish(project=project).status)),
+            threading.Thread(target=run, args=("delete", lambda: task_drafts.tasks_delete_draft(project=project))),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        project.refresh_from_db()
+        tasks = Task.objects.filter(project=project).count()
+        if project.status == "published":
+            assert tasks == 3 and outcomes["delete"] == "not_draft", outcomes
+        else:
+            assert project.status == "draft" and tasks == 0 and outcomes == {"delete": 3, "publish": "no_tasks"}, outcomes
