@@ -197,7 +197,6 @@ def steward_member_detail(request, pk: int):
 STEWARD_ACTIONS = {
     "admit": lambda m, actor, reason: services.membership_admit(membership=m, actor=actor, reason=reason),
     "decline": lambda m, actor, reason: services.membership_decline(membership=m, actor=actor, reason=reason),
-    "suspend": lambda m, actor, reason: services.membership_suspend(membership=m, actor=actor, reason=reason),
     "reinstate": lambda m, actor, reason: services.membership_reinstate(membership=m, actor=actor, reason=reason),
     "grant_steward": lambda m, actor, reason: services.membership_steward_set(membership=m, actor=actor, is_steward=True, reason=reason),
     "revoke_steward": lambda m, actor, reason: services.membership_steward_set(

@@ -2,10 +2,15 @@
 
 from django.urls import path
 
-from . import apis
+from . import apis, apis_initiative
 
 urlpatterns = [
-    path("proposals/", apis.ProposalListApi.as_view(), name="proposals"),
+    path("proposals/", apis_initiative.ProposalListCreateApi.as_view(), name="proposals"),
+    path("proposals/<int:pk>/cosponsor/", apis_initiative.ProposalCosponsorApi.as_view(), name="proposal-cosponsor"),
+    path("proposals/<int:pk>/withdraw/", apis_initiative.ProposalWithdrawApi.as_view(), name="proposal-withdraw"),
+    path("proposals/<int:pk>/comments/", apis_initiative.ProposalCommentsApi.as_view(), name="proposal-comments"),
+    path("delegations/", apis_initiative.DelegationListApi.as_view(), name="delegations"),
+    path("delegations/<int:pk>/revoke/", apis_initiative.DelegationRevokeApi.as_view(), name="delegation-revoke"),
     path("proposals/<int:pk>/", apis.ProposalDetailApi.as_view(), name="proposal"),
     path("proposals/<int:pk>/vote/", apis.ProposalVoteApi.as_view(), name="proposal-vote"),
     path("proposals/<int:pk>/results/", apis.ProposalResultsApi.as_view(), name="proposal-results"),

@@ -7,5 +7,7 @@ class GovernanceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # Register the dramatiq actors (and their schedules) and the built-in effects of passed proposals.
-        from . import effects, tasks  # noqa: F401
+        # Register the dramatiq actors (and their schedules) and the built-in effects of decided proposals.
+        from . import builtin_effects, tasks  # noqa: F401
+
+        builtin_effects.register()

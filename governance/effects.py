@@ -16,6 +16,10 @@ functions for their keys at import time (e.g. in their AppConfig.ready())::
     def keep_project_held(proposal):
         return "The project stays held."
 
+The governance app's own effects live in governance.builtin_effects and are
+registered by GovernanceConfig.ready(); this module is only the registry, so
+it imports no service and no service module imports back through it.
+
 An effect runs inside the same database transaction that records the result,
 in a savepoint: if it raises, its writes are rolled back, the result stays
 recorded and the proposal shows effect_status "failed" with the message. A
@@ -126,104 +130,3 @@ def apply_outcome(proposal: Proposal) -> tuple[str, str]:
     if func is None:
         return EffectStatus.NONE, ""
     return _run(func, proposal, EffectStatus.ON_FAIL_APPLIED)
-
-
-# --- Built-in effects of the governance app ---------------------------------------------------------
-
-
-@register_effect("contract_ratification")
-def _ratify_contract(proposal: Proposal) -> str:
-    from .services.agreements import agreement_ratify
-
-    contract = agreement_ratify(agreement=proposal.contract, proposal=proposal)
-    return f"Contract “{contract.title}” v{contract.version} is {contract.get_status_display().lower()}."
-
-
-@register_on_fail("contract_ratification")
-def _contract_back_to_draft(proposal: Proposal) -> str:
-    from .services.agreements import agreement_return_to_draft
-
-    agreement_return_to_draft(agreement=proposal.contract, proposal=proposal)
-    return "The contract is a draft again."
-
-
-@register_effect("dua_ratification")
-def _ratify_dua(proposal: Proposal) -> str:
-    from .services.agreements import agreement_ratify
-
-    dua = agreement_ratify(agreement=proposal.dua, proposal=proposal)
-    return f"Data-use agreement v{dua.version} is {dua.get_status_display().lower()}."
-
-
-@register_on_fail("dua_ratification")
-def _dua_back_to_draft(proposal: Proposal) -> str:
-    from .services.agreements import agreement_return_to_draft
-
-    agreement_return_to_draft(agreement=proposal.dua, proposal=proposal)
-    return "The data-use agreement is a draft again."
-
-
-def _policy_effect(proposal: Proposal) -> str:
-    from .rules import POLICIES, POLICY_KINDS
-    from .services.policies import policy_set
-
-    key = POLICY_KINDS[proposal.kind]
-    value = proposal.result.get("value") if proposal.method == "score" else proposal.payload.get("value")
-    row = policy_set(key=key, value=value, proposal=proposal, effective_from=proposal.closed_at)
-    return f"{POLICIES[key].label} is now {row.value.normalize():f} ({POLICIES[key].unit})."
-
-
-register_effect("pay_floor_change")(_policy_effect)
-register_effect("coop_fee_change")(_policy_effect)
-
-
-@register_effect("member_admission")
-def _admit(proposal: Proposal) -> str:
-    from coop.services import membership_admit
-
-    membership = membership_admit(
-        membership=proposal.membership, actor=None, reason=f"Admitted by vote (proposal #{proposal.pk})."
-    )
-    return f"{membership.display_name} is admitted."
-
-
-@register_effect("suspension")
-def _suspend(proposal: Proposal) -> str:
-    from coop.services import membership_suspend
-
-    reason = f"{proposal.payload.get('reason', '').strip()} (decided by vote, proposal #{proposal.pk}; you can appeal)"
-    membership = membership_suspend(membership=proposal.membership, actor=None, reason=reason)
-    return f"{membership.display_name} is suspended."
-
-
-@register_effect("appeal_suspension")
-def _reinstate(proposal: Proposal) -> str:
-    from coop.services import membership_reinstate
-
-    membership = membership_reinstate(
-        membership=proposal.membership, actor=None, reason=f"Appeal upheld (proposal #{proposal.pk})."
-    )
-    return f"{membership.display_name} is reinstated."
-
-
-@register_effect("steward_election")
-def _seat_stewards(proposal: Proposal) -> str:
-    from coop.models import Membership
-    from coop.services import membership_steward_set
-
-    elected_ids = [int(key) for key in proposal.result.get("elected", [])]
-    outgoing = [int(pk) for pk in proposal.payload.get("outgoing", [])]
-    reason = f"Steward election, proposal #{proposal.pk}."
-    notes = []
-    for membership in Membership.objects.filter(
-        pk__in=[pk for pk in outgoing if pk not in elected_ids], is_steward=True
-    ).order_by("pk"):
-        membership_steward_set(membership=membership, actor=None, is_steward=False, reason=reason)
-        notes.append(f"{membership.display_name} steps down")
-    for membership in Membership.objects.filter(pk__in=elected_ids).order_by("pk"):
-        if membership.status != Membership.Status.ACTIVE:
-            notes.append(f"{membership.display_name} was elected but is no longer active: seat left empty")
-            continue
-        membership_steward_set(membership=membership, actor=None, is_steward=True, reason=reason)
-        notes.append(f"{membership.display_name} is a steward")
-    return "; ".join(notes) + "."

@@ -326,3 +326,123 @@ class LogFilterForm(forms.Form):
             "until": data["until"],
             "search": data["q"],
         }
+
+
+# --- Member initiative and deliberation ------------------------------------------------------------------
+
+
+class MemberProposalForm(forms.Form):
+    """A member's proposal: what it is about and its text; the kind's rules decide how it is voted on."""
+
+    title = forms.CharField(max_length=200)
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 8}), label="Text of the proposal", help_text="Markdown: **bold**, lists, links."
+    )
+    method = forms.ChoiceField(choices=VotingMethod.choices, required=False, label="How members vote")
+    key = forms.ChoiceField(choices=(), required=False, label="Rule to change")
+    value = forms.DecimalField(required=False, label="Proposed value (yes/no ballots)")
+    membership = forms.ModelChoiceField(queryset=Membership.objects.none(), required=False, label="Member")
+    contract = forms.ModelChoiceField(queryset=Contract.objects.none(), required=False, label="Contract")
+    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Why the contract should end")
+    candidates = forms.ModelMultipleChoiceField(
+        queryset=Membership.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    seats = forms.IntegerField(required=False, min_value=1, initial=1)
+    discussion_days = forms.IntegerField(
+        min_value=0, max_value=14, initial=3, label="Discussion before voting opens (days)",
+        help_text="Members can comment and propose amendments in this time.",
+    )
+
+    def __init__(self, *args, kind: str, **kwargs):
+        from .rules import POLICIES
+
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+        rule = KIND_RULES[kind]
+        keep = {"title", "body", "discussion_days"}
+        active = Membership.objects.filter(status=Membership.Status.ACTIVE).order_by("display_name")
+        if len(rule.allowed_methods) > 1:
+            keep.add("method")
+            self.fields["method"].choices = [(m, VotingMethod(m).label) for m in rule.allowed_methods]
+            self.fields["method"].initial = rule.method
+        if kind in POLICY_KINDS:
+            keep.add("value")
+        if kind == K.POLICY_CHANGE:
+            keep |= {"key", "value"}
+            self.fields["key"].choices = [(d.key, f"{d.label} ({d.unit})") for d in POLICIES.values()]
+            self.fields["key"].required = self.fields["value"].required = True
+        if kind == K.SUSPENSION_REVIEW:
+            keep.add("membership")
+            self.fields["membership"].queryset = Membership.objects.filter(status=Membership.Status.SUSPENDED).order_by("display_name")
+        if kind == K.STEWARD_RECALL:
+            keep.add("membership")
+            self.fields["membership"].queryset = active.filter(is_steward=True)
+            self.fields["membership"].label = "Steward"
+        if kind == K.CONTRACT_TERMINATION:
+            keep |= {"contract", "reason"}
+            self.fields["contract"].queryset = Contract.objects.filter(status="active").select_related("organization")
+        if kind == K.STEWARD_ELECTION:
+            keep |= {"candidates", "seats"}
+            self.fields["candidates"].queryset = active
+        for name in list(self.fields):
+            if name not in keep:
+                del self.fields[name]
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        kwargs = {
+            "kind": self.kind,
+            "title": data.get("title") or "",
+            "body": data.get("body", ""),
+            "discussion_days": data.get("discussion_days") or 0,
+            "method": data.get("method") or None,
+            "membership": data.get("membership"),
+            "contract": data.get("contract"),
+        }
+        if self.kind in POLICY_KINDS:
+            kwargs["payload"] = {"value": data.get("value")}
+        if self.kind == K.POLICY_CHANGE:
+            kwargs["payload"] = {"key": data.get("key"), "value": data.get("value")}
+        if self.kind == K.CONTRACT_TERMINATION:
+            kwargs["payload"] = {"reason": data.get("reason", "")}
+        if self.kind == K.STEWARD_ELECTION:
+            kwargs.update(candidates=list(data.get("candidates") or []), seats=data.get("seats") or 1)
+        return kwargs
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000, label="Your comment")
+    parent = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1, max_value=2**62)
+
+
+class AmendmentForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), max_length=10_000, label="The motion, as amended")
+    rationale = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=4000, label="Why")
+
+
+class OutcomeForm(forms.Form):
+    statement = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=10_000, label="Outcome statement")
+
+
+class DelegationForm(forms.Form):
+    delegate = forms.ModelChoiceField(queryset=Membership.objects.none(), label="Your proxy")
+    category = forms.ChoiceField(required=False, label="For")
+
+    def __init__(self, *args, me: Membership | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        others = Membership.objects.filter(status=Membership.Status.ACTIVE).order_by("display_name")
+        if me is not None:
+            others = others.exclude(pk=me.pk)
+        self.fields["delegate"].queryset = others
+        self.fields["category"].choices = [("", "Every named ballot")] + list(ProposalKind.choices)
+
+
+class InterimSuspensionForm(forms.Form):
+    ground = forms.ChoiceField(label="Emergency")
+    evidence = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=10_000)
+
+    def __init__(self, *args, **kwargs):
+        from .models import InterimSuspension
+
+        super().__init__(*args, **kwargs)
+        self.fields["ground"].choices = InterimSuspension.Ground.choices

@@ -71,7 +71,41 @@ KIND_RULES: dict[str, KindRule] = {
     K.STEWARD_ELECTION: KindRule(
         M.RANKED, "", Decimal(30), 14 * DAY, True, (M.RANKED,), (), Decimal(30), 7 * DAY, 30 * DAY, True
     ),
+    K.STEWARD_RECALL: KindRule(
+        M.YES_NO, T.TWO_THIRDS, Decimal(30), 7 * DAY, True, (M.YES_NO,), (T.TWO_THIRDS,), Decimal(30), secret_required=True
+    ),
+    K.SUSPENSION_REVIEW: KindRule(
+        M.YES_NO, T.MAJORITY, Decimal(20), 7 * DAY, True, (M.YES_NO,), (T.MAJORITY,), Decimal(20), DAY, 14 * DAY, True
+    ),
+    K.CONTRACT_TERMINATION: KindRule(
+        M.YES_NO, T.MAJORITY, Decimal(30), 7 * DAY, False, (M.YES_NO,), (T.MAJORITY, T.TWO_THIRDS), Decimal(20)
+    ),
+    K.POLICY_CHANGE: KindRule(
+        M.YES_NO, T.MAJORITY, Decimal(30), 7 * DAY, False, (M.YES_NO,), (T.MAJORITY, T.TWO_THIRDS), Decimal(20)
+    ),
+    K.AMENDMENT: KindRule(
+        M.YES_NO, T.MAJORITY, Decimal(10), 7 * DAY, False, (M.YES_NO,), (T.MAJORITY,), Decimal(0), DAY, 30 * DAY
+    ),
 }
+
+# What a member may raise (it goes to ballot once co-sponsored, policy `proposal_cosponsors`).
+# Stewards may open any kind directly; ratifications, admissions, appeals and relaunch votes are
+# opened by the services they belong to.
+MEMBER_KINDS: tuple[str, ...] = (
+    K.GENERAL_MOTION,
+    K.BYLAW_AMENDMENT,
+    K.PAY_FLOOR_CHANGE,
+    K.COOP_FEE_CHANGE,
+    K.POLICY_CHANGE,
+    K.CONTRACT_TERMINATION,
+    K.STEWARD_ELECTION,
+    K.STEWARD_RECALL,
+    K.SUSPENSION_REVIEW,
+)
+# Motions whose text members may amend before the main question is decided.
+AMENDABLE_KINDS = frozenset({K.GENERAL_MOTION, K.BYLAW_AMENDMENT})
+# The longest discussion period before a member's proposal goes to a vote.
+MAX_DISCUSSION = timedelta(days=14)
 
 # A panel appeal: the drawn panel decides by simple majority of yes + no; more than half of the panel must vote.
 PANEL_QUORUM_PCT = Decimal("50.01")
@@ -94,6 +128,16 @@ POLICIES: dict[str, PolicyDef] = {
     ),
     PolicyValue.Key.COOP_FEE_RATE: PolicyDef(
         PolicyValue.Key.COOP_FEE_RATE, "Co-op fee", "share of client payments", Decimal(0), Decimal("0.5"), 4, Decimal("0.05")
+    ),
+    PolicyValue.Key.PROPOSAL_COSPONSORS: PolicyDef(
+        PolicyValue.Key.PROPOSAL_COSPONSORS, "Co-sponsors a member's proposal needs", "members", Decimal(1), Decimal(100), 0,
+        Decimal(3),
+    ),
+    PolicyValue.Key.PROXY_LIMIT: PolicyDef(
+        PolicyValue.Key.PROXY_LIMIT, "Proxies one delegate may hold", "members", Decimal(0), Decimal(50), 0, Decimal(5)
+    ),
+    PolicyValue.Key.INTERIM_SUSPENSION_DAYS: PolicyDef(
+        PolicyValue.Key.INTERIM_SUSPENSION_DAYS, "Longest interim suspension", "days", Decimal(1), Decimal(14), 0, Decimal(7)
     ),
 }
 

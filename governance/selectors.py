@@ -19,6 +19,7 @@ from .models import (
     Choice,
     Contract,
     DataUseAgreement,
+    Delegation,
     Elector,
     GovernanceLog,
     Participation,
@@ -127,26 +128,69 @@ def turnout(proposal: Proposal) -> int:
     return model.objects.filter(proposal=proposal).count()
 
 
+def proxy_votes(proposal: Proposal) -> list[dict]:
+    """Named ballots only: electors who did not vote and whose proxy did, each counted with the proxy's vote.
+
+    The proxy in force now is used (a category-specific one over a general one);
+    one level only: a proxy's own vote carries it, never a proxy's proxy. The
+    delegate must be on the electorate too (a party to the case carries nobody).
+    """
+    if proposal.secret:
+        return []
+    votes = {
+        row["membership_id"]: row
+        for row in Vote.objects.filter(proposal=proposal).values("membership_id", "choice", "score", "ranking")
+    }
+    electors = set(Elector.objects.filter(proposal=proposal).values_list("membership_id", flat=True))
+    waiting = electors - set(votes)
+    if not waiting:
+        return []
+    chosen: dict[int, tuple[str, int]] = {}
+    for delegator, delegate, category in Delegation.objects.filter(
+        Q(category=proposal.kind) | Q(category=""), delegator_id__in=waiting, revoked_at__isnull=True
+    ).values_list("delegator_id", "delegate_id", "category"):
+        if delegator not in chosen or category:  # the category-specific proxy wins
+            chosen[delegator] = (category, delegate)
+    return [
+        {"delegator": delegator, "delegate": delegate, **{k: votes[delegate][k] for k in ("choice", "score", "ranking")}}
+        for delegator, (_, delegate) in sorted(chosen.items())
+        if delegate in votes and delegate in electors
+    ]
+
+
 def proposal_tally(proposal: Proposal) -> dict:
-    """The result of the votes cast so far, by the rules in governance.tally (Decimals, not yet JSON)."""
+    """The result of the votes cast so far, by the rules in governance.tally (Decimals, not yet JSON).
+
+    Named ballots count proxy votes (proxy_votes) like the delegators' own,
+    for the quorum and the result; the result says how many were by proxy.
+    """
     ballots = _ballots(proposal)
+    proxied = proxy_votes(proposal)
     common = {"electorate": proposal.electorate_size, "quorum_pct": proposal.quorum_pct}
     if proposal.method == VotingMethod.YES_NO:
         counts = ballots.aggregate(
             **{c: Count("pk", filter=Q(choice=c)) for c in (Choice.YES, Choice.NO, Choice.ABSTAIN, Choice.BLOCK)}
         )
-        return tally.tally_yes_no(**counts, threshold=proposal.threshold, **common)
-    rows = list(ballots.values_list("choice", "score", "ranking"))
+        for row in proxied:
+            counts[row["choice"]] += 1
+        result = tally.tally_yes_no(**counts, threshold=proposal.threshold, **common)
+        return {**result, **_proxy_summary(proxied)}
+    rows = list(ballots.values_list("choice", "score", "ranking")) + [(r["choice"], r["score"], r["ranking"]) for r in proxied]
     abstain = sum(1 for choice, _, _ in rows if choice == Choice.ABSTAIN)
     if proposal.method == VotingMethod.SCORE:
         scores = [score for choice, score, _ in rows if choice == Choice.SCORE]
-        return tally.tally_score(scores=scores, abstain=abstain, places=proposal.score_places, **common)
+        return {**tally.tally_score(scores=scores, abstain=abstain, places=proposal.score_places, **common), **_proxy_summary(proxied)}
     rankings = [ranking for choice, _, ranking in rows if choice == Choice.RANKING]
     result = tally.tally_ranked(
         rankings=rankings, abstain=abstain, candidates=[c["key"] for c in proposal.choices], seats=proposal.seats, **common
     )
     result["labels"] = {c["key"]: c["label"] for c in proposal.choices}
-    return result
+    return {**result, **_proxy_summary(proxied)}
+
+
+def _proxy_summary(proxied: list[dict]) -> dict:
+    """How many counted by proxy, and (named ballots are public once closed) who for whom."""
+    return {"by_proxy": len(proxied), "proxies": [{"delegator": r["delegator"], "delegate": r["delegate"]} for r in proxied]}
 
 
 def as_json(data: dict) -> dict:
@@ -159,7 +203,9 @@ def result_for_display(proposal: Proposal) -> dict | None:
     if proposal.status == ProposalStatus.CLOSED:
         return proposal.result
     if proposal.status == ProposalStatus.OPEN and not proposal.results_hidden:
-        return as_json(proposal_tally(proposal))
+        running = as_json(proposal_tally(proposal))
+        running.pop("proxies", None)  # who is represented by whom is shown once voting has closed
+        return running
     return None
 
 
@@ -170,6 +216,12 @@ def eligibility(*, proposal: Proposal, user: User | None) -> dict:
         return {"eligible": False, "code": "ballot_not_open", "message": "Voting is not open."}
     if membership is None:
         return {"eligible": False, "code": "not_a_member", "message": "Only members vote."}
+    if membership.pk in (proposal.conflicted or ()):
+        return {
+            "eligible": False,
+            "code": "party_to_the_case",
+            "message": "You are a party to this case, so you do not vote on it; you can answer in the discussion.",
+        }
     if not Elector.objects.filter(proposal=proposal, membership=membership).exists():
         return {
             "eligible": False,
@@ -308,3 +360,78 @@ def governance_log_list(
 
 def governance_log_actions() -> list[str]:
     return list(GovernanceLog.objects.order_by("action").values_list("action", flat=True).distinct())
+
+
+# --- Member initiative, deliberation, proxies, interim suspensions ---------------------------------------
+
+
+def sponsors(proposal: Proposal) -> list[Membership]:
+    """The members who co-sponsored a member's proposal, in the order they did."""
+    from .models import Sponsorship
+
+    ids = Sponsorship.objects.filter(proposal=proposal).order_by("created_at", "id").values_list("membership_id", flat=True)
+    by_id = Membership.objects.in_bulk(list(ids))
+    return [by_id[pk] for pk in ids]
+
+
+def has_sponsored(*, proposal: Proposal, membership: Membership | None) -> bool:
+    from .models import Sponsorship
+
+    return membership is not None and Sponsorship.objects.filter(proposal=proposal, membership=membership).exists()
+
+
+def comment_thread(proposal: Proposal) -> list:
+    """Top-level comments oldest first, each with `.thread_replies`; hidden ones keep their place (text withheld)."""
+    from .models import Comment
+
+    comments = list(
+        Comment.objects.filter(proposal=proposal).select_related("author__membership", "hidden_by").order_by("created_at", "id")
+    )
+    replies: dict[int, list] = {}
+    for comment in comments:
+        if comment.parent_id:
+            replies.setdefault(comment.parent_id, []).append(comment)
+    top = [c for c in comments if c.parent_id is None]
+    for comment in top:
+        comment.thread_replies = replies.get(comment.pk, [])
+    return top
+
+
+def amendment_list(proposal: Proposal) -> QuerySet:
+    from .models import Amendment
+
+    return Amendment.objects.filter(proposal=proposal).select_related("author__membership", "ballot").order_by("created_at", "id")
+
+
+def delegations_of(membership: Membership | None) -> dict:
+    """A member's live proxies (given and held) and their history."""
+    if membership is None:
+        return {"given": [], "received": [], "history": []}
+    given = Delegation.objects.filter(delegator=membership).select_related("delegate").order_by("-created_at", "-id")
+    return {
+        "given": [d for d in given if d.revoked_at is None],
+        "received": list(
+            Delegation.objects.filter(delegate=membership, revoked_at__isnull=True).select_related("delegator").order_by("pk")
+        ),
+        "history": [d for d in given if d.revoked_at is not None][:50],
+    }
+
+
+def proxy_votes_named(proposal: Proposal) -> list[dict]:
+    """Proxy votes on a closed named ballot, by name: who was represented by whom, with the vote counted."""
+    if proposal.secret or proposal.status != ProposalStatus.CLOSED:
+        return []
+    rows = proposal.result.get("proxies") or []
+    names = dict(Membership.objects.filter(pk__in={r[k] for r in rows for k in ("delegator", "delegate")}).values_list("pk", "display_name"))
+    return [{**row, "delegator_name": names.get(row["delegator"], "?"), "delegate_name": names.get(row["delegate"], "?")} for row in rows]
+
+
+def interim_suspensions_for(membership: Membership) -> QuerySet:
+    from .models import InterimSuspension
+
+    return InterimSuspension.objects.filter(membership=membership).select_related("requested_by", "confirmed_by", "review")
+
+
+def is_party(*, proposal: Proposal, membership: Membership | None) -> bool:
+    """Whether the member is a party to this case (kept off its electorate by conflict of interest)."""
+    return membership is not None and membership.pk in (proposal.conflicted or ())

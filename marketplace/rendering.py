@@ -1,17 +1,5 @@
-"""Markdown instructions rendered to sanitized HTML (clients write them; workers read them)."""
+"""Markdown instructions rendered to sanitized HTML (clients write them; workers read them): coop.rendering."""
 
-from functools import lru_cache
+from coop.rendering import ALLOWED_TAGS, render_markdown  # noqa: F401
 
-import markdown
-import nh3
-
-ALLOWED_TAGS = {
-    "p", "br", "strong", "em", "b", "i", "ul", "ol", "li", "code", "pre", "blockquote",
-    "h1", "h2", "h3", "h4", "table", "thead", "tbody", "tr", "th", "td", "a", "hr",
-}
-
-
-@lru_cache(maxsize=256)  # instructions are rendered for every task handed out; they rarely change
-def render_instructions(text: str) -> str:
-    html = markdown.markdown(text or "", extensions=["tables", "fenced_code"], output_format="html")
-    return nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}}, link_rel="noopener noreferrer nofollow")
+render_instructions = render_markdown

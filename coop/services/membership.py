@@ -227,12 +227,20 @@ def membership_decline(*, membership: Membership, actor: User | None, reason: st
 
 @transaction.atomic
 def membership_suspend(*, membership: Membership, actor: User | None, reason: str) -> Membership:
-    """Suspend an active member. A reason is required; the member is notified."""
+    """Suspend an active member. A reason is required; the member is notified.
+
+    No single person suspends: `actor` must be None, i.e. the co-op acting on a
+    decision made elsewhere (a members' vote, a panel, or an interim suspension
+    confirmed by two stewards: governance.services.due_process).
+    """
     from .notifications import notification_send
 
-    require_steward(actor)
-    if actor is not None and actor.pk == membership.user_id:
-        raise Forbidden("Stewards cannot suspend themselves.", code="self_suspension")
+    if actor is not None:
+        raise Forbidden(
+            "No single person suspends a member: propose a suspension to the members, "
+            "or ask for an interim suspension that a second steward confirms.",
+            code="suspension_needs_due_process",
+        )
     membership = _transition(_locked(membership), to=S.SUSPENDED, actor=actor, reason=reason)
     notification_send(
         user=membership.user,

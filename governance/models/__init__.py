@@ -7,6 +7,7 @@ votes, secret ballots), audit.py (governance log, notification preferences).
 
 from .agreements import AgreementStatus, Contract, DataExportLog, DataUseAgreement, PersonalDataClass, TaskType  # noqa: F401
 from .audit import GovernanceLog, NotificationPreference  # noqa: F401
+from .deliberation import Amendment, Comment, Delegation, InterimSuspension, Sponsorship  # noqa: F401
 from .policies import PolicyValue  # noqa: F401
 from .proposals import (  # noqa: F401
     Choice,

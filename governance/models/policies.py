@@ -18,6 +18,9 @@ class PolicyValue(AppendOnly, models.Model):
     class Key(models.TextChoices):
         PAY_FLOOR_HOURLY = "pay_floor_hourly", "Pay floor (USD per hour)"
         COOP_FEE_RATE = "coop_fee_rate", "Co-op fee (share of client payments)"
+        PROPOSAL_COSPONSORS = "proposal_cosponsors", "Co-sponsors a member's proposal needs"
+        PROXY_LIMIT = "proxy_limit", "Proxies one delegate may hold"
+        INTERIM_SUSPENSION_DAYS = "interim_suspension_days", "Longest interim suspension (days)"
 
     key = models.CharField(max_length=48, choices=Key.choices)
     value = models.DecimalField(max_digits=12, decimal_places=4)

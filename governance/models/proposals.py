@@ -17,6 +17,7 @@ the shuffle, not the voters. See governance.services.secret_ballots.
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -42,6 +43,11 @@ class ProposalKind(models.TextChoices):
     BYLAW_AMENDMENT = "bylaw_amendment", "Bylaw amendment"
     GENERAL_MOTION = "general_motion", "General motion"
     STEWARD_ELECTION = "steward_election", "Steward election"
+    STEWARD_RECALL = "steward_recall", "Recall of a steward"
+    SUSPENSION_REVIEW = "suspension_review", "Review of a suspension"
+    CONTRACT_TERMINATION = "contract_termination", "Termination of a contract"
+    POLICY_CHANGE = "policy_change", "Change of a co-op rule"
+    AMENDMENT = "amendment", "Amendment to a motion"
 
 
 class VotingMethod(models.TextChoices):
@@ -66,6 +72,7 @@ class Choice(models.TextChoices):
 
 
 class ProposalStatus(models.TextChoices):
+    DRAFT = "draft", "Gathering co-sponsors"
     SCHEDULED = "scheduled", "Scheduled"
     OPEN = "open", "Open for voting"
     CLOSED = "closed", "Closed"
@@ -143,6 +150,18 @@ class Proposal(models.Model):
     effect_status = models.CharField(max_length=16, choices=EffectStatus.choices, default=EffectStatus.PENDING)
     effect_detail = models.TextField(blank=True)
     withdrawn_reason = models.TextField(blank=True)
+
+    # Member initiative: a member's draft goes to ballot once `sponsors_required` members co-sponsor it,
+    # after the discussion period. Zero for proposals a steward or the system opened directly.
+    sponsors_required = models.PositiveSmallIntegerField(default=0)
+    sponsored_at = models.DateTimeField(null=True, blank=True)
+    discussion_period = models.DurationField(default=timedelta(0))
+    voting_period = models.DurationField(null=True, blank=True, help_text="How long voting lasts once it opens.")
+    amends = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="amendment_ballots")
+    # Conflicts of interest: memberships kept off the electorate of their own case (they may still comment).
+    conflicted = models.JSONField(default=list, blank=True)
+    outcome_statement = models.TextField(blank=True)
+    outcome_statement_at = models.DateTimeField(null=True, blank=True)
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)

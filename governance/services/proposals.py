@@ -10,6 +10,7 @@ On SQLite, transactions are IMMEDIATE and serialise writers anyway.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -22,11 +23,12 @@ from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import Membership, User
 
 from .. import effects, selectors
-from ..models import Elector, Outcome, Proposal, ProposalKind, ProposalStatus, VotingMethod
+from ..models import Amendment, Elector, Outcome, Proposal, ProposalKind, ProposalStatus, VotingMethod
 from ..rules import KIND_RULES, POLICIES, POLICY_KINDS
 from .audit import log_write
 from .notify import notify_users, publish_to_proposal
 from .policies import policy_clean_value
+from .secret_ballots import ballots_unseal
 
 K = ProposalKind
 
@@ -155,44 +157,23 @@ def proposal_create(
     score_max=None,
     now: datetime | None = None,
 ) -> Proposal:
-    """A steward (or the system, actor=None) puts a question to the members.
+    """A steward (or the system, actor=None) puts a question to the members directly.
 
     Ratifications go through contract_propose / dua_propose (they also move the
     agreement to "proposed"); appeals through appeal_file; suspensions need a
-    reason and evidence (suspension_propose). `now` is the clock, for tests.
+    reason and evidence (suspension_propose); members' own proposals through
+    governance.services.initiative. `now` is the clock, for tests.
     """
-    rules = {
-        "method": method,
-        "threshold": threshold,
-        "quorum_pct": quorum_pct,
-        "duration": duration,
-        "opens_at": opens_at,
-        "secret": secret,
-        "results_hidden": results_hidden,
+    dedicated = {
+        K.CONTRACT_RATIFICATION: "contract_propose",
+        K.DUA_RATIFICATION: "dua_propose",
+        K.SUSPENSION: "suspension_propose",
+        K.APPEAL: "appeal_file",
     }
-    if kind == K.CONTRACT_RATIFICATION:
-        from .contracts import contract_propose
-
-        return contract_propose(actor=actor, contract=contract, now=now, **rules)
-    if kind == K.DUA_RATIFICATION:
-        from .duas import dua_propose
-
-        return dua_propose(actor=actor, dua=dua, now=now, **rules)
-    if kind == K.APPEAL:
-        raise ApplicationError("Appeals are filed by the member concerned (appeal_file).", code="use_appeal_file")
-    if kind == K.SUSPENSION:
-        from .due_process import suspension_propose
-
-        payload = payload or {}
-        return suspension_propose(
-            actor=actor,
-            membership=membership,
-            reason=payload.get("reason", ""),
-            evidence=payload.get("evidence", ""),
-            now=now,
-            quorum_pct=quorum_pct,
-            duration=duration,
-            opens_at=opens_at,
+    if kind in dedicated:
+        raise ApplicationError(
+            f"{ProposalKind(kind).label} has its own service ({dedicated[kind]}): it checks what this kind needs.",
+            code=f"use_{dedicated[kind]}",
         )
     _require_steward(actor)
     return proposal_create_unchecked(
@@ -244,9 +225,19 @@ def proposal_create_unchecked(
     results_hidden=None,
     score_min=None,
     score_max=None,
+    sponsors_required: int = 0,
+    discussion_period: timedelta = timedelta(0),
+    conflicted: Iterable[int] = (),
+    amends: Proposal | None = None,
     now: datetime | None = None,
 ) -> Proposal:
-    """Validate and create a proposal of any kind; the public services check who may do it first."""
+    """Validate and create a proposal of any kind; the public services check who may do it first.
+
+    `sponsors_required` > 0 makes a member's draft that waits for co-sponsors
+    (governance.services.initiative); `discussion_period` delays the opening
+    of the vote; `conflicted` lists memberships kept off the electorate (the
+    parties to the case: they may comment, never decide).
+    """
     now = now or timezone.now()
     if kind not in KIND_RULES:
         raise ApplicationError(f"Unknown kind of proposal {kind!r}.", fields={"kind": ["Unknown."]})
@@ -278,7 +269,7 @@ def proposal_create_unchecked(
         raise ApplicationError("A relaunch vote is about a project.", fields={"subject": ["Required."]})
     if kind == K.STEWARD_ELECTION:
         payload["outgoing"] = [int(pk) for pk in payload.get("outgoing", [])]
-    opens_at = opens_at or now
+    opens_at = opens_at or now + discussion_period
     if opens_at < now - timedelta(minutes=1):
         raise ApplicationError("The vote cannot open in the past.", fields={"opens_at": ["In the past."]})
     if electorate is not None and opens_at > now:
@@ -302,6 +293,12 @@ def proposal_create_unchecked(
         subject_id=str(subject.pk) if subject is not None else "",
         opens_at=opens_at,
         closes_at=opens_at + rules["duration"],
+        voting_period=rules["duration"],
+        discussion_period=discussion_period,
+        sponsors_required=sponsors_required,
+        status=ProposalStatus.DRAFT if sponsors_required else ProposalStatus.SCHEDULED,
+        conflicted=sorted({int(pk) for pk in conflicted}),
+        amends=amends,
         created_by=creator,
         created_at=now,
         **extra,
@@ -326,17 +323,23 @@ def proposal_create_unchecked(
             "closes_at": proposal.closes_at.isoformat(),
         },
     )
-    if opens_at <= now:
+    if opens_at <= now and not sponsors_required:
         _open(proposal, now=now, electorate=electorate)
     return proposal
 
 
 def _open(proposal: Proposal, *, now: datetime, electorate: list[Membership] | None = None) -> None:
-    """Freeze the electorate (members in good standing now, or the drawn panel) and open the vote."""
+    """Freeze the electorate (members in good standing now, or the drawn panel, less the parties to the case) and open."""
+    conflicted = set(proposal.conflicted or ())
     if electorate is None:
-        member_ids = list(Membership.objects.filter(status=Membership.Status.ACTIVE).order_by("pk").values_list("pk", flat=True))
+        member_ids = list(
+            Membership.objects.filter(status=Membership.Status.ACTIVE)
+            .exclude(pk__in=conflicted)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
     else:
-        member_ids = sorted(m.pk for m in electorate if m.status == Membership.Status.ACTIVE)
+        member_ids = sorted(m.pk for m in electorate if m.status == Membership.Status.ACTIVE and m.pk not in conflicted)
     Elector.objects.bulk_create([Elector(proposal=proposal, membership_id=pk) for pk in member_ids])
     proposal.status = ProposalStatus.OPEN
     proposal.opened_at = now
@@ -347,7 +350,7 @@ def _open(proposal: Proposal, *, now: datetime, electorate: list[Membership] | N
         action="proposal.opened",
         obj=proposal,
         summary=f"Voting opened on “{proposal.title}” for {len(member_ids)} members",
-        data={"electorate": len(member_ids), "decided_by": proposal.decided_by},
+        data={"electorate": len(member_ids), "decided_by": proposal.decided_by, "conflicted": sorted(conflicted)},
     )
     notify_users(
         users=User.objects.filter(membership__pk__in=member_ids),
@@ -372,10 +375,57 @@ def proposals_open_due(*, now: datetime | None = None) -> int:
                 .order_by("pk")
                 .first()
             )
-            if proposal is not None:
-                _open(proposal, now=now)
-                opened += 1
+            if proposal is None:
+                continue
+            if amendments_put_to_vote(proposal=proposal, now=now):
+                continue  # the motion opens once the members have decided its amendments
+            _open(proposal, now=now)
+            opened += 1
     return opened
+
+
+def amendments_put_to_vote(*, proposal: Proposal, now: datetime) -> bool:
+    """Open a yes/no ballot for each undecided amendment of `proposal`; postpone the motion until they close.
+
+    Returns True when the motion must wait. Call with the motion's row locked.
+    """
+    pending = list(
+        Amendment.objects.select_for_update(of=("self",))
+        .filter(proposal=proposal, status__in=[Amendment.Status.PROPOSED, Amendment.Status.DECLINED])
+        .order_by("pk")
+    )
+    if not pending:
+        return False
+    last_close = now
+    for amendment in pending:
+        ballot = proposal_create_unchecked(
+            creator=amendment.author,
+            kind=ProposalKind.AMENDMENT,
+            title=f"Amendment to “{proposal.title}”"[:200],
+            body=amendment.body + (f"\n\nWhy: {amendment.rationale}" if amendment.rationale else ""),
+            payload={"amendment": amendment.pk, "motion": proposal.pk},
+            duration=timedelta(days=2),
+            amends=proposal,
+            conflicted=proposal.conflicted,
+            now=now,
+        )
+        amendment.status, amendment.ballot, amendment.decided_at = Amendment.Status.PUT_TO_VOTE, ballot, now
+        amendment.save(update_fields=["status", "ballot", "decided_at"])
+        last_close = max(last_close, ballot.closes_at)
+    period = proposal.voting_period or (proposal.closes_at - proposal.opens_at)
+    proposal.opens_at = last_close + timedelta(minutes=1)
+    proposal.closes_at = proposal.opens_at + period
+    proposal.save(update_fields=["opens_at", "closes_at"])
+    log_write(
+        actor=None,
+        action="amendment.balloted",
+        obj=proposal,
+        summary=f"{len(pending)} amendment(s) to “{proposal.title}” go to the members first; the motion opens "
+        f"{proposal.opens_at:%Y-%m-%d %H:%M} UTC"[:300],
+        data={"amendments": [a.pk for a in pending]},
+    )
+    return True
+
 
 
 def proposal_close(*, proposal: Proposal, now: datetime | None = None) -> Proposal | None:
@@ -392,6 +442,8 @@ def proposal_close(*, proposal: Proposal, now: datetime | None = None) -> Propos
             return locked
         if now < locked.closes_at:
             raise Conflict("This vote is still open.", code="not_due")
+        if locked.secret:
+            ballots_unseal(proposal=locked)  # the sealed ballots, shuffled into the count
         result = selectors.proposal_tally(locked)
         locked.status = ProposalStatus.CLOSED
         locked.closed_at = now
@@ -450,15 +502,26 @@ def proposals_close_due(*, now: datetime | None = None) -> int:
 
 @transaction.atomic
 def proposal_withdraw(*, actor: User | None, proposal: Proposal, reason: str, now: datetime | None = None) -> Proposal:
-    """A steward withdraws a scheduled or open proposal (reason required); the kind's on-fail follow-up runs."""
-    _require_steward(actor)
+    """Withdraw a proposal (reason required); the kind's on-fail follow-up runs.
+
+    A steward may withdraw any proposal that is not decided yet; the author of
+    a member's proposal may withdraw it until voting opens (never once members
+    are voting on it).
+    """
     now = now or timezone.now()
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError("Say why the proposal is withdrawn.", code="reason_required", fields={"reason": ["Required."]})
     locked = Proposal.objects.select_for_update(of=("self",)).get(pk=proposal.pk)
-    if locked.status not in (ProposalStatus.SCHEDULED, ProposalStatus.OPEN):
-        raise Conflict("Only a scheduled or open proposal can be withdrawn.", code="not_open")
+    is_author = actor is not None and locked.sponsors_required and locked.created_by_id == actor.pk
+    if actor is not None and not actor.is_steward and not is_author:
+        raise Forbidden("Only the author or a steward can withdraw this proposal.", code="not_your_proposal")
+    if locked.status not in (ProposalStatus.DRAFT, ProposalStatus.SCHEDULED, ProposalStatus.OPEN):
+        raise Conflict("Only a proposal that is not decided yet can be withdrawn.", code="not_open")
+    if locked.status == ProposalStatus.OPEN and not (actor is None or actor.is_steward):
+        raise Conflict("Voting has opened: the members decide it now.", code="voting_open")
+    if locked.secret:
+        ballots_unseal(proposal=locked)  # nothing stays sealed (or linkable) once voting has stopped
     locked.status = ProposalStatus.WITHDRAWN
     locked.closed_at = now
     locked.withdrawn_reason = reason

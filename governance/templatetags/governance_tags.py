@@ -24,3 +24,13 @@ def votes_waiting_for(user):
     from governance.selectors import votes_waiting_for as waiting
 
     return waiting(user)
+
+
+@register.filter
+def markdown(text):
+    """Members' Markdown (comments), sanitised the same way as clients' instructions."""
+    from django.utils.safestring import mark_safe
+
+    from coop.rendering import render_markdown
+
+    return mark_safe(render_markdown(text or ""))

@@ -11,12 +11,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from coop.errors import ApplicationError, NotFound
-from coop.views import apply_errors, member_required, steward_required
+from coop.rendering import render_markdown
+from coop.views import apply_errors, member_required
 
 from .. import selectors, services
-from ..forms import STEWARD_KINDS, AppealForm, PreferenceForm, ProposalForm, ReasonForm, vote_form_for
+from ..forms import AmendmentForm, AppealForm, CommentForm, OutcomeForm, PreferenceForm, ReasonForm, vote_form_for
 from ..models import NotificationPreference, Proposal, ProposalKind
-from ..rules import KIND_RULES
+from ..rules import AMENDABLE_KINDS, KIND_RULES
+from ..services.deliberation import COMMENT_EDIT_WINDOW
 
 
 def _proposal_or_404(pk: int) -> Proposal:
@@ -29,7 +31,7 @@ def _proposal_or_404(pk: int) -> Proposal:
 @member_required
 def proposal_list(request):
     status = request.GET.get("status", "open")
-    status = status if status in ("open", "closed", "withdrawn", "all") else "open"
+    status = status if status in ("open", "draft", "closed", "withdrawn", "all") else "open"
     kind = request.GET.get("kind", "")
     kind = kind if kind in ProposalKind.values else ""
     proposals = selectors.proposal_list(user=request.user, status=None if status == "all" else status, kind=kind or None)
@@ -63,8 +65,28 @@ def _detail_context(request, proposal: Proposal, vote_form=None) -> dict:
         "results": selectors.result_for_display(proposal),
         "turnout": selectors.turnout(proposal),
         "named_votes": selectors.named_votes(proposal),
-        "withdraw_form": ReasonForm() if request.user.is_steward and proposal.status in ("scheduled", "open") else None,
+        "withdraw_form": ReasonForm() if _may_withdraw(request.user, proposal) else None,
+        "sponsors": selectors.sponsors(proposal),
+        "sponsored": selectors.has_sponsored(proposal=proposal, membership=membership),
+        "is_author": proposal.created_by_id == request.user.pk,
+        "is_party": selectors.is_party(proposal=proposal, membership=membership),
+        "body_html": render_markdown(proposal.body),
+        "thread": selectors.comment_thread(proposal),
+        "comment_form": CommentForm(),
+        "discussion_open": proposal.status in ("draft", "scheduled", "open"),
+        "amendments": selectors.amendment_list(proposal) if proposal.kind in AMENDABLE_KINDS else None,
+        "amendment_form": AmendmentForm(initial={"body": proposal.body}),
+        "amendable": proposal.kind in AMENDABLE_KINDS and proposal.status in ("draft", "scheduled"),
+        "outcome_form": OutcomeForm(initial={"statement": proposal.outcome_statement}),
+        "proxy_votes": selectors.proxy_votes_named(proposal),
+        "edit_window": COMMENT_EDIT_WINDOW,
     }
+
+
+def _may_withdraw(user, proposal: Proposal) -> bool:
+    if user.is_steward:
+        return proposal.status in ("draft", "scheduled", "open")
+    return bool(proposal.sponsors_required) and proposal.created_by_id == user.pk and proposal.status in ("draft", "scheduled")
 
 
 def _require_reader(request, proposal: Proposal) -> None:
@@ -119,7 +141,7 @@ def proposal_vote(request, pk: int):
     return redirect("governance:proposal_detail", pk=pk)
 
 
-@steward_required
+@member_required
 @require_POST
 def proposal_withdraw(request, pk: int):
     proposal = _proposal_or_404(pk)
@@ -132,27 +154,6 @@ def proposal_withdraw(request, pk: int):
     else:
         messages.success(request, "Proposal withdrawn.")
     return redirect("governance:proposal_detail", pk=pk)
-
-
-@steward_required
-def proposal_new(request):
-    kind = request.GET.get("kind", "")
-    if kind not in dict(STEWARD_KINDS):
-        return render(request, "governance/proposal_new.html", {"kinds": STEWARD_KINDS, "rules": KIND_RULES})
-    form = ProposalForm(request.POST or None, kind=kind)
-    if request.method == "POST" and form.is_valid():
-        try:
-            proposal = services.proposal_create(actor=request.user, **form.service_kwargs())
-        except ApplicationError as error:
-            apply_errors(form, error)
-        else:
-            messages.success(request, "Proposal created." + (" Voting is open." if proposal.status == "open" else ""))
-            return redirect("governance:proposal_detail", pk=proposal.pk)
-    return render(
-        request,
-        "governance/proposal_new.html",
-        {"form": form, "kind": kind, "kind_label": ProposalKind(kind).label, "rule": KIND_RULES[kind]},
-    )
 
 
 @login_required

@@ -45,16 +45,16 @@ class TestLifecycle:
 
     def test_suspension_requires_reason_and_is_recorded(self, steward, member):
         with pytest.raises(ApplicationError) as excinfo:
-            services.membership_suspend(membership=member.membership, actor=steward, reason="   ")
+            services.membership_suspend(membership=member.membership, actor=None, reason="   ")
         assert excinfo.value.code == "reason_required"
         member.membership.refresh_from_db()
         assert member.membership.status == S.ACTIVE
 
-        services.membership_suspend(membership=member.membership, actor=steward, reason="Repeated spam answers")
+        services.membership_suspend(membership=member.membership, actor=None, reason="Repeated spam answers")
         member.membership.refresh_from_db()
         assert member.membership.status == S.SUSPENDED
         event = member.membership.events.first()
-        assert (event.to_status, event.actor, event.reason) == ("suspended", steward, "Repeated spam answers")
+        assert (event.to_status, event.actor, event.reason) == ("suspended", None, "Repeated spam answers")
         assert member.notifications.filter(kind="membership.suspended").exists()
 
         services.membership_reinstate(membership=member.membership, actor=steward, reason="Appeal upheld")
@@ -63,7 +63,7 @@ class TestLifecycle:
 
     def test_invalid_transition_is_a_conflict(self, steward, applicant):
         with pytest.raises(Conflict) as excinfo:
-            services.membership_suspend(membership=applicant.membership, actor=steward, reason="x")
+            services.membership_suspend(membership=applicant.membership, actor=None, reason="x")
         assert excinfo.value.code == "invalid_transition"
         assert applicant.membership.events.count() == 1
 
@@ -74,9 +74,13 @@ class TestLifecycle:
         with pytest.raises(Forbidden):
             services.membership_suspend(membership=other.membership, actor=member, reason="no")
 
-    def test_steward_cannot_suspend_self(self, steward):
-        with pytest.raises(Forbidden):
-            services.membership_suspend(membership=steward.membership, actor=steward, reason="testing")
+    def test_adversarial_no_single_steward_suspends_a_member(self, steward, member):
+        """One steward, acting alone, cannot suspend anyone (themself included): due process decides."""
+        for target in (member, steward):
+            with pytest.raises(Forbidden) as excinfo:
+                services.membership_suspend(membership=target.membership, actor=steward, reason="Acting alone")
+            assert excinfo.value.code == "suspension_needs_due_process"
+        assert Membership.objects.filter(status=S.SUSPENDED).count() == 0
 
     def test_leaving_drops_steward_role_and_allows_reapplying(self, steward):
         services.membership_leave(membership=steward.membership, actor=steward, reason="Moving on")

@@ -243,7 +243,10 @@ def test_effects_of_marketplace_kinds_are_not_built_in():
 def test_policy_seed_values(db):
     assert selectors.policy_current("pay_floor_hourly") == Decimal("20.00")
     assert selectors.policy_current("coop_fee_rate") == Decimal("0.05")
-    assert PolicyValue.objects.filter(set_by__isnull=True).count() == 2
+    assert selectors.policy_current("proposal_cosponsors") == 3
+    assert selectors.policy_current("proxy_limit") == 5
+    assert selectors.policy_current("interim_suspension_days") == 7
+    assert PolicyValue.objects.filter(set_by__isnull=True).count() == 5
     assert not Contract.objects.exists()
     with pytest.raises(ApplicationError) as excinfo:
         services.policy_set(key="pay_floor_hourly", value="25", proposal=None)

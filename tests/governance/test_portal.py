@@ -53,7 +53,7 @@ class TestProposalPages:
         client.force_login(steward)
         assert "Pay floor change" in client.get("/governance/proposals/new/").content.decode()
         response = client.post(
-            "/governance/proposals/new/?kind=pay_floor_change",
+            "/governance/proposals/new/?kind=pay_floor_change&direct=1",
             {
                 "title": "Pay floor 2027",
                 "method": "score",
@@ -67,7 +67,7 @@ class TestProposalPages:
         proposal = Proposal.objects.get(kind="pay_floor_change")
         assert response.status_code == 302 and (proposal.score_min, proposal.score_max) == (18, 35)
         response = client.post(
-            "/governance/proposals/new/?kind=member_admission",
+            "/governance/proposals/new/?kind=member_admission&direct=1",
             {
                 "title": "Admit",
                 "method": "yes_no",
@@ -81,7 +81,7 @@ class TestProposalPages:
         assert response.status_code == 200 and "The quorum must be between" in response.content.decode()
         member = make_members(1)[0]
         response = client.post(
-            "/governance/proposals/new/?kind=suspension",
+            "/governance/proposals/new/?kind=suspension&direct=1",
             {
                 "method": "yes_no",
                 "threshold": "two_thirds",
@@ -132,8 +132,15 @@ class TestProposalPages:
 
     def test_members_cannot_reach_steward_pages(self, client, member):
         client.force_login(member)
-        assert client.get("/governance/proposals/new/").status_code == 403
         assert client.get("/governance/contracts/new/").status_code == 403
+        # Members put proposals forward, but cannot open a vote directly.
+        page = client.get("/governance/proposals/new/?kind=general_motion&direct=1").content.decode()
+        assert "co-sponsor" in page and "Opened directly by a steward" not in page
+        client.post(
+            "/governance/proposals/new/?kind=suspension&direct=1",
+            {"title": "x", "method": "yes_no", "quorum_pct": "30", "duration_days": "7", "membership": member.membership.pk},
+        )
+        assert not Proposal.objects.exists()
 
     def test_withdraw(self, client, steward):
         proposal = motion(steward)
@@ -206,7 +213,7 @@ class TestAgreementPages:
 
 class TestAppealsAndLog:
     def test_suspended_member_appeals_from_the_governance_page(self, client, steward, member):
-        coop_services.membership_suspend(membership=member.membership, actor=steward, reason="Late deliveries")
+        coop_services.membership_suspend(membership=member.membership, actor=None, reason="Late deliveries")
         client.force_login(member)
         page = client.get("/governance/appeals/new/").content.decode()
         assert 'data-testid="file-appeal"' in page
@@ -233,5 +240,6 @@ class TestAppealsAndLog:
         assert {line["action"] for line in lines} >= {"proposal.created", "proposal.opened", "vote.cast"}
         response = client.get("/governance/log/export.csv?action=vote.")
         rows = b"".join(response.streaming_content).decode().splitlines()
-        assert rows[0] == "id,created_at,action,actor,object_type,object_id,summary,data" and len(rows) == 2
+        assert rows[0] == "id,created_at,action,actor,actor_id,object_type,object_id,summary,data,previous_hash,entry_hash"
+        assert len(rows) == 2
         assert client.get("/governance/log/export.xml").status_code == 404
