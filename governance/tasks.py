@@ -15,9 +15,11 @@ from . import services
 @periodic(seconds=60)
 @dramatiq.actor(queue_name="default", max_retries=3, time_limit=120_000)
 def governance_open_and_close_due() -> None:
-    """Open scheduled proposals whose time has come; close, tally and apply those past their closing time."""
+    """Open scheduled proposals whose time has come; close, tally and apply those past their closing time;
+    end interim suspensions whose time is up (the member is reinstated unless the members voted to suspend)."""
     services.proposals_open_due()
     services.proposals_close_due()
+    services.interim_suspensions_expire_due()
 
 
 @periodic(seconds=300)

@@ -12,7 +12,7 @@ from decimal import ROUND_DOWN, Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from coop.errors import ApplicationError, Conflict
+from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import User
 from coop.services.notifications import notification_send
 
@@ -85,6 +85,8 @@ def payout_mark_paid(*, payout: Payout, reference: str, steward: User) -> Payout
     require_steward(steward)
     reference = required_text(reference, field="reference")
     payout = _locked_payout(payout)
+    if payout.worker_id == steward.pk:
+        raise Forbidden("Another steward must record your own payout: nobody marks their own pay as sent.", code="own_payout")
     if payout.status == Payout.Status.PAID:
         if payout.reference == reference:
             return payout

@@ -379,6 +379,17 @@ class TestPayouts:
         assert payouts.payout_request(worker=member).amount == D("20.00")
         assert Payout.objects.filter(worker=member).count() == 3
 
+    def test_adversarial_a_steward_cannot_mark_their_own_payout_paid(self, organization, steward, project):
+        other_steward = factories.make_steward()
+        answer = accepted_answers(project, [steward])[0]
+        pay_worker(organization, other_steward, project, answer, D("15"))
+        payout = payouts.payout_request(worker=steward)
+        with pytest.raises(Forbidden) as excinfo:
+            payouts.payout_mark_paid(payout=payout, reference="SELF-1", steward=steward)
+        assert excinfo.value.code == "own_payout"
+        assert Payout.objects.get(pk=payout.pk).status == Payout.Status.REQUESTED
+        assert payouts.payout_mark_paid(payout=payout, reference="T-1", steward=other_steward).status == "paid"
+
     def test_only_stewards_mark_payouts_paid_and_paying_is_idempotent(self, organization, steward, project, answer, member):
         pay_worker(organization, steward, project, answer, D("12"))
         payout = payouts.payout_request(worker=member)
