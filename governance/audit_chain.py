@@ -75,3 +75,36 @@ def row_hash(row, *, previous_hash: str) -> str:
         created_at=row.created_at,
         previous_hash=previous_hash,
     )
+
+
+class ChainBreak(Exception):
+    """The first entry at which the chain does not hold: its id and what is wrong."""
+
+    def __init__(self, entry_id: int, reason: str):
+        super().__init__(f"entry {entry_id}: {reason}")
+        self.entry_id = entry_id
+        self.reason = reason
+
+
+def chain_verify(rows) -> tuple[int, str]:
+    """Walk GovernanceLog rows in id order; returns (entries, head hash) or raises ChainBreak at the first break.
+
+    An entry whose content was edited fails its own hash; an entry removed,
+    inserted or rewritten together with its hash breaks the link of the entry
+    after it (that entry's previous_hash no longer names its predecessor).
+    Truncating the newest entries leaves a shorter, valid chain: compare the
+    head hash with one recorded earlier to detect that.
+    """
+    previous, previous_id, count = GENESIS_HASH, None, 0
+    for row in rows:
+        if row.previous_hash != previous:
+            after = f"entry {previous_id}" if previous_id is not None else "the start of the log"
+            raise ChainBreak(
+                row.pk,
+                f"its previous_hash {row.previous_hash[:12]}… does not match {after} ({previous[:12]}…): "
+                "an entry before it was removed, inserted or rewritten",
+            )
+        if row_hash(row, previous_hash=row.previous_hash) != row.entry_hash:
+            raise ChainBreak(row.pk, "its content does not match its hash: the entry was changed after it was written")
+        previous, previous_id, count = row.entry_hash, row.pk, count + 1
+    return count, previous

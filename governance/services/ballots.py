@@ -7,15 +7,13 @@ updated under a row lock and every version is appended to VoteHistory. Casting
 exactly the current vote again changes nothing (the call is idempotent).
 
 Secret ballots: a Participation row (unique per proposal and member) records
-that the member voted, and a SecretBallot row records the choice with no voter,
-no timestamp and a random UUID key. A second vote, concurrent or not, fails on
-the participation's unique constraint and the whole transaction (ballot
+that the member voted, and the choice is stored sealed (encrypted, padded, a
+random key, no voter, no time) until the ballot closes, when all sealed
+ballots are shuffled into SecretBallot in one batch (see
+governance.services.secret_ballots). A second vote, concurrent or not, fails
+on the participation's unique constraint and the whole transaction (ballot
 included) rolls back: secret votes cannot be changed, because nothing links
 the member to their ballot. The governance log records only participation.
-Threat model: nobody reading the application's data (pages, API, admin,
-exports, SQL over the two tables) can link a ballot to a voter. An operator
-watching the live database server (write-ahead log, physical row positions
-while a ballot is open) is outside it.
 """
 
 from __future__ import annotations
@@ -37,7 +35,6 @@ from ..models import (
     Participation,
     Proposal,
     ProposalStatus,
-    SecretBallot,
     Threshold,
     Vote,
     VoteHistory,
@@ -46,6 +43,7 @@ from ..models import (
 from .audit import log_write
 from .notify import publish_to_proposal
 from .policies import too_precise
+from .secret_ballots import ballot_seal
 
 
 @dataclass(frozen=True)
@@ -187,7 +185,7 @@ def _cast_secret(proposal: Proposal, membership: Membership, ballot: dict) -> Ca
             Participation.objects.create(proposal=proposal, membership=membership)
     except IntegrityError:  # a concurrent vote of the same member committed first
         raise already from None
-    SecretBallot.objects.create(proposal=proposal, **ballot)
+    ballot_seal(proposal=proposal, ballot=ballot)  # unreadable until the close shuffles it in with the others
     return CastReceipt(proposal_id=proposal.pk, secret=True, changed=False, vote=None)
 
 

@@ -13,11 +13,25 @@ from django.utils import timezone
 from coop.exports import streamed
 from coop.views import member_required
 
-from .. import selectors
+from .. import audit_chain, selectors
 from ..forms import LogFilterForm
 from ..rules import POLICIES
 
-COLUMNS = ["id", "created_at", "action", "actor", "object_type", "object_id", "summary", "data"]
+# previous_hash and entry_hash let anyone check an export against the chain (governance.audit_chain):
+# created_at, actor_id and data are exactly what was hashed.
+COLUMNS = [
+    "id",
+    "created_at",
+    "action",
+    "actor",
+    "actor_id",
+    "object_type",
+    "object_id",
+    "summary",
+    "data",
+    "previous_hash",
+    "entry_hash",
+]
 
 
 @member_required
@@ -37,13 +51,16 @@ def log_list(request):
 def _row(entry) -> dict:
     return {
         "id": entry.pk,
-        "created_at": entry.created_at.isoformat(),
+        "created_at": audit_chain.timestamp(entry.created_at),
         "action": entry.action,
         "actor": entry.actor.display_name if entry.actor_id else "",
+        "actor_id": entry.actor_id,
         "object_type": entry.object_type,
         "object_id": entry.object_id,
         "summary": entry.summary,
         "data": entry.data,
+        "previous_hash": entry.previous_hash,
+        "entry_hash": entry.entry_hash,
     }
 
 

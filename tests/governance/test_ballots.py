@@ -9,7 +9,16 @@ from django.utils import timezone
 from coop import services as coop_services
 from coop.errors import ApplicationError
 from governance import selectors, services
-from governance.models import Elector, GovernanceLog, Participation, Proposal, SecretBallot, Vote, VoteHistory
+from governance.models import (
+    Elector,
+    GovernanceLog,
+    Participation,
+    Proposal,
+    SealedBallot,
+    SecretBallot,
+    Vote,
+    VoteHistory,
+)
 from tests import factories
 
 from .helpers import close, make_members, motion, vote
@@ -22,7 +31,7 @@ def nothing_written(proposal) -> tuple:
         Vote.objects.filter(proposal=proposal).count(),
         VoteHistory.objects.filter(vote__proposal=proposal).count(),
         Participation.objects.filter(proposal=proposal).count(),
-        SecretBallot.objects.filter(proposal=proposal).count(),
+        SealedBallot.objects.filter(proposal=proposal).count() + SecretBallot.objects.filter(proposal=proposal).count(),
         GovernanceLog.objects.filter(action__startswith="vote.").count(),
     )
 
@@ -58,7 +67,7 @@ class TestOpening:
 
     def test_suspended_member_cannot_vote_even_if_on_the_electorate(self, steward, member):
         proposal = motion(steward)
-        coop_services.membership_suspend(membership=member.membership, actor=steward, reason="Repeated spam")
+        coop_services.membership_suspend(membership=member.membership, actor=None, reason="Repeated spam")
         with pytest.raises(ApplicationError) as excinfo:
             vote(proposal, member, "yes")
         assert excinfo.value.code == "not_in_good_standing"
@@ -193,6 +202,8 @@ class TestVoteChanges:
         with pytest.raises(ApplicationError) as excinfo:
             vote(proposal, member, "yes")
         assert excinfo.value.code == "already_voted" and excinfo.value.status == 409
+        assert SealedBallot.objects.filter(proposal=proposal).count() == 1
+        close(proposal)
         assert list(SecretBallot.objects.filter(proposal=proposal).values_list("choice", flat=True)) == ["no"]
         assert Participation.objects.filter(proposal=proposal).count() == 1
         assert selectors.my_vote(proposal=proposal, user=member) is None

@@ -9,7 +9,7 @@ from django.db import connection
 
 from coop.errors import ApplicationError
 from governance import services
-from governance.models import GovernanceLog, Participation, Proposal, SecretBallot, Vote, VoteHistory
+from governance.models import GovernanceLog, Participation, Proposal, SealedBallot, SecretBallot, Vote, VoteHistory
 from tests import factories
 from tests.conftest import requires_postgres
 
@@ -70,8 +70,9 @@ def test_concurrent_secret_votes_of_one_member_count_once():
     assert len(outcomes) == 1
     assert len(errors) == THREADS - 1 and all(getattr(e, "code", None) == "already_voted" for e in errors), errors
     assert Participation.objects.filter(proposal=proposal).count() == 1
-    assert SecretBallot.objects.filter(proposal=proposal).count() == 1
+    assert SealedBallot.objects.filter(proposal=proposal).count() == 1
     assert GovernanceLog.objects.filter(action="vote.cast", object_id=str(proposal.pk)).count() == 1
+    assert close(proposal).result["counts"][SecretBallot.objects.get(proposal=proposal).choice] == 1
 
 
 @requires_postgres
