@@ -13,6 +13,7 @@ from . import selectors, services
 from .errors import Forbidden
 from .models import ApiToken, Membership, Notification
 from .permissions import IsClient, IsMember, client_organization
+from .validation import IdField
 
 
 class MembershipOutput(serializers.ModelSerializer):
@@ -142,7 +143,7 @@ class NotificationListApi(APIView):
 
 
 class NotificationReadInput(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=1000)
+    ids = serializers.ListField(child=IdField(), required=False, max_length=1000)
 
 
 class NotificationReadApi(APIView):

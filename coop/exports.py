@@ -1,14 +1,33 @@
-"""Streamed exports (constant memory): CSV, JSON Lines and a JSON array, from any iterator of dict rows."""
+"""Streamed exports (constant memory): CSV, JSON Lines and a JSON array, from any iterator of dict rows.
+
+CSV cells are neutralised against formula injection (OWASP "CSV Injection"):
+a text cell starting with =, +, -, @, a tab or a carriage return gets a
+leading apostrophe, so a spreadsheet shows it as text instead of running it
+(a client's project title `=HYPERLINK(...)` must not become a link in a
+member's records). Plain numbers such as -0.50 are left as they are.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import StreamingHttpResponse
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+
+def csv_safe(value):
+    """`value` as a spreadsheet will show it and never evaluate it."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
 
 
 def csv_lines(rows: Iterable[dict], fields: list[str], prepare: Callable[[dict], dict] | None = None) -> Iterator[str]:
@@ -16,7 +35,8 @@ def csv_lines(rows: Iterable[dict], fields: list[str], prepare: Callable[[dict],
     writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow(prepare(row) if prepare else row)
+        row = prepare(row) if prepare else row
+        writer.writerow({key: csv_safe(value) for key, value in row.items()})
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
@@ -57,3 +77,11 @@ def chunked(iterable, size: int):
             chunk = []
     if chunk:
         yield chunk
+
+
+# OpenAPI responses of an export endpoint with ?format=json|jsonl|csv: a JSON array of rows, JSON Lines, or CSV.
+EXPORT_RESPONSES = {
+    (200, "application/json"): {"type": "array", "items": {"type": "object", "additionalProperties": True}},
+    (200, "application/x-ndjson"): {"type": "string", "description": "One JSON object per line."},
+    (200, "text/csv"): {"type": "string", "description": "A header row, then one row per record."},
+}

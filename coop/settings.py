@@ -24,6 +24,7 @@ SECRET_KEY = env(
 )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_FAILURE_VIEW = "coop.errors.csrf_failure"  # JSON under /api/
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 VAR_DIR = Path(env("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)  # SQLite file, media and demo files live here by default
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "coop.validation.RefuseUnsafeRequestTextMiddleware",  # NUL in path, query or headers: 400
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -218,6 +220,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "coop.errors.api_exception_handler",
+    # JSON bodies: bounded depth, no NaN/Infinity, no NUL or lone surrogates (coop/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "coop.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     # `?format=` belongs to our export endpoints (jsonl/csv), not to DRF's renderer override.
@@ -239,6 +247,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation documents its error statuses with the one error shape (coop/errors.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "coop.errors.openapi_error_responses"],
     # Several models have a `status`; name each choice set in the schema.
     "ENUM_NAME_OVERRIDES": {
         "MembershipStatusEnum": "coop.models.Membership.Status",
@@ -335,6 +345,9 @@ PROJECT_FLAG_THRESHOLD = env.int("PROJECT_FLAG_THRESHOLD", default=3)
 WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
 # /healthz?deep=1 (a job round trip through a worker) needs a steward or this secret in X-Healthz-Secret.
 HEALTHZ_SECRET = env("HEALTHZ_SECRET", default="")
+
+# Currencies the co-op keeps books in and projects pay in; a deposit in any other is refused.
+COOP_CURRENCIES = env.list("COOP_CURRENCIES", default=["USD"])
 
 # Largest task import accepted in one request (the body is streamed, never held in memory).
 TASK_IMPORT_MAX_BYTES = env.int("TASK_IMPORT_MAX_BYTES", default=4 * 1024**3)

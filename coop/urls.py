@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
-from .errors import json_or_html_404
+from .errors import api_not_found
 from .health import healthz
 
 
@@ -43,8 +43,9 @@ urlpatterns = [
     path("api/v1/", include((api_v1_patterns, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    # Unknown API paths answer JSON even with DEBUG on (Django's debug 404 page is HTML).
-    re_path(r"^api/", json_or_html_404),
+    # Unknown API paths (and ids that are not integers) answer a JSON 404 for any method, even with DEBUG on
+    # (Django's debug 404 page is HTML, and a POST would otherwise meet the CSRF check's HTML 403).
+    re_path(r"^api/", api_not_found),
 ]
 
 handler400 = "coop.errors.json_or_html_400"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 
 from django.conf import settings
 from django.http import FileResponse, Http404
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -14,11 +14,12 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from coop import validation
 from coop.errors import ApplicationError, NotFound
 from coop.permissions import IsClient, IsMember, client_organization
 
 from . import selectors
-from coop.exports import streamed
+from coop.exports import EXPORT_RESPONSES, streamed
 from .models import Answer, Assignment, Project, Task
 from .prefill import prefill_for
 from .serializers import (
@@ -35,6 +36,8 @@ from .serializers import (
     work_payload,
 )
 from .services import claiming, importing, projects, review, submission, task_drafts
+
+logger = logging.getLogger(__name__)
 
 # --- Client API ---------------------------------------------------------------------------------
 
@@ -191,7 +194,7 @@ class ProjectResultsApi(APIView):
             raise ApplicationError("format must be jsonl or csv.", fields={"format": ["jsonl or csv"]}, status=400)
         since = None
         if request.query_params.get("since"):
-            since = parse_datetime(request.query_params["since"])
+            since = validation.datetime_or_none(request.query_params["since"])
             if since is None:
                 raise ApplicationError("'since' must be an ISO 8601 date-time.", fields={"since": ["Invalid date-time."]}, status=400)
         for hook in self.EXPORT_HOOKS:
@@ -320,7 +323,7 @@ class TaskAnswersApi(APIView):
 
 
 class WorkNextInput(serializers.Serializer):
-    project = serializers.IntegerField(required=False, min_value=1)
+    project = validation.IdField(required=False)
 
 
 class WorkNextApi(APIView):
@@ -334,15 +337,28 @@ class WorkNextApi(APIView):
         data.is_valid(raise_exception=True)
         project = None
         if "project" in data.validated_data:
-            project = Project.objects.filter(pk=data.validated_data["project"]).first()
+            # A draft is the client's private business: members get the answer a missing project gets.
+            project = Project.objects.exclude(status=Project.Status.DRAFT).filter(pk=data.validated_data["project"]).first()
             if project is None:
                 raise NotFound("No such project.")
-        claim = claiming.work_next(worker=request.user, project=project)
-        if claim.assignment is None:
+        for _ in range(3):
+            claim = claiming.work_next(worker=request.user, project=project)
+            if claim.assignment is None:
+                response = Response(status=status.HTTP_204_NO_CONTENT)
+                response["X-Coop-Reason"] = claim.reason
+                return response
+            payload = work_payload(claim.assignment)
+            problem = validation.json_problem(payload)
+            if problem is None:
+                break
+            # A task stored before import validation refused its text could never render: give the
+            # lease straight back (the member never gets that task again) instead of failing every claim.
+            logger.error("Task %s cannot be rendered (%s); lease %s released", claim.assignment.task_id, problem, claim.assignment.pk)
+            claiming.assignment_release(worker=request.user, assignment_id=claim.assignment.pk)
+        else:
             response = Response(status=status.HTTP_204_NO_CONTENT)
-            response["X-Coop-Reason"] = claim.reason
+            response["X-Coop-Reason"] = "no_tasks_available"
             return response
-        payload = work_payload(claim.assignment)
         prefill = prefill_for(task=claim.assignment.task, project=claim.assignment.project)
         if prefill:  # model-assisted labeling: the screen pre-fills it and reports whether it was edited
             payload["task"]["data"]["prefill"] = prefill
@@ -449,7 +465,7 @@ class WorkRecordsApi(APIView):
             OpenApiParameter("from", OpenApiTypes.DATE, description="first day (by lease start)"),
             OpenApiParameter("to", OpenApiTypes.DATE, description="last day"),
         ],
-        responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR},
+        responses=EXPORT_RESPONSES,
     )
     def get(self, request):
         fmt, date_from, date_to = records_parameters(request.query_params)
@@ -459,15 +475,13 @@ class WorkRecordsApi(APIView):
 
 def records_parameters(params) -> tuple[str, object, object]:
     """Validated (format, from, to) for a records export; bad values are a 400 naming the field."""
-    from django.utils.dateparse import parse_date
-
     fmt = params.get("format", "json")
     if fmt not in ("json", "csv", "jsonl"):
         raise ApplicationError("format must be json, csv or jsonl.", fields={"format": ["json, csv or jsonl"]}, status=400)
     dates = []
     for key in ("from", "to"):
         value = params.get(key) or None
-        parsed = parse_date(value) if value else None
+        parsed = validation.date_or_none(value) if value else None
         if value and parsed is None:
             raise ApplicationError(f"'{key}' must be a date (YYYY-MM-DD).", fields={key: ["Invalid date."]}, status=400)
         dates.append(parsed)

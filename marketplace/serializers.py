@@ -4,20 +4,22 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from coop.validation import DecimalStringField, RefuseUnknownFieldsMixin, text_validator
+
 from .models import Answer, Assignment, Project, TaskType
 from .rendering import render_instructions
 
 
-class ProjectInput(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    instructions = serializers.CharField(max_length=50_000)
+class ProjectInput(RefuseUnknownFieldsMixin, serializers.Serializer):
+    title = serializers.CharField(max_length=200, validators=[text_validator])
+    instructions = serializers.CharField(max_length=50_000, validators=[text_validator])
     task_type = serializers.ChoiceField(choices=TaskType.choices)
-    choices = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=50)
+    choices = serializers.ListField(child=serializers.CharField(max_length=100, validators=[text_validator]), required=False, max_length=50)
     case_sensitive = serializers.BooleanField(required=False)
     overlap = serializers.IntegerField(min_value=1, max_value=20, required=False)
     max_overlap = serializers.IntegerField(min_value=1, max_value=30, required=False)
     agreement_target = serializers.DecimalField(max_digits=4, decimal_places=3, min_value=0, max_value=1, required=False)
-    pay_per_task = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=0)
+    pay_per_task = DecimalStringField(max_digits=12, decimal_places=4, min_value=0)
     estimated_seconds = serializers.IntegerField(min_value=1, max_value=86_400)
     sensitive_categories = serializers.ListField(child=serializers.CharField(max_length=40), required=False, max_length=10)
     gold_ratio = serializers.DecimalField(max_digits=4, decimal_places=3, min_value=0, max_value=Decimal("0.5"), required=False)
@@ -25,6 +27,7 @@ class ProjectInput(serializers.Serializer):
     webhook_url = serializers.URLField(required=False, allow_blank=True)
 
     def validate(self, attrs):
+        attrs = super().validate(attrs)
         overlap = attrs.get("overlap", 3)
         if attrs.get("max_overlap", max(overlap, 5)) < overlap:
             raise serializers.ValidationError({"max_overlap": "Must be at least 'overlap'."})

@@ -10,12 +10,14 @@ import unicodedata
 from collections import Counter
 
 from coop.errors import ApplicationError
+from coop.validation import check_text
 
 from .models import Project, TaskType
 
 MAX_TEXT = 20_000
 MAX_OCR_ANSWER = 200
 MAX_REASON = 2_000
+MAX_HINT = 1_000
 PAIRWISE_CHOICES = ("a", "b", "tie")
 
 
@@ -28,7 +30,7 @@ def _text(value, *, field: str, max_len: int, required: bool = True) -> str:
         raise ApplicationError(f"'{field}' is required.", fields={field: ["Required."]})
     if len(value) > max_len:
         raise ApplicationError(f"'{field}' is longer than {max_len} characters.", fields={field: [f"At most {max_len} characters."]})
-    return value
+    return check_text(value, field=field)
 
 
 def validate_task_data(project: Project, data) -> dict:
@@ -39,6 +41,8 @@ def validate_task_data(project: Project, data) -> dict:
     if kind == TaskType.OCR:
         if "image" not in data:
             raise ApplicationError("OCR tasks need 'data.image' (base64 PNG or JPEG).", fields={"data.image": ["Required."]})
+        if "hint" in data:
+            _text(data["hint"], field="data.hint", max_len=MAX_HINT, required=False)
         unknown = set(data) - {"image", "hint"}
     elif kind == TaskType.CLASSIFICATION:
         if not data.get("text") and "image" not in data:

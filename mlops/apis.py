@@ -10,11 +10,13 @@ from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from PIL import Image, UnidentifiedImageError
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from coop.errors import ApplicationError
+from coop.parsers import LargeJSONParser
+from coop.validation import IdField
 from coop.permissions import IsClient, IsSteward, client_organization
 from marketplace.models import Project
 
@@ -28,16 +30,16 @@ from .services import inference, registry, training
 class SnapshotOptionsInput(serializers.Serializer):
     charset = serializers.CharField(required=False, max_length=500, trim_whitespace=False)
     max_len = serializers.IntegerField(required=False, min_value=1, max_value=200)
-    seed = serializers.IntegerField(required=False, min_value=0)
+    seed = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
     val_fraction = serializers.DecimalField(required=False, max_digits=4, decimal_places=3, min_value=0, max_value=1)
     test_fraction = serializers.DecimalField(required=False, max_digits=4, decimal_places=3, min_value=0, max_value=1)
 
 
 class RunInput(serializers.Serializer):
     model_name = serializers.CharField(max_length=100)
-    projects = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=1000,
+    projects = serializers.ListField(child=IdField(), required=False, max_length=1000,
                                      help_text="OCR projects to snapshot (default: all); ignored with `snapshot`.")
-    snapshot = serializers.IntegerField(required=False, min_value=1, help_text="Train on an existing snapshot.")
+    snapshot = IdField(required=False, help_text="Train on an existing snapshot.")
     snapshot_options = SnapshotOptionsInput(required=False)
     config = serializers.DictField(required=False, help_text="mlops.ocr.TrainConfig fields, e.g. backbone, epochs, batch_size.")
     auto_promote = serializers.BooleanField(required=False, default=False)
@@ -190,13 +192,13 @@ def _checked_image(raw: bytes, index: int) -> bytes:
 class PredictJsonInput(serializers.Serializer):
     images = serializers.ListField(child=serializers.CharField(), min_length=1, help_text="Base64 images (data: URLs accepted).")
     model = serializers.CharField(required=False, max_length=100, help_text="Model name (default: your newest promoted model).")
-    version = serializers.IntegerField(required=False, min_value=1, help_text="A specific model version id.")
+    version = IdField(required=False, help_text="A specific model version id.")
 
 
 class PredictMultipartInput(serializers.Serializer):
     images = serializers.ListField(child=serializers.FileField(), min_length=1)
     model = serializers.CharField(required=False, max_length=100)
-    version = serializers.IntegerField(required=False, min_value=1)
+    version = IdField(required=False)
 
 
 class PredictionOutput(serializers.Serializer):
@@ -220,7 +222,13 @@ class OcrPredictApi(APIView):
     """Read the text in images with a model trained on data your organization is entitled to. Batched; usage is recorded."""
 
     permission_classes = [IsClient]
-    parser_classes = [JSONParser, MultiPartParser]
+    # JSON may carry the documented maximum (OCR_PREDICT_MAX_IMAGES base64 images of OCR_PREDICT_MAX_IMAGE_BYTES),
+    # which is far above DATA_UPLOAD_MAX_MEMORY_SIZE: LargeJSONParser reads the stream up to this bound instead.
+    parser_classes = [LargeJSONParser, MultiPartParser]
+
+    @property
+    def max_body_bytes(self) -> int:
+        return settings.OCR_PREDICT_MAX_IMAGES * (settings.OCR_PREDICT_MAX_IMAGE_BYTES * 4 // 3 + 128) + 64 * 1024
 
     @extend_schema(
         request={"application/json": PredictJsonInput, "multipart/form-data": PredictMultipartInput},

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -18,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from coop.errors import ApplicationError, NotFound
-from coop.exports import streamed
+from coop.exports import EXPORT_RESPONSES, streamed
 from coop.models import ClientOrganization
 from coop.permissions import IsClient, IsMember, IsSteward, client_organization
 
@@ -26,7 +27,7 @@ from ..apis import _client_project, records_parameters
 from . import payouts, selectors, services
 from .models import Payout
 
-AMOUNT_PATTERN = re.compile(r"\d{1,11}(\.\d{1,4})?")
+AMOUNT_PATTERN = re.compile(r"[0-9]{1,11}(\.[0-9]{1,4})?")  # ASCII digits only: \d also matches ١٢ and １２
 
 
 class AmountField(serializers.CharField):
@@ -196,7 +197,7 @@ class ProjectStatementApi(APIView):
 class DepositInput(serializers.Serializer):
     amount = AmountField()
     reference = serializers.CharField(max_length=200, help_text="The bank transfer reference; the deposit's identity.")
-    currency = serializers.RegexField(r"^[A-Z]{3}$", default="USD", help_text="ISO 4217 code, e.g. USD.")
+    currency = serializers.ChoiceField(choices=settings.COOP_CURRENCIES, default="USD", help_text="A currency the co-op supports (ISO 4217).")
 
 
 class DepositRecordedOutput(DepositOutput):
@@ -206,7 +207,7 @@ class DepositRecordedOutput(DepositOutput):
 
 def _organization(key: str) -> ClientOrganization:
     organization = ClientOrganization.objects.filter(slug=key).first()
-    if organization is None and key.isdigit():
+    if organization is None and key.isascii() and key.isdigit() and len(key) < 19:  # "²".isdigit() is true
         organization = ClientOrganization.objects.filter(pk=int(key)).first()
     if organization is None:
         raise NotFound("No such organization.")
@@ -369,7 +370,7 @@ class EarningsStatementApi(APIView):
             OpenApiParameter("from", OpenApiTypes.DATE, description="first day"),
             OpenApiParameter("to", OpenApiTypes.DATE, description="last day"),
         ],
-        responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR},
+        responses=EXPORT_RESPONSES,
     )
     def get(self, request):
         currency = _currency_param(request)

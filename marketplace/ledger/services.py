@@ -19,6 +19,7 @@ from __future__ import annotations
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
 
@@ -258,6 +259,11 @@ def deposit_record(
     require_steward(recorded_by)
     amount = money(amount)
     reference = required_text(reference, field="reference")
+    if currency not in settings.COOP_CURRENCIES:
+        raise ApplicationError(
+            f"The co-op keeps no books in {currency}; deposit in {', '.join(settings.COOP_CURRENCIES)}.",
+            code="unsupported_currency", fields={"currency": ["Not a currency the co-op supports."]}, status=400,
+        )
     bank = account_for(kind=K.COOP_BANK, currency=currency)
     cash = account_for(kind=K.CLIENT_CASH, organization=organization, currency=currency)
     return ledger_post(

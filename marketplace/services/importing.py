@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import json
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from PIL import Image, UnidentifiedImageError
 
+from coop import parsers, validation
 from coop.errors import ApplicationError, Conflict
 
 from ..models import Project, Task
@@ -54,6 +54,8 @@ def iter_json_rows(stream) -> Iterator[tuple[int, object]]:
             yield index, row
     except ijson.JSONError as exc:
         raise ApplicationError(f"Malformed JSON: {exc}", code="malformed_json") from exc
+    except UnicodeDecodeError as exc:  # invalid UTF-8, or an escaped lone surrogate (ijson's C backend cannot decode it)
+        raise ApplicationError(f"Malformed JSON: not valid Unicode ({exc.reason}); lone surrogates are refused.", code="malformed_json") from None
 
 
 def iter_jsonl_rows(stream) -> Iterator[tuple[int, object]]:
@@ -63,9 +65,12 @@ def iter_jsonl_rows(stream) -> Iterator[tuple[int, object]]:
         if not line:
             continue
         try:
-            yield number, json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            yield number, _BadLine(str(exc))
+            # The platform's JSON parser: bounded depth, no NaN/Infinity (a bad line is reported, not fatal).
+            yield number, parsers.loads(line)
+        except ApplicationError as exc:
+            yield number, _BadLine(exc.message)
+        except UnicodeDecodeError as exc:
+            yield number, _BadLine(f"Malformed JSON: {exc}")
 
 
 class _BadLine:
@@ -111,10 +116,17 @@ class _Importer:
 
     def add(self, line: int, row) -> None:
         if isinstance(row, _BadLine):
-            self.error(line, None, f"Malformed JSON: {row.message}")
+            self.error(line, None, row.message)
             return
         if not isinstance(row, dict):
             self.error(line, None, "Each task must be a JSON object.")
+            return
+        problem = validation.json_problem(row)
+        if problem:
+            # NUL, a lone surrogate, NaN or hostile nesting anywhere in the row: it could not be stored or shown.
+            external_id = row.get("external_id")
+            clean_id = external_id if isinstance(external_id, str) and not validation.text_problem(external_id) else None
+            self.error(line, clean_id, f"'{problem[0]}': {problem[1]}")
             return
         external_id = row.get("external_id")
         if isinstance(external_id, int) and not isinstance(external_id, bool):
