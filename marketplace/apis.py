@@ -18,7 +18,7 @@ from coop import validation
 from coop.errors import ApplicationError, NotFound
 from coop.permissions import IsClient, IsMember, client_organization
 
-from . import selectors
+from . import import_formats, selectors
 from coop.exports import EXPORT_RESPONSES, streamed
 from .models import Answer, Assignment, Project, Task
 from .prefill import prefill_for
@@ -115,13 +115,16 @@ JSONL_TYPES = ("application/x-ndjson", "application/jsonl", "application/x-jsonl
 
 
 class ProjectTasksImportApi(APIView):
-    """Bulk import: `{"tasks": [...]}` as application/json, or one task per line as application/x-ndjson."""
+    """Bulk import: `{"tasks": [...]}` as application/json, one task per line as application/x-ndjson, or text/csv with a header.
+
+    CSV columns: `external_id`, optional `gold`, and the task type's data columns (text, image, hint, prompt, response_a, response_b).
+    """
 
     permission_classes = [IsClient]
     parser_classes = [_RawStreamParser]
 
     @extend_schema(
-        request={"application/json": OpenApiTypes.OBJECT, "application/x-ndjson": OpenApiTypes.STR},
+        request={"application/json": OpenApiTypes.OBJECT, "application/x-ndjson": OpenApiTypes.STR, "text/csv": OpenApiTypes.STR},
         responses={201: ImportOutput, 409: OpenApiResponse(description="project status refuses imports"), 422: OpenApiResponse(description="rows rejected (listed with line numbers)")},
     )
     def post(self, request, project_id: int):
@@ -139,9 +142,11 @@ class ProjectTasksImportApi(APIView):
             rows = importing.iter_jsonl_rows(iter(stream.readline, b""))
         elif content_type == "application/json":
             rows = importing.iter_json_rows(stream)
+        elif content_type == "text/csv":
+            rows = import_formats.iter_csv_rows(iter(stream.readline, b""))
         else:
             raise ApplicationError(
-                "Send application/json or application/x-ndjson.", code="unsupported_media_type", status=415
+                "Send application/json, application/x-ndjson or text/csv.", code="unsupported_media_type", status=415
             )
         report = importing.tasks_import(project=project, rows=rows)
         project.refresh_from_db()

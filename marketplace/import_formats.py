@@ -10,8 +10,8 @@ service checks every row and reports errors by line.
 from __future__ import annotations
 
 import base64
+import codecs
 import csv
-import io
 import os
 from collections.abc import Iterable, Iterator
 
@@ -34,11 +34,10 @@ def format_of(name: str) -> str:
     )
 
 
-def iter_csv_rows(stream) -> Iterator[tuple[int, object]]:
-    """Rows of a CSV file with a header, numbered by line (the header is line 1). Empty cells are left out."""
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+def iter_csv_rows(lines: Iterable[bytes]) -> Iterator[tuple[int, object]]:
+    """Rows of a CSV file with a header, from its byte lines, numbered by line (the header is line 1). Empty cells are left out."""
     try:
-        reader = csv.DictReader(text)
+        reader = csv.DictReader(codecs.iterdecode(lines, "utf-8-sig"))
         header = reader.fieldnames or []
         if "external_id" not in header:
             raise ApplicationError(
@@ -64,8 +63,6 @@ def iter_csv_rows(stream) -> Iterator[tuple[int, object]]:
         raise ApplicationError("The CSV is not UTF-8 text.", code="invalid_tasks") from None
     except csv.Error as exc:
         raise ApplicationError(f"Malformed CSV: {exc}", code="invalid_tasks") from None
-    finally:
-        text.detach()
 
 
 def rows_for_file(upload) -> Iterator[tuple[int, object]]:
@@ -74,7 +71,7 @@ def rows_for_file(upload) -> Iterator[tuple[int, object]]:
         return importing.iter_jsonl_rows(iter(upload))
     if kind == "json":
         return importing.iter_json_rows(upload)
-    return iter_csv_rows(upload)
+    return iter_csv_rows(iter(upload))
 
 
 def iter_image_rows(files: Iterable) -> Iterator[tuple[int, object]]:

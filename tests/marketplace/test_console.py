@@ -594,3 +594,16 @@ def test_adversarial_deleting_tasks_while_publishing_never_leaves_a_live_project
             assert tasks == 3 and outcomes["delete"] == "not_draft", outcomes
         else:
             assert project.status == "draft" and tasks == 0 and outcomes == {"delete": 3, "publish": "no_tasks"}, outcomes
+
+
+@pytest.mark.django_db
+def test_csv_import_through_the_api(org_api, organization):
+    project = _draft(organization, task_type="pairwise")
+    body = 'external_id,prompt,response_a,response_b,gold\np-1,"Which, really?",Yes,"No\nreally",a\np-2,Q2,A,B,\n'
+    response = org_api.generic("POST", f"/api/v1/projects/{project.pk}/tasks/", body, content_type="text/csv")
+    assert response.status_code == 201, response.content
+    assert (response.json()["imported"], response.json()["gold"]) == (2, 1)
+    assert Task.objects.get(external_id="p-1").data == {"prompt": "Which, really?", "response_a": "Yes", "response_b": "No\nreally"}
+    bad = org_api.generic("POST", f"/api/v1/projects/{project.pk}/tasks/", "external_id,prompt\np-3,Q\n", content_type="text/csv")
+    assert bad.status_code == 422 and bad.json()["error"]["rows"][0]["line"] == 2
+    assert org_api.generic("POST", f"/api/v1/projects/{project.pk}/tasks/", "x", content_type="text/plain").status_code == 415
