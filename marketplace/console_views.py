@@ -39,6 +39,9 @@ client_required = role_required("client")
 TASKS_SHOWN = 50
 DELIVERIES_SHOWN = 100
 SECRET_SESSION_KEY = "console_new_webhook_secret"
+# Which buttons the page offers; the services decide (and explain) whether a move is allowed.
+IMPORTABLE = (Project.Status.DRAFT, Project.Status.PAUSED, Project.Status.PUBLISHED)
+CANCELLABLE = (Project.Status.DRAFT, Project.Status.HELD, Project.Status.PUBLISHED, Project.Status.PAUSED)
 
 
 def _project(request, pk) -> Project:
@@ -132,6 +135,8 @@ def _detail_context(request, project: Project) -> dict:
         "gold_form": GoldTaskForm(),
         "new_secret": new_secret["secret"] if new_secret else None,
         "formats": import_formats.FORMATS,
+        "can_import": project.status in IMPORTABLE,
+        "can_cancel": project.status in CANCELLABLE,
         "section": "projects",
     }
 
