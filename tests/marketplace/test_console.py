@@ -145,6 +145,15 @@ class TestProjects:
         with django_assert_max_num_queries(8):
             assert console.get("/client/").status_code == 200
 
+    def test_project_page_query_count_does_not_grow_with_tasks(self, console, organization, django_assert_max_num_queries):
+        small = factories.make_project(organization, tasks=2, title="Small", instructions="Small one.")
+        big = factories.make_project(organization, tasks=40, title="Big", instructions="Big one.")
+        with django_assert_max_num_queries(30) as small_queries:
+            console.get(f"/client/projects/{small.pk}/")
+        with django_assert_max_num_queries(30) as big_queries:
+            console.get(f"/client/projects/{big.pk}/")
+        assert len(big_queries.captured_queries) == len(small_queries.captured_queries)
+
     def test_create_a_draft(self, console, organization, client_user):
         response = console.post("/client/projects/new/", PROJECT_FORM)
         project = Project.objects.get(organization=organization)
