@@ -387,6 +387,9 @@ class MemberProposalForm(forms.Form):
         for name in list(self.fields):
             if name not in keep:
                 del self.fields[name]
+        for name in ("membership", "candidates"):
+            if name in self.fields:
+                self.fields[name].label_from_instance = lambda m: m.display_name
 
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
@@ -434,6 +437,7 @@ class DelegationForm(forms.Form):
         if me is not None:
             others = others.exclude(pk=me.pk)
         self.fields["delegate"].queryset = others
+        self.fields["delegate"].label_from_instance = lambda m: m.display_name
         self.fields["category"].choices = [("", "Every named ballot")] + list(ProposalKind.choices)
 
 
