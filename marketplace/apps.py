@@ -7,7 +7,7 @@ class MarketplaceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import governance_hooks, tasks  # noqa: F401  (actors, periodic jobs, publication/export/appeal rules)
+        from . import governance_cases, governance_hooks, tasks  # noqa: F401  (actors, periodic jobs, publication/export/appeal rules)
         from .services import wellbeing  # noqa: F401  (sensitive-content opt-in and daily cap at claim time)
         from .apis import ProjectResultsApi
 

@@ -18,6 +18,7 @@ from .. import selectors, services
 from ..forms import AmendmentForm, AppealForm, CommentForm, OutcomeForm, PreferenceForm, ReasonForm, vote_form_for
 from ..models import NotificationPreference, Proposal, ProposalKind
 from ..rules import AMENDABLE_KINDS, KIND_RULES
+from ..cases import case_html
 from ..services.deliberation import COMMENT_EDIT_WINDOW
 
 
@@ -80,6 +81,7 @@ def _detail_context(request, proposal: Proposal, vote_form=None) -> dict:
         "outcome_form": OutcomeForm(initial={"statement": proposal.outcome_statement}, auto_id="outcome_%s"),
         "proxy_votes": selectors.proxy_votes_named(proposal),
         "edit_window": COMMENT_EDIT_WINDOW,
+        "case_html": case_html(proposal, request.user),
     }
 
 

@@ -113,6 +113,26 @@ class TestReview:
         assert (wrong.status, wrong.appeal_status) == ("accepted", "overturned")
         assert worker.notifications.filter(kind="answer.appeal_decided").exists()
 
+    def test_appeal_page_shows_the_case_and_the_parties_do_not_vote(self, organization, steward, client):
+        from governance.models import Proposal
+
+        _, (right, wrong) = self._review_task(organization)
+        review.answer_review(reviewer=steward, answer=wrong, accept=False, reason="incorrect", feedback="Clearly a t, not a b.")
+        review.answer_appeal_file(worker=wrong.worker, answer=wrong, reason="The image really says cab, zoom in please.")
+        proposal = Proposal.objects.get(kind="appeal")
+        parties = {wrong.worker.membership.pk, steward.membership.pk}
+        assert parties <= set(proposal.conflicted)
+        assert not proposal.electors.filter(membership_id__in=parties).exists()
+        voter = factories.make_member()
+        client.force_login(voter)
+        page = client.get(f"/governance/proposals/{proposal.pk}/").content.decode()
+        assert 'data-testid="appeal-case"' in page
+        assert "Clearly a t, not a b." in page and "The image really says cab" in page  # the reason, the feedback, the statement
+        assert str(right.payload["text"]) in page  # every other answer to the task
+        client.force_login(wrong.worker)
+        page = client.get(f"/governance/proposals/{proposal.pk}/").content.decode()
+        assert "You are a party to this case" in page
+
     def test_failed_appeal_keeps_the_rejection(self, organization, steward):
         from governance.models import Proposal
         from governance.services import ballot_cast, proposal_close
