@@ -33,8 +33,10 @@ import json
 import secrets
 import struct
 import uuid
+from contextlib import contextmanager
 
 from django.conf import settings
+from django.db import connection
 from django.utils.crypto import salted_hmac
 
 from coop.errors import ApplicationError
@@ -136,5 +138,27 @@ def ballots_unseal(*, proposal: Proposal) -> int:
     ballots = [unseal(proposal_id=proposal.pk, sealed=item) for item in sealed]
     secrets.SystemRandom().shuffle(ballots)
     SecretBallot.objects.bulk_create([SecretBallot(id=uuid.uuid4(), proposal=proposal, **ballot) for ballot in ballots])
-    SealedBallot.objects.filter(proposal=proposal).delete()
+    with _zeroing_deletes():
+        SealedBallot.objects.filter(proposal=proposal).delete()
     return len(ballots)
+
+
+@contextmanager
+def _zeroing_deletes():
+    """On SQLite, overwrite the deleted sealed rows' bytes in the database file (PRAGMA secure_delete).
+
+    PostgreSQL keeps dead row versions until VACUUM, which cannot run inside the closing transaction; the README
+    says what that leaves.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA secure_delete")
+        previous = cursor.fetchone()[0]
+        cursor.execute("PRAGMA secure_delete = ON")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA secure_delete = {int(previous)}")

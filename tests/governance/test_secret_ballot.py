@@ -366,3 +366,18 @@ def test_adversarial_no_join_or_ordering_links_50_voters_to_their_choices():
                 [proposal.pk],
             )
             assert cursor.fetchone()[0] == 0
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite only: PostgreSQL keeps dead rows until VACUUM")
+def test_sqlite_overwrites_the_sealed_ballots_it_deletes_at_close(steward, member):
+    proposal = motion(steward, secret=True)
+    vote(proposal, member, "yes")
+    fragment = bytes(SealedBallot.objects.get(proposal=proposal).sealed)[100:164]
+    assert fragment in connection.connection.serialize()  # the test can see a ballot's bytes in the file ...
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA secure_delete = OFF")  # as SQLite builds without SQLITE_SECURE_DELETE start
+    close(proposal)
+    assert fragment not in connection.connection.serialize()  # ... and none are left behind after the close
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA secure_delete")
+        assert cursor.fetchone()[0] == 0  # the connection's own setting is restored
