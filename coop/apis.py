@@ -13,7 +13,7 @@ from . import selectors, services
 from .errors import Forbidden
 from .models import ApiToken, Membership, Notification
 from .permissions import IsClient, IsMember, client_organization
-from .validation import IdField
+from .validation import IdField, RefuseUnknownFieldsMixin
 
 
 class MembershipOutput(serializers.ModelSerializer):
@@ -84,7 +84,7 @@ class TokenOutput(serializers.ModelSerializer):
         fields = ["id", "name", "prefix", "scope", "is_active", "created_at", "last_used_at", "expires_at", "revoked_at"]
 
 
-class TokenCreateInput(serializers.Serializer):
+class TokenCreateInput(RefuseUnknownFieldsMixin, serializers.Serializer):
     name = serializers.CharField(max_length=80)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from coop.errors import ApplicationError
 from coop.parsers import LargeJSONParser
-from coop.validation import IdField
+from coop.validation import IdField, RefuseUnknownFieldsMixin
 from coop.permissions import IsClient, IsSteward, client_organization
 from marketplace.models import Project
 
@@ -35,7 +35,7 @@ class SnapshotOptionsInput(serializers.Serializer):
     test_fraction = serializers.DecimalField(required=False, max_digits=4, decimal_places=3, min_value=0, max_value=1)
 
 
-class RunInput(serializers.Serializer):
+class RunInput(RefuseUnknownFieldsMixin, serializers.Serializer):
     model_name = serializers.CharField(max_length=100)
     projects = serializers.ListField(child=IdField(), required=False, max_length=1000,
                                      help_text="OCR projects to snapshot (default: all); ignored with `snapshot`.")

@@ -22,6 +22,7 @@ from coop.errors import ApplicationError, NotFound
 from coop.exports import EXPORT_RESPONSES, streamed
 from coop.models import ClientOrganization
 from coop.permissions import IsClient, IsMember, IsSteward, client_organization
+from coop.validation import RefuseUnknownFieldsMixin
 
 from ..apis import _client_project, records_parameters
 from . import payouts, selectors, services
@@ -194,7 +195,7 @@ class ProjectStatementApi(APIView):
 # --- Stewards ---------------------------------------------------------------------------------------
 
 
-class DepositInput(serializers.Serializer):
+class DepositInput(RefuseUnknownFieldsMixin, serializers.Serializer):
     amount = AmountField()
     reference = serializers.CharField(max_length=200, help_text="The bank transfer reference; the deposit's identity.")
     currency = serializers.ChoiceField(choices=settings.COOP_CURRENCIES, default="USD", help_text="A currency the co-op supports (ISO 4217).")
@@ -379,7 +380,7 @@ class EarningsStatementApi(APIView):
         return streamed(fmt, statement["rows"], fields=selectors.WORKER_STATEMENT_FIELDS, filename=f"my-earnings-{currency.lower()}")
 
 
-class PayoutRequestInput(serializers.Serializer):
+class PayoutRequestInput(RefuseUnknownFieldsMixin, serializers.Serializer):
     amount = AmountField(required=False, help_text="Default: everything available. Rounded down to whole cents.")
     currency = serializers.RegexField(r"^[A-Z]{3}$", default="USD")
 

@@ -413,6 +413,20 @@ def test_adversarial_a_misspelt_field_on_create_is_refused_not_dropped(org_api):
     assert not Project.objects.exists()
 
 
+def test_adversarial_unknown_fields_are_refused_on_every_create_that_moves_money_or_power(organization, member, steward):
+    deposit = _as(steward).post(
+        f"/api/v1/organizations/{organization.slug}/deposits/", {"amount": "5", "reference": "R", "currencyy": "EUR"}, format="json"
+    )
+    assert _error(deposit, 400)["fields"] == {"currencyy": ["Unknown field."]}
+    payout = _as(member).post("/api/v1/work/payouts/", {"amount": "5", "worker": steward.pk}, format="json")
+    assert "worker" in _error(payout, 400)["fields"]
+    token = _as(member).post("/api/v1/tokens/", {"name": "t", "organization": organization.pk}, format="json")
+    assert "organization" in _error(token, 400)["fields"]
+    run = _as(steward).post("/api/v1/mlops/runs/", {"model_name": "m", "projcts": [1]}, format="json")
+    assert "projcts" in _error(run, 400)["fields"]
+    assert not LedgerTransaction.objects.exists()
+
+
 @pytest.mark.parametrize("pay", [0.1, 0.30000000000000004, 1.5, "٠.١٠", "０.１０"])
 def test_adversarial_pay_is_never_a_float_or_foreign_digits(org_api, pay):
     error = _error(org_api.post("/api/v1/projects/", _project_body(pay_per_task=pay), format="json"), 400)
