@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from coop.errors import ApplicationError, Conflict
@@ -35,6 +35,41 @@ def _label(agreement) -> str:
 
 def locked(agreement):
     return type(agreement).objects.select_for_update(of=("self",)).get(pk=agreement.pk)
+
+
+def agreement_amend(*, actor: User | None, agreement, terms: dict, amendable: tuple[str, ...], owner: dict):
+    """Start an amendment: a new draft version (n+1) of `agreement` with the cleaned `terms`.
+
+    The one path for contracts and data-use agreements (contract_amend and
+    dua_amend clean the terms and say who owns the new version). Locks the
+    agreement; the database's "one draft per family" constraint refuses a
+    second amendment in progress.
+    """
+    require_steward(actor)
+    model = type(agreement)
+    agreement = locked(agreement)
+    if agreement.status not in amendable:
+        what = " or ".join(S(status).label.lower() for status in amendable)
+        raise Conflict(f"Only an {what} {_kind_name(agreement)} can be amended.", code="not_amendable")
+    latest = model.objects.filter(family=agreement.family).order_by("-version").values_list("version", flat=True).first()
+    try:
+        with transaction.atomic():
+            amendment = model.objects.create(
+                family=agreement.family, version=latest + 1, previous=agreement, created_by=actor, **owner, **terms
+            )
+    except IntegrityError as exc:
+        raise Conflict(f"An amendment of this {_kind_name(agreement)} is already being drafted or voted on.", code="amendment_open") from exc
+    log_write(
+        actor=actor,
+        action="agreement.amendment_drafted",
+        obj=amendment,
+        summary=f"Amendment v{amendment.version} of the {_label(amendment)} drafted"[:300],
+    )
+    return amendment
+
+
+def _kind_name(agreement) -> str:
+    return "contract" if isinstance(agreement, Contract) else "data-use agreement"
 
 
 def agreement_propose(*, actor: User | None, agreement, now: datetime | None = None, **rules) -> Proposal:

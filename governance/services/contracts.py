@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from coop.errors import ApplicationError, Conflict
 from coop.models import ClientOrganization, User
 
 from ..models import AgreementStatus, Contract, Proposal, TaskType
-from .agreements import agreement_propose, locked, require_steward
+from .agreements import agreement_amend, agreement_propose, locked, require_steward
 from .audit import log_write
 
 FIELDS = ("title", "scope", "task_types", "rate_card", "payment_terms", "term_start", "term_end", "termination_notice_days")
@@ -130,30 +130,11 @@ def contract_amend(*, actor: User | None, contract: Contract, **changes) -> Cont
     """Start an amendment: a new draft version (n+1) of an active or ratified contract, with `changes` applied."""
     require_steward(actor)
     _check_fields(changes)
-    contract = locked(contract)
-    if contract.status not in (S.ACTIVE, S.RATIFIED):
-        raise Conflict("Only an active or ratified contract can be amended.", code="not_amendable")
-    terms = {field: getattr(contract, field) for field in FIELDS} | changes
-    latest = Contract.objects.filter(family=contract.family).order_by("-version").values_list("version", flat=True).first()
-    try:
-        with transaction.atomic():
-            amendment = Contract.objects.create(
-                organization=contract.organization,
-                family=contract.family,
-                version=latest + 1,
-                previous=contract,
-                created_by=actor,
-                **_clean(terms),
-            )
-    except IntegrityError as exc:
-        raise Conflict("An amendment of this contract is already being drafted or voted on.", code="amendment_open") from exc
-    log_write(
-        actor=actor,
-        action="agreement.amendment_drafted",
-        obj=amendment,
-        summary=f"Amendment v{amendment.version} of contract “{amendment.title}” drafted",
+    current = locked(contract)
+    terms = _clean({field: getattr(current, field) for field in FIELDS} | changes)
+    return agreement_amend(
+        actor=actor, agreement=current, terms=terms, amendable=(S.ACTIVE, S.RATIFIED), owner={"organization": current.organization}
     )
-    return amendment
 
 
 def contract_propose(*, actor: User | None, contract: Contract, now=None, **rules) -> Proposal:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from coop.errors import ApplicationError, Conflict, Forbidden
@@ -25,7 +25,7 @@ from coop.services import notification_send_to_organization
 from .. import selectors
 from ..models import AgreementStatus, Contract, DataExportLog, DataUseAgreement, PersonalDataClass, Proposal
 from ..rules import PURPOSES
-from .agreements import agreement_propose, locked, require_steward
+from .agreements import agreement_amend, agreement_propose, locked, require_steward
 from .audit import log_write
 
 S = AgreementStatus
@@ -194,33 +194,14 @@ def dua_update(*, actor: User | None, dua: DataUseAgreement, **changes) -> DataU
 
 @transaction.atomic
 def dua_amend(*, actor: User | None, dua: DataUseAgreement, **changes) -> DataUseAgreement:
-    """Start an amendment: a new draft version (n+1) of an active DUA, with `changes` applied."""
+    """Start an amendment: a new draft version (n+1) of an active DUA, with `changes` applied, under the active contract."""
     require_steward(actor)
     _check_fields(changes)
-    dua = locked(dua)
-    if dua.status != S.ACTIVE:
-        raise Conflict("Only an active data-use agreement can be amended.", code="not_amendable")
-    latest = DataUseAgreement.objects.filter(family=dua.family).order_by("-version").values_list("version", flat=True).first()
-    contract = Contract.objects.filter(family=dua.contract.family, status=S.ACTIVE).first() or dua.contract
-    try:
-        with transaction.atomic():
-            amendment = DataUseAgreement.objects.create(
-                contract=contract,
-                family=dua.family,
-                version=latest + 1,
-                previous=dua,
-                created_by=actor,
-                **_clean(_terms(dua) | changes),
-            )
-    except IntegrityError as exc:
-        raise Conflict("An amendment of this agreement is already being drafted or voted on.", code="amendment_open") from exc
-    log_write(
-        actor=actor,
-        action="agreement.amendment_drafted",
-        obj=amendment,
-        summary=f"Amendment v{amendment.version} of a data-use agreement drafted",
+    current = locked(dua)
+    contract = Contract.objects.filter(family=current.contract.family, status=S.ACTIVE).first() or current.contract
+    return agreement_amend(
+        actor=actor, agreement=current, terms=_clean(_terms(current) | changes), amendable=(S.ACTIVE,), owner={"contract": contract}
     )
-    return amendment
 
 
 def dua_propose(*, actor: User | None, dua: DataUseAgreement, now=None, **rules) -> Proposal:
