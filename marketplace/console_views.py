@@ -285,7 +285,13 @@ def preview(request, pk: int):
     return render(
         request,
         "marketplace/console/preview.html",
-        {"project": project, "task": task, "instructions_html": render_instructions(project.instructions), "section": "projects"},
+        {
+            "project": project,
+            "task": task,
+            "instructions_html": render_instructions(project.instructions),
+            "categories": [CATEGORY_LABELS.get(c, c) for c in project.sensitive_categories],
+            "section": "projects",
+        },
     )
 
 

@@ -203,6 +203,9 @@ class TestProjects:
         project = factories.make_project(organization, task_type="classification", tasks=2, publish=False)
         page = console.get(f"/client/projects/{project.pk}/preview/").content.decode()
         assert "Example text number 0" in page and "positive" in page and "Type <strong>exactly</strong>" in page
+        assert 'data-testid="sensitive-warning"' not in page
+        moderated = factories.make_project(organization, tasks=1, publish=False, sensitive_categories=["sexual_content"], instructions="Moderate.")
+        assert "Sensitive content: Sexual content." in console.get(f"/client/projects/{moderated.pk}/preview/").content.decode()
         ocr = factories.make_project(organization, tasks=1, publish=False)
         page = console.get(f"/client/projects/{ocr.pk}/preview/").content.decode()
         task = Task.objects.get(project=ocr)
