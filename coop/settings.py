@@ -369,5 +369,7 @@ MLOPS_INFERENCE_BATCH_SIZE = env.int("MLOPS_INFERENCE_BATCH_SIZE", default=64)
 MLOPS_MODEL_CACHE_SIZE = env.int("MLOPS_MODEL_CACHE_SIZE", default=2)
 OCR_PREDICT_MAX_IMAGES = env.int("OCR_PREDICT_MAX_IMAGES", default=256)
 OCR_PREDICT_MAX_IMAGE_BYTES = env.int("OCR_PREDICT_MAX_IMAGE_BYTES", default=2 * 1024 * 1024)
+# A multipart predict may carry OCR_PREDICT_MAX_IMAGES files (Django's default cap is 100 files per request).
+DATA_UPLOAD_MAX_NUMBER_FILES = max(100, OCR_PREDICT_MAX_IMAGES)
 # What a client pays per prediction (USD, 4 decimals) when its DUA carries a data dividend (revenue share).
 OCR_PREDICTION_PRICE = Decimal(env("OCR_PREDICTION_PRICE", default="0.0010"))

@@ -167,6 +167,26 @@ def test_the_documented_predict_limit_is_reachable_over_json(organization):
     assert error["code"] == "no_promoted_model"
 
 
+def test_the_documented_predict_limit_is_reachable_over_multipart(organization, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    image = io.BytesIO()
+    Image.new("L", (8, 8)).save(image, format="PNG")
+    files = [SimpleUploadedFile(f"{i}.png", image.getvalue(), content_type="image/png") for i in range(settings.OCR_PREDICT_MAX_IMAGES)]
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {factories.org_token(organization)}")
+    error = _error(api.post("/api/v1/ocr/predict/", {"images": files}, format="multipart"), 404)
+    assert error["code"] == "no_promoted_model"  # every image was read and checked; only the missing model refused it
+
+
+def test_adversarial_an_oversize_form_outside_the_api_is_a_413_not_a_500(member, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    client = Client()
+    client.force_login(member)
+    assert client.post("/membership/profile/", {"display_name": "x" * 5000}).status_code == 413
+
+
 def test_adversarial_a_predict_body_above_its_own_limit_is_a_413(organization, settings):
     settings.OCR_PREDICT_MAX_IMAGES, settings.OCR_PREDICT_MAX_IMAGE_BYTES = 1, 100
     api = APIClient()
