@@ -102,9 +102,13 @@ def preference_set(*, user: User, daily_digest: bool) -> NotificationPreference:
 def _digest_body(*, membership_id: int, since: datetime, now: datetime) -> list[str]:
     mine = Proposal.objects.filter(electors__membership_id=membership_id)
     lines = []
-    for proposal in mine.filter(opened_at__gt=since, opened_at__lte=now).order_by("closes_at"):
-        lines.append(f"New vote: {proposal.title} (closes {proposal.closes_at:%Y-%m-%d %H:%M} UTC)")
     voted = Q(votes__membership_id=membership_id) | Q(participations__membership_id=membership_id)
+    # Reminders of open votes go only to those who have not voted yet.
+    for proposal in mine.filter(opened_at__gt=since, opened_at__lte=now).exclude(voted).order_by("closes_at"):
+        lines.append(f"New vote: {proposal.title} (closes {proposal.closes_at:%Y-%m-%d %H:%M} UTC)")
+    drafts = Proposal.objects.filter(status=ProposalStatus.DRAFT, created_at__gt=since, created_at__lte=now)
+    for proposal in drafts.exclude(sponsorships__membership_id=membership_id).order_by("created_at")[:10]:
+        lines.append(f"Looking for co-sponsors: {proposal.title}")
     closing = mine.filter(status=ProposalStatus.OPEN, closes_at__gt=now, closes_at__lte=now + REMINDER_BEFORE_CLOSE).exclude(
         voted
     )

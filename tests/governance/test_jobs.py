@@ -82,6 +82,16 @@ class TestReminders:
         assert services.governance_digest_send(now=proposal.closes_at + dt.timedelta(hours=1)) == 1
         assert "Closed: Adopt the code of conduct — passed" in Notification.objects.filter(kind="governance.digest").first().body
 
+    def test_digest_skips_votes_already_cast_and_lists_drafts_to_back(self, steward):
+        reader, author = make_members(2)
+        services.preference_set(user=reader, daily_digest=True)
+        cast = motion(steward, title="Already voted on")
+        vote(cast, reader, "yes")
+        services.proposal_draft(author=author, kind="general_motion", title="Back me", body="Please.")
+        services.governance_digest_send(now=timezone.now() + dt.timedelta(minutes=5))
+        body = Notification.objects.get(user=reader, kind="governance.digest").body
+        assert "Already voted on" not in body and "Looking for co-sponsors: Back me" in body
+
 
 @pytest.mark.django_db
 def test_actors_call_their_services_with_the_real_clock(steward):
