@@ -19,7 +19,6 @@ from .models import (
     VoteHistory,
 )
 
-
 ReadOnly = ReadOnlyAdmin  # append-only records and vote-controlled data
 
 
@@ -139,3 +138,43 @@ class NotificationPreferenceAdmin(ReadOnly):
     list_filter = ["daily_digest"]
     search_fields = ["user__email"]
     list_select_related = ["user"]
+
+
+# --- Member initiative and due process (read-only: members and stewards act in the portal) ----------------
+
+from .models import Amendment, Comment, Delegation, InterimSuspension, Sponsorship  # noqa: E402
+
+
+@admin.register(Sponsorship)
+class SponsorshipAdmin(ReadOnly):
+    list_display = ["proposal", "membership", "created_at"]
+    list_select_related = ["proposal", "membership"]
+
+
+@admin.register(Comment)
+class CommentAdmin(ReadOnly):
+    list_display = ["proposal", "author", "created_at", "edited_at", "hidden_at", "hidden_reason"]
+    list_filter = ["hidden_at"]
+    search_fields = ["body", "hidden_reason"]
+    list_select_related = ["proposal", "author"]
+
+
+@admin.register(Amendment)
+class AmendmentAdmin(ReadOnly):
+    list_display = ["proposal", "author", "status", "created_at", "decided_at", "ballot"]
+    list_filter = ["status"]
+    list_select_related = ["proposal", "author", "ballot"]
+
+
+@admin.register(Delegation)
+class DelegationAdmin(ReadOnly):
+    list_display = ["delegator", "delegate", "category", "created_at", "revoked_at"]
+    list_filter = ["category"]
+    list_select_related = ["delegator", "delegate"]
+
+
+@admin.register(InterimSuspension)
+class InterimSuspensionAdmin(ReadOnly):
+    list_display = ["membership", "ground", "status", "requested_by", "confirmed_by", "starts_at", "ends_at", "review"]
+    list_filter = ["status", "ground"]
+    list_select_related = ["membership", "requested_by", "confirmed_by", "review"]

@@ -21,6 +21,27 @@ def _ratify(proposal: Proposal, opened_at: dt.datetime) -> None:
     services.proposal_close(proposal=proposal, now=proposal.closes_at)
 
 
+def ensure_demo_member_proposal() -> None:
+    """A member's proposal looking for co-sponsors, with the start of a discussion: members can back it and reply."""
+    from coop.models import Membership
+
+    title = "Pay reviewers for the time they spend on appeals"
+    if Proposal.objects.filter(title=title).exists():
+        return
+    members = list(Membership.objects.filter(status="active", is_steward=False).select_related("user").order_by("pk")[:2])
+    if len(members) < 2:
+        return
+    proposal = services.proposal_draft(
+        author=members[0].user,
+        kind="general_motion",
+        title=title,
+        body="Answering an appeal takes a reviewer **10–20 minutes**. Pay it at the co-op's pay floor, from the co-op fee.",
+        discussion_days=3,
+    )
+    services.proposal_cosponsor(proposal=proposal, user=members[1].user)
+    services.comment_post(proposal=proposal, author=members[1].user, body="Agreed. Could we cap it per month?")
+
+
 def ensure_demo_motion(steward: User) -> None:
     """An open vote, so the demo has something to decide."""
     title = "Adopt the co-op's code of conduct for reviewers"

@@ -51,11 +51,12 @@ class Command(BaseCommand):
             token_file.write_text(issued.plaintext + "\n")
         token = token_file.read_text().strip()
 
-        from governance.demo import ensure_demo_agreements, ensure_demo_motion
+        from governance.demo import ensure_demo_agreements, ensure_demo_member_proposal, ensure_demo_motion
         from marketplace.demo import ensure_demo_projects
 
         ensure_demo_agreements(organization, steward)
         ensure_demo_motion(steward)
+        ensure_demo_member_proposal()
         demo_projects = ensure_demo_projects(organization, steward)
 
         transaction.on_commit(jobs.drain)  # zero-service mode: run any queued jobs before this process exits
