@@ -15,13 +15,22 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+environ.Env.read_env(env("ENV_FILE", default=str(BASE_DIR / ".env")), overwrite=False)  # ENV_FILE: another file, or /dev/null
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env(
-    "SECRET_KEY",
-    default="django-insecure-dev-only-key-change-me-in-production-0123456789abcdef",
-)
+# Keys: with DEBUG off both must be set (start-up stops otherwise); with DEBUG on, dev-only defaults apply.
+SECRET_KEY = env("SECRET_KEY", default="django-insecure-dev-only-key-change-me-in-production-0123456789abcdef" if DEBUG else "")
+# Worker pseudonyms shown to clients are keyed by this, not by SECRET_KEY, so rotating the SECRET_KEY does
+# not turn every worker into a stranger in the client's data (to keep existing pseudonyms, set it to the old SECRET_KEY).
+PSEUDONYM_KEY = env("PSEUDONYM_KEY", default="django-insecure-dev-only-pseudonym-key" if DEBUG else "")
+_missing_keys = [name for name, value in (("SECRET_KEY", SECRET_KEY), ("PSEUDONYM_KEY", PSEUDONYM_KEY)) if not value]
+if _missing_keys:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"{' and '.join(_missing_keys)} must be set when DEBUG is off (long random strings; see .env.example). "
+        "For local development set DEBUG=true, or use `bash scripts/run`, which keeps generated keys in VAR_DIR."
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 CSRF_FAILURE_VIEW = "coop.errors.csrf_failure"  # JSON under /api/
@@ -314,17 +323,40 @@ COOP_NAME = env("COOP_NAME", default="Data Co-op")
 API_TOKEN_PREFIX = "coop"
 # Portal pieces contributed by the apps: (label, url name) for members' navigation,
 # and template names of cards on the member dashboard.
-PORTAL_MEMBER_NAV: list[tuple[str, str]] = [
-    ("Work", "marketplace:feed"),
-    ("My submissions", "marketplace:submissions"),
-    ("My records", "marketplace:records"),
-    ("Earnings", "marketplace:earnings"),
-    ("Pay data", "marketplace:transparency"),
-    ("Preferences", "marketplace:preferences"),
-    ("Governance", "governance:proposal_list"),
-    ("Models", "mlops:models"),
-]
-PORTAL_MEMBER_DASHBOARD_CARDS: list[str] = ["governance/partials/dashboard_card.html"]
+# The portal's navigation by role, in a few groups; other apps' pages are named by URL name (no imports).
+PORTAL_NAV: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
+    "member": [
+        ("Work", [
+            ("Task feed", "marketplace:feed"),
+            ("My submissions", "marketplace:submissions"),
+            ("My records", "marketplace:records"),
+            ("Preferences", "marketplace:preferences"),
+            ("Models", "mlops:models"),
+        ]),
+        ("Money", [("Earnings", "marketplace:earnings"), ("Pay data", "marketplace:transparency")]),
+        ("Co-op", [
+            ("Proposals and votes", "governance:proposal_list"),
+            ("Put a proposal forward", "governance:proposal_new"),
+            ("My proxies", "governance:proxies"),
+            ("Agreements", "governance:contract_list"),
+            ("Governance log", "governance:log"),
+            ("Membership", "coop:membership"),
+            ("API tokens", "coop:tokens"),
+        ]),
+    ],
+    "steward": [
+        ("Admin", [
+            ("Review queue", "marketplace:review"),
+            ("Payouts", "marketplace:steward_payouts"),
+            ("Applications", "coop:steward_applications"),
+            ("Members", "coop:steward_members"),
+            ("Clients", "coop:organizations"),
+            ("Django admin", "admin:index"),
+        ]),
+    ],
+    "applicant": [("Co-op", [("Membership", "coop:membership")])],
+}
+PORTAL_MEMBER_DASHBOARD_CARDS: list[str] = ["marketplace/partials/dashboard_card.html", "governance/partials/dashboard_card.html"]
 
 # Due process: appeals are decided by all members ("proposal") or by a randomly drawn panel ("panel").
 GOVERNANCE_APPEAL_MODE = env("GOVERNANCE_APPEAL_MODE", default="proposal")

@@ -26,6 +26,29 @@ class TestRoleAwarePortal:
         for url in ("/stewards/members/", "/stewards/applications/", "/organizations/"):
             assert client.get(url).status_code == 403
 
+    def test_navigation_is_grouped_by_role_with_the_current_section_marked(self, client, member, steward):
+        import re
+
+        client.force_login(member)
+        page = client.get("/work/earnings/").content.decode()
+        groups = re.findall(r"<summary[^>]*>([^<]+)</summary>", page)
+        assert groups == ["Work", "Money", "Co-op"]
+        assert re.search(r'<summary aria-current="true" class="current">Money</summary>', page)
+        assert re.search(r'<a href="/work/earnings/" aria-current="page">Earnings</a>', page)
+        assert 'data-testid="menu-toggle"' in page
+        client.force_login(steward)
+        page = client.get("/review/").content.decode()
+        assert re.findall(r"<summary[^>]*>([^<]+)</summary>", page) == ["Work", "Money", "Co-op", "Admin"]
+        assert re.search(r'<summary aria-current="true" class="current">Admin</summary>', page)
+
+    def test_member_dashboard_shows_what_to_do_next_and_the_money(self, client, member, organization):
+        project = factories.make_project(organization, tasks=2, title="Read the codes")
+        client.force_login(member)
+        page = client.get("/dashboard/").content.decode()
+        assert 'data-testid="work-card"' in page and "Start labeling: Read the codes" in page
+        assert f"/work/projects/{project.pk}/label/" in page
+        assert 'data-testid="balance">USD 0.00</span>' in page
+
     def test_steward_sees_desk_and_pending_applications(self, client, steward):
         factories.make_applicant(display_name="Nia")
         client.force_login(steward)

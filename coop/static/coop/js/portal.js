@@ -54,3 +54,26 @@
   }
   connect();
 })();
+
+// Navigation: the phone menu button, and one open group at a time (Escape or a click elsewhere closes it).
+(function () {
+  "use strict";
+  const toggle = document.querySelector(".menu-toggle");
+  const nav = document.getElementById("main-nav");
+  if (toggle && nav) {
+    toggle.addEventListener("click", () => {
+      const open = nav.classList.toggle("open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+  const groups = Array.from(document.querySelectorAll("header.site .nav-group details"));
+  groups.forEach((group) => group.addEventListener("toggle", () => {
+    if (group.open) groups.filter((other) => other !== group).forEach((other) => { other.open = false; });
+  }));
+  document.addEventListener("click", (event) => {
+    if (!event.target.closest(".nav-group")) groups.forEach((group) => { group.open = false; });
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") groups.forEach((group) => { group.open = false; });
+  });
+})();
