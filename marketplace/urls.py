@@ -25,6 +25,7 @@ urlpatterns = [
     path("work/projects/<int:pk>/flag/", views.project_flag, name="flag"),
     path("work/clients/<int:organization_id>/rate/", views.client_rate, name="rate"),
     path("review/", views.review_queue, name="review"),
+    path("review/tasks/<int:pk>/image/", views.review_task_image, name="review_task_image"),
     path("review/answers/<int:pk>/<slug:action>/", views.review_action, name="review_action"),
     *console_urlpatterns,
 ]

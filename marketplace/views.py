@@ -80,7 +80,8 @@ def preferences(request):
 
 @member_required
 def label(request, pk: int):
-    project = get_object_or_404(Project, pk=pk)
+    # Only a live project's instructions and data are shown: never a draft, a paused or a cancelled one.
+    project = get_object_or_404(Project, pk=pk, status=Project.Status.PUBLISHED)
     refusal = project_refusal(project, request.user)
     if refusal:
         messages.warning(request, wellbeing.REFUSAL_MESSAGES.get(refusal, "This project is not open to you."))
@@ -179,6 +180,19 @@ def review_queue(request):
         "marketplace/review.html",
         {**selectors.review_queue(), "reasons": ReviewDecision.Reason.choices, "appeals_by_vote": bool(review.APPEAL_HOOKS)},
     )
+
+
+@steward_required
+def review_task_image(request, pk: int):
+    """A task's image for the reviewer judging it (stewards only)."""
+    from django.http import FileResponse, Http404
+
+    from .models import Task
+
+    task = get_object_or_404(Task, pk=pk)
+    if not task.image:
+        raise Http404
+    return FileResponse(task.image.open("rb"))
 
 
 @steward_required
