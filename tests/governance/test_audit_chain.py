@@ -179,6 +179,13 @@ def test_exports_carry_the_hashes_and_can_be_checked_without_the_database(client
     assert rows[0].endswith(",previous_hash,entry_hash") and entries[-1].entry_hash in rows[1]
 
 
+def test_the_log_page_shows_each_entrys_hash(client, steward, member):
+    entries = some_entries(steward, member)
+    client.force_login(member)
+    page = client.get("/governance/log/").content.decode()
+    assert f'<code title="{entries[-1].entry_hash}">{entries[-1].entry_hash[:12]}</code>' in page
+
+
 def test_canonical_json_is_stable():
     assert audit_chain.canonical_json({"b": 1.0, "a": ["é", 2.5, {"c": None}]}) == '{"a":["é",2.5,{"c":null}],"b":1}'
 
