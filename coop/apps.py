@@ -7,5 +7,5 @@ class CoopConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # Register dramatiq actors of the co-op domain with the broker.
-        from . import tasks  # noqa: F401
+        # Register dramatiq actors of the co-op domain with the broker, and the start-up checks.
+        from . import checks, tasks  # noqa: F401
