@@ -1,5 +1,8 @@
+import zoneinfo
+
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 
 from .errors import error_body
 
@@ -39,3 +42,28 @@ class StewardMFARequiredMiddleware:
                 )
             return redirect(f"{reverse('mfa_activate_totp')}?next={request.get_full_path()}")
         return self.get_response(request)
+
+
+class MemberTimezoneMiddleware:
+    """Pages show dates in the signed-in member's own timezone (their profile), everything else in UTC.
+
+    Stored times stay UTC; exports keep ISO 8601 with the offset.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        membership = getattr(user, "membership", None) if user is not None and user.is_authenticated else None
+        try:
+            if membership is not None and membership.timezone:
+                timezone.activate(zoneinfo.ZoneInfo(membership.timezone))
+            else:
+                timezone.deactivate()
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "coop.middleware.StewardMFARequiredMiddleware",
+    "coop.middleware.MemberTimezoneMiddleware",
 ]
 
 ROOT_URLCONF = "coop.urls"

@@ -15,6 +15,8 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from coop.labels import PURPOSES as LABELLED_PURPOSES
+
 from .models import PolicyValue, ProposalKind, Threshold, VotingMethod
 
 K, M, T = ProposalKind, VotingMethod, Threshold
@@ -139,6 +141,10 @@ POLICIES: dict[str, PolicyDef] = {
     PolicyValue.Key.INTERIM_SUSPENSION_DAYS: PolicyDef(
         PolicyValue.Key.INTERIM_SUSPENSION_DAYS, "Longest interim suspension", "days", Decimal(1), Decimal(14), 0, Decimal(7)
     ),
+    # Days after a rejection in which the worker may appeal it; refunds keep back what such appeals could cost.
+    "appeal_window_days": PolicyDef(
+        "appeal_window_days", "Days to appeal a rejected answer", "days", Decimal(1), Decimal(90), 0, Decimal(14)
+    ),
 }
 
 # Proposal kinds that change a policy, and which one.
@@ -151,12 +157,7 @@ POLICY_KINDS: dict[str, str] = {
 RECORDED_ONLY_KINDS = frozenset({K.BYLAW_AMENDMENT, K.GENERAL_MOTION})
 
 # Permitted-purpose codes of a data-use agreement.
-PURPOSES: dict[str, str] = {
-    "model_training": "Training machine-learning models",
-    "evaluation": "Evaluating models or systems",
-    "research": "Non-commercial research",
-    "commercial_product": "Use in a commercial product",
-}
+PURPOSES: dict[str, str] = LABELLED_PURPOSES  # coop.labels: the same words on every page
 
 # Appeal types and the effect each registers under (effect key "appeal_<type>").
 APPEAL_TYPES = ("suspension", "rejection")

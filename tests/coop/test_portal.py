@@ -190,3 +190,23 @@ def test_dashboard_query_count_is_bounded(client, steward, django_assert_max_num
         client.get("/dashboard/")
     with django_assert_max_num_queries(20):
         client.get("/stewards/members/")
+
+
+@pytest.mark.django_db
+class TestHumanWordsAndNumbers:
+    def test_dates_show_in_the_members_timezone(self, client, steward):
+        from governance import services as governance
+
+        member = factories.make_member(timezone_name="Africa/Nairobi")
+        proposal = governance.proposal_create(actor=steward, kind="general_motion", title="Time zones")
+        client.force_login(member)
+        page = client.get(f"/governance/proposals/{proposal.pk}/").content.decode()
+        local = proposal.closes_at.astimezone(__import__("zoneinfo").ZoneInfo("Africa/Nairobi"))
+        assert f"{local:%Y-%m-%d %H:%M} EAT" in page
+
+    def test_the_fee_is_a_percentage_and_codes_are_words(self, client, member):
+        client.force_login(member)
+        page = client.get("/governance/policies/").content.decode()
+        assert 'data-testid="policy-coop_fee_rate">5.00%</span>' in page
+        page = client.get("/work/preferences/").content.decode()
+        assert "Sexual content" in page and "Sexualcontent" not in page

@@ -16,7 +16,7 @@ class TestMemberPages:
         client.force_login(member)
         page = client.get("/work/").content.decode()
         assert "Receipts" in page and "USD 24.00/hour" in page and "3 tasks open" in page
-        assert "Sensitive content: violence" in page and "Hidden draft" not in page
+        assert "Sensitive content: Violence" in page and "Hidden draft" not in page and "sexual_content" not in page
         assert 'data-testid="opt-in-needed"' in page  # shown before claiming, but opt-in first
         assert page.index("Moderation") < page.index("Receipts")  # best-paid first
 
@@ -27,7 +27,7 @@ class TestMemberPages:
         client.post("/work/preferences/", {"sensitive_opt_in": ["disturbing_imagery"]})
         assert client.get(f"/work/projects/{project.pk}/label/")["Location"] == f"/work/projects/{project.pk}/"
         page = client.get(f"/work/projects/{project.pk}/").content.decode()
-        assert 'data-testid="dua-terms"' in page and "model_training" in page  # the DUA terms, before claiming
+        assert 'data-testid="dua-terms"' in page and "Training machine-learning models" in page  # the DUA terms, in words
         assert client.get(f"/work/projects/{project.pk}/label/?confirmed=1").status_code == 200
 
     def test_label_page_and_submissions_with_appeal(self, client, member, organization, steward):
