@@ -34,12 +34,31 @@ def role_required(*roles):
         @login_required
         def wrapper(request, *args, **kwargs):
             if request.user.role not in roles and not (request.user.is_superuser and "steward" in roles):
-                raise PermissionDenied("This page is not available to your role.")
+                raise PermissionDenied(_why_not(request.user, roles))
             return view(request, *args, **kwargs)
 
         return wrapper
 
     return decorator
+
+
+def _why_not(user, roles) -> str:
+    """Why this role may not open the page, and what to do about it (shown on the 403 page)."""
+    membership = getattr(user, "membership", None)
+    if roles == ("steward",):
+        return "This page is for stewards, the members elected to run the co-op day to day. Stewards are elected by the members."
+    if user.is_client:
+        return "This page is for members of the co-op. Your organization's work is in the client console (Projects in the menu)."
+    if membership is None:
+        return "This page is for members of the co-op. Apply for membership from the Membership page."
+    if membership.status == Membership.Status.SUSPENDED:
+        return (
+            "Your membership is suspended, so member pages are closed to you for now. "
+            "You can read your case and appeal it from the governance appeal page."
+        )
+    if membership.status in (Membership.Status.APPLIED, Membership.Status.ADMITTED):
+        return "This page opens once your membership is active: see the Membership page for the next step."
+    return "This page is for members in good standing. See the Membership page for your status."
 
 
 steward_required = role_required("steward")

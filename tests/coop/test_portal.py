@@ -210,3 +210,22 @@ class TestHumanWordsAndNumbers:
         assert 'data-testid="policy-coop_fee_rate">5.00%</span>' in page
         page = client.get("/work/preferences/").content.decode()
         assert "Sexual content" in page and "Sexualcontent" not in page
+
+
+@pytest.mark.django_db
+def test_forbidden_pages_say_why_and_what_to_do(client, member, client_user):
+    client.force_login(member)
+    response = client.get("/stewards/members/")
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "for stewards" in page and "Go to your dashboard" in page
+    client.force_login(client_user)
+    page = client.get("/work/").content.decode()
+    assert "client console" in page
+    suspended = factories.make_member()
+    from coop import services as coop_services
+
+    coop_services.membership_suspend(membership=suspended.membership, actor=None, reason="By a members' vote")
+    client.force_login(suspended)
+    page = client.get("/work/").content.decode()
+    assert "suspended" in page and "/governance/appeals/new/" in page
