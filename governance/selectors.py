@@ -16,17 +16,21 @@ from coop.models import ClientOrganization, Membership, User
 from . import tally
 from .models import (
     AgreementStatus,
+    Amendment,
     Choice,
+    Comment,
     Contract,
     DataUseAgreement,
     Delegation,
     Elector,
     GovernanceLog,
+    InterimSuspension,
     Participation,
     PolicyValue,
     Proposal,
     ProposalStatus,
     SecretBallot,
+    Sponsorship,
     Vote,
     VotingMethod,
 )
@@ -367,23 +371,17 @@ def governance_log_actions() -> list[str]:
 
 def sponsors(proposal: Proposal) -> list[Membership]:
     """The members who co-sponsored a member's proposal, in the order they did."""
-    from .models import Sponsorship
-
     ids = Sponsorship.objects.filter(proposal=proposal).order_by("created_at", "id").values_list("membership_id", flat=True)
     by_id = Membership.objects.in_bulk(list(ids))
     return [by_id[pk] for pk in ids]
 
 
 def has_sponsored(*, proposal: Proposal, membership: Membership | None) -> bool:
-    from .models import Sponsorship
-
     return membership is not None and Sponsorship.objects.filter(proposal=proposal, membership=membership).exists()
 
 
 def comment_thread(proposal: Proposal) -> list:
     """Top-level comments oldest first, each with `.thread_replies`; hidden ones keep their place (text withheld)."""
-    from .models import Comment
-
     comments = list(
         Comment.objects.filter(proposal=proposal).select_related("author__membership", "hidden_by").order_by("created_at", "id")
     )
@@ -398,8 +396,6 @@ def comment_thread(proposal: Proposal) -> list:
 
 
 def amendment_list(proposal: Proposal) -> QuerySet:
-    from .models import Amendment
-
     return Amendment.objects.filter(proposal=proposal).select_related("author__membership", "ballot").order_by("created_at", "id")
 
 
@@ -427,8 +423,6 @@ def proxy_votes_named(proposal: Proposal) -> list[dict]:
 
 
 def interim_suspensions_for(membership: Membership) -> QuerySet:
-    from .models import InterimSuspension
-
     return InterimSuspension.objects.filter(membership=membership).select_related("requested_by", "confirmed_by", "review")
 
 

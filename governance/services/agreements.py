@@ -19,6 +19,7 @@ from coop.services.membership import require_steward as coop_require_steward
 
 from ..models import AgreementStatus, Contract, DataUseAgreement, Proposal, ProposalKind
 from .audit import log_write
+from .proposals import proposal_create_unchecked
 
 S = AgreementStatus
 
@@ -74,8 +75,6 @@ def _kind_name(agreement) -> str:
 
 def agreement_propose(*, actor: User | None, agreement, now: datetime | None = None, **rules) -> Proposal:
     """Put a draft agreement to a ratification vote; it becomes "proposed" (frozen) in the same transaction."""
-    from .proposals import proposal_create_unchecked
-
     require_steward(actor)
     if agreement is None:
         raise ApplicationError("Choose the agreement to ratify.", fields={"agreement": ["Required."]})

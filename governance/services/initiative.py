@@ -22,6 +22,7 @@ from .. import selectors
 from ..models import Contract, Proposal, ProposalKind, ProposalStatus, Sponsorship
 from ..rules import MAX_DISCUSSION, MEMBER_KINDS, POLICIES
 from .audit import log_write
+from .due_process import suspension_parties
 from .notify import notify_users, publish_to_proposal
 from .policies import policy_clean_value
 from .proposals import _open, amendments_put_to_vote, proposal_create_unchecked, proposal_url
@@ -42,7 +43,7 @@ def _subject_for(kind: str, *, membership: Membership | None, contract: Contract
         target = Membership.objects.filter(pk=getattr(membership, "pk", None)).first()
         if target is None or target.status != Membership.Status.SUSPENDED:
             raise ApplicationError("Choose a suspended member.", fields={"membership": ["Not a suspended member."]})
-        return {"membership": target, "effect_key": "appeal_suspension", "conflicted": _suspension_parties(target)}
+        return {"membership": target, "effect_key": "appeal_suspension", "conflicted": suspension_parties(target)}
     if kind == K.STEWARD_RECALL:
         target = Membership.objects.filter(pk=getattr(membership, "pk", None)).first()
         if target is None or not target.is_steward or target.status != Membership.Status.ACTIVE:
@@ -62,13 +63,6 @@ def _subject_for(kind: str, *, membership: Membership | None, contract: Contract
         value = policy_clean_value(key=key, value=payload.get("value"))
         return {"payload": {"key": key, "value": str(value)}}
     return {}
-
-
-def _suspension_parties(membership: Membership) -> list[int]:
-    """The member and every steward who acted in their suspension (a vote's proposer, an interim suspension's pair)."""
-    from .due_process import suspension_parties
-
-    return suspension_parties(membership)
 
 
 def proposal_draft(
