@@ -1,7 +1,8 @@
 """How the marketplace obeys the members' decisions (imported once, from MarketplaceConfig.ready()).
 
-- Publication needs an active contract and data-use agreement covering the
-  project's task type, and pay at or above the member-voted pay floor.
+- Publication's checks (DUA, pay floor, rate card) are direct calls in
+  services/lifecycle.py, not registered here: they hold without this module.
+- A passed "project_resume" vote lifts a pause by the members or a steward.
 - Results exports need a declared purpose the DUA permits, are refused after
   its retention period, and are logged against it.
 - A cheaper relaunch of a recent project (services/relaunch.py) is held for a
@@ -19,35 +20,7 @@ from governance.selectors import dua_covering
 from governance.services import appeal_file, dua_check_export, dua_log_export
 
 from .models import AcceptedLabel, Answer, Project, ReviewDecision
-from .pay import current_pay_floor, minimum_pay_per_task
 from .services import projects, review
-from .services.projects import publish_check
-
-
-@publish_check
-def covered_by_active_dua(project: Project) -> None:
-    dua = dua_covering(organization=project.organization, task_type=project.task_type)
-    if dua is None:
-        raise ApplicationError(
-            f"There is no active contract and data-use agreement covering {project.get_task_type_display().lower()} "
-            "work for your organization. Members must ratify one first.",
-            code="no_active_dua",
-        )
-    project.dua = dua
-
-
-@publish_check
-def meets_pay_floor(project: Project) -> None:
-    floor = current_pay_floor()
-    rate = project.effective_hourly_pay
-    if rate < floor:
-        minimum = minimum_pay_per_task(floor, project.estimated_seconds)
-        raise ApplicationError(
-            f"Effective pay is {project.currency} {rate}/hour ({project.pay_per_task} per task of {project.estimated_seconds} s); "
-            f"the co-op's pay floor is {project.currency} {floor}/hour. Pay at least {minimum} per task.",
-            code="below_pay_floor",
-            extra={"pay_floor_hourly": str(floor), "effective_hourly_pay": str(rate), "minimum_pay_per_task": str(minimum)},
-        )
 
 
 def export_allowed(*, request, project: Project, purpose: str) -> None:
@@ -96,6 +69,14 @@ def keep_rejection(proposal) -> str:
 def publish_held_relaunch(proposal) -> str:
     project = projects.project_release_held(project=proposal.subject)
     return f"Project {project.pk} funded and published at {project.currency} {project.effective_hourly_pay}/hour."
+
+
+@register_effect("project_resume")
+def resume_paused_project(proposal) -> str:
+    project = projects.project_resume_by_decision(
+        project=proposal.subject, steward=None, reason=f"The members voted to resume it (proposal {proposal.pk})."
+    )
+    return f"Project {project.pk} resumed at {project.currency} {project.effective_hourly_pay}/hour."
 
 
 @register_on_fail("rate_cut_relaunch")

@@ -33,6 +33,16 @@ class Project(TimeStampedModel):
         HELD = "held", "Held for a member vote"
         COMPLETED = "completed", "Completed"
         CANCELLED = "cancelled", "Cancelled"
+        CLOSED = "closed", "Closed (books closed, unspent escrow returned)"
+
+    class PauseKind(models.TextChoices):
+        """Who paused a project decides who may lift the pause (marketplace/services/lifecycle.py)."""
+
+        CLIENT = "client", "Paused by the client"
+        FUNDS = "funds", "Escrow could not pay accepted work"
+        FLOOR = "floor", "Pays below the pay floor now in force"
+        MEMBERS = "members", "Members flagged it"
+        STEWARD = "steward", "A steward paused it"
 
     organization = models.ForeignKey(ClientOrganization, on_delete=models.PROTECT, related_name="projects")
     title = models.CharField(max_length=200)
@@ -55,6 +65,7 @@ class Project(TimeStampedModel):
     review_period_hours = models.PositiveIntegerField(default=72, validators=[MinValueValidator(1), MaxValueValidator(24 * 21)])
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
     status_reason = models.CharField(max_length=200, blank=True)
+    pause_kind = models.CharField(max_length=12, choices=PauseKind.choices, blank=True, help_text="Who paused it (while paused).")
     webhook_url = models.URLField(blank=True)
     webhook_secret = models.CharField(max_length=64, blank=True)
     model_assisted = models.BooleanField(default=False, help_text="Pre-fill the labeling screen with the promoted model's guess.")

@@ -31,3 +31,10 @@ def current_fee_rate() -> Decimal:
     from governance.selectors import policy_current
 
     return policy_current("coop_fee_rate")
+
+
+def current_appeal_window_days() -> int:
+    """The members' policy `appeal_window_days` (founding 14): how long a rejected answer stays appealable."""
+    from governance.selectors import policy_current
+
+    return int(policy_current("appeal_window_days"))

@@ -57,7 +57,7 @@ def project_progress(*, project: Project) -> dict:
 
 def worker_pseudonym(*, organization_id: int, worker_id: int) -> str:
     """A stable pseudonymous id for a worker as seen by one client organization (never the identity)."""
-    digest = hmac.new(settings.SECRET_KEY.encode(), f"{organization_id}:{worker_id}".encode(), hashlib.sha256).hexdigest()
+    digest = hmac.new(settings.PSEUDONYM_KEY.encode(), f"{organization_id}:{worker_id}".encode(), hashlib.sha256).hexdigest()
     return f"w_{digest[:16]}"
 
 

@@ -45,6 +45,15 @@ def review_measured_pay() -> None:
 
 
 @periodic(seconds=600)
+@dramatiq.actor(queue_name="default", max_retries=0, time_limit=300_000)
+def pause_projects_below_floor() -> None:
+    """After the members raise the pay floor, pause live projects that pay below it (the feed already hides them)."""
+    from .services.projects import projects_pause_below_floor
+
+    projects_pause_below_floor()
+
+
+@periodic(seconds=600)
 @dramatiq.actor(queue_name="default", max_retries=0, time_limit=600_000)
 def settle_owed_earnings() -> None:
     """Pay accepted work left owed, and return unspent escrow of closed projects."""

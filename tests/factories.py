@@ -204,6 +204,7 @@ def make_active_dua(organization, *, task_types=ALL_TASK_TYPES, **dua_terms):
 
     from governance import services as governance
     from governance.selectors import dua_covering
+    from marketplace.services.projects import SENSITIVE_CATEGORIES
 
     existing = [dua_covering(organization=organization, task_type=t) for t in task_types]
     if all(existing):
@@ -228,6 +229,9 @@ def make_active_dua(organization, *, task_types=ALL_TASK_TYPES, **dua_terms):
         "train_models": True,
         "retention_days": 90,
         "signatories": [{"name": "Casey Client", "role": "CTO", "date": str(today)}],
+        # Publishing checks the project's sensitive-content categories against these; tests of that rule narrow them.
+        "sensitive_content_categories": list(SENSITIVE_CATEGORIES),
+        "welfare_provisions": "Content warnings before each task, opt-in per category, breaks at will.",
     } | dua_terms
     dua = governance.dua_create(actor=None, contract=contract, **terms)
     return ratify_by_vote(dua)

@@ -11,6 +11,9 @@ import os
 # process's embedded worker would compete with it.
 os.environ["DRAMATIQ_EMBEDDED_WORKER"] = "false"
 os.environ.setdefault("VAR_DIR", "/tmp/coop-test-var")
+# DEBUG is off in tests, as in production, so the keys production requires are given here.
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")
+os.environ.setdefault("PSEUDONYM_KEY", "test-only-pseudonym-key-0123456789abcdefghijklmnopqrstuvwxyz")
 
 from coop.settings import *  # noqa: E402,F403
 

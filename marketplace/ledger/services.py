@@ -316,8 +316,10 @@ def escrow_fund(
 
 
 @transaction.atomic
-def escrow_refund(*, project: Project, created_by: User | None = None) -> LedgerTransaction | None:
+def escrow_refund(*, project: Project, created_by: User | None = None, keep: Decimal = Decimal(0)) -> LedgerTransaction | None:
     """Return a completed or cancelled project's unspent escrow to the client: project_escrow → client_cash.
+
+    `keep` stays in escrow (what rejections still inside the appeal window could cost).
 
     Idempotent: with nothing left in escrow it returns the last refund (or
     None). Refuses a live project ("project_active"): its escrow still pays
@@ -327,8 +329,8 @@ def escrow_refund(*, project: Project, created_by: User | None = None) -> Ledger
         raise Conflict("Escrow is refunded only when the project is completed or cancelled.", code="project_active")
     escrow = lock_account(account_for(kind=K.PROJECT_ESCROW, project=project, currency=project.currency))
     refunds = LedgerTransaction.objects.filter(kind=T.REFUND, project=project)
-    unspent = spendable_balance(escrow)
-    if unspent == 0:
+    unspent = spendable_balance(escrow) - keep
+    if unspent <= 0:
         return refunds.order_by("-id").first()
     cash = account_for(kind=K.CLIENT_CASH, organization=project.organization, currency=project.currency)
     return ledger_post(

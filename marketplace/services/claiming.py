@@ -34,6 +34,7 @@ from coop.errors import ApplicationError, Conflict, Forbidden, NotFound
 from coop.models import User
 
 from ..models import Assignment, Project, Task, WorkerProjectStats
+from . import lifecycle
 from .eligibility import project_refusal, projects_open_to
 
 HEARTBEAT_MAX_CREDIT = 120  # seconds of active time one heartbeat may add
@@ -85,8 +86,30 @@ def _not_done_by(worker: User):
     return Exists(Assignment.objects.filter(task=OuterRef("pk"), worker=worker))
 
 
+class _ProjectNotLive(Exception):
+    def __init__(self, status: str):
+        super().__init__(status)
+        self.status = status
+
+
+def _require_live(project: Project) -> None:
+    """Read the project's status from the database, not the caller's copy, holding a share lock on PostgreSQL:
+    claims do not block each other, but a pause or cancel (FOR UPDATE on the project) waits for claims in
+    flight, and every claim after it sees the new status. No lease is ever handed out in a stopped project."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT status FROM {Project._meta.db_table} WHERE id = %s FOR SHARE", [project.pk])
+            row = cursor.fetchone()
+        status = row[0] if row else "deleted"
+    else:  # SQLite serializes write transactions
+        status = Project.objects.filter(pk=project.pk).values_list("status", flat=True).first() or "deleted"
+    if status != Project.Status.PUBLISHED:
+        raise _ProjectNotLive(status)
+
+
 def _claim_in_project(project: Project, worker: User) -> Assignment | None:
     """Claim one task of `project` for `worker` inside the caller's transaction."""
+    _require_live(project)
     stats, _ = WorkerProjectStats.objects.get_or_create(worker=worker, project=project)
     if _gold_due(project, stats):
         gold = Task.objects.filter(project=project, is_gold=True).exclude(_not_done_by(worker)).order_by("id").first()
@@ -150,6 +173,10 @@ def work_next(*, worker: User, project: Project | None = None) -> Claim:
                 assignment = _try_claim(candidate_project, worker)
         except _LeaseRace:
             break  # a concurrent request of this worker holds a lease now: hand out that one
+        except _ProjectNotLive as stopped:
+            if project is not None:
+                return Claim(None, reason=f"project_{stopped.status}")
+            continue  # paused or cancelled since the list was read: try the next project
         if assignment is not None:
             return Claim(assignment)
     live = Assignment.objects.filter(worker=worker, state=Assignment.State.LEASED, expires_at__gt=now, project__in=projects).first()
@@ -207,7 +234,8 @@ def assignment_heartbeat(*, worker: User, assignment_id: int, active_seconds: in
     elapsed = (now - (assignment.last_heartbeat_at or assignment.leased_at)).total_seconds()
     assignment.active_seconds += int(min(active_seconds, elapsed + 5, HEARTBEAT_MAX_CREDIT))
     assignment.last_heartbeat_at = now
-    assignment.expires_at = now + timedelta(seconds=assignment.project.lease_seconds)
+    if lifecycle.lease_may_extend(assignment.project):
+        assignment.expires_at = now + timedelta(seconds=assignment.project.lease_seconds)
     assignment.save(update_fields=["active_seconds", "last_heartbeat_at", "expires_at"])
     return assignment
 

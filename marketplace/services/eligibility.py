@@ -1,39 +1,46 @@
 """Which published projects a member may work on, and why not.
 
-Checks are pluggable: fair-pay rules (sensitive-content opt-in, daily caps)
-register a function `check(project, worker) -> str | None` returning a
-reason code to refuse.
+The rules are called, not registered: a project pays at least the pay floor
+now in force (a project below a newly raised floor leaves the feed and takes
+no claims until it pays it), and sensitive content needs the member's opt-in
+and is capped per day (services/wellbeing.py).
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from coop.models import User
 
 from ..models import Project
-
-CLAIM_CHECKS: list = []
-
-
-def claim_check(func):
-    CLAIM_CHECKS.append(func)
-    return func
+from ..pay import current_pay_floor
+from .wellbeing import wellbeing_refusal
 
 
-def project_refusal(project: Project, worker: User) -> str | None:
-    for check in CLAIM_CHECKS:
-        reason = check(project, worker)
-        if reason:
-            return reason
-    return None
+def project_refusal(project: Project, worker: User, *, floor: Decimal | None = None) -> str | None:
+    floor = current_pay_floor() if floor is None else floor
+    if project.effective_hourly_pay < floor:
+        return "below_pay_floor"
+    return wellbeing_refusal(project, worker)
 
 
 def published_projects_by_pay() -> list[Project]:
-    """All published projects, best effective hourly pay first (ties: oldest first)."""
-    projects = list(Project.objects.filter(status=Project.Status.PUBLISHED).select_related("organization"))
+    """Published projects paying at least today's floor, best effective hourly pay first (ties: oldest first).
+
+    The feed's promise, "every project here pays at least the floor", holds the
+    moment the members raise it, whether or not the pause job has run yet.
+    """
+    floor = current_pay_floor()
+    projects = [
+        p
+        for p in Project.objects.filter(status=Project.Status.PUBLISHED).select_related("organization")
+        if p.effective_hourly_pay >= floor
+    ]
     projects.sort(key=lambda p: (-p.effective_hourly_pay, p.pk))
     return projects
 
 
 def projects_open_to(worker: User) -> list[Project]:
     """Published projects this member may work on, best effective hourly pay first."""
-    return [p for p in published_projects_by_pay() if project_refusal(p, worker) is None]
+    floor = current_pay_floor()
+    return [p for p in published_projects_by_pay() if project_refusal(p, worker, floor=floor) is None]

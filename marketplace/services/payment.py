@@ -32,11 +32,13 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from coop.errors import ApplicationError
 from coop.exports import chunked
@@ -45,11 +47,12 @@ from coop.services.notifications import notification_send_to_organization
 from ..ledger.models import AccountKind, LedgerEntry, LedgerTransaction, TransactionKind
 from ..ledger.selectors import client_cash_balance, escrow_balance, from_scaled, paid_by_answer, scaled_sum
 from ..ledger.services import PLACES, escrow_fund, escrow_pay_accepted, escrow_refund, fee_for
-from ..models import Answer, PayRaise, Project, Task
-from ..pay import current_fee_rate, current_pay_floor, hourly_rate, minimum_pay_per_task
+from ..models import Answer, Assignment, PayRaise, Project, Task
+from ..pay import current_appeal_window_days, current_fee_rate, current_pay_floor, hourly_rate, minimum_pay_per_task
 
 logger = logging.getLogger(__name__)
 S = Project.Status
+S_PAUSE = Project.PauseKind
 A = Answer.Status
 PAID_KINDS = (TransactionKind.EARNING, TransactionKind.TOP_UP)
 ESCROW_SHORT = "escrow_short"
@@ -153,23 +156,44 @@ def escrow_ensure(project: Project, *, event_key: str | None = None, dry_run: bo
     return shortfall
 
 
+def closing_reserve(project: Project, *, fee_rate: Decimal | None = None, now=None) -> tuple[Decimal, int]:
+    """(what a closing project's escrow must keep besides owed work, for how many answers): live leases
+    (their holders may finish and are paid), answers and appeals pending, and rejections still appealable.
+    Each at the current pay plus the fee."""
+    fee_rate = current_fee_rate() if fee_rate is None else fee_rate
+    now = now or timezone.now()
+    opened_after = now - timedelta(days=current_appeal_window_days())
+    answers = Answer.objects.filter(task__project=project)
+    count = (
+        Assignment.objects.filter(project=project, state=Assignment.State.LEASED).count()
+        + answers.filter(status=A.PENDING).count()
+        + answers.filter(status=A.REJECTED, appeal_status=Answer.AppealStatus.PENDING).count()
+        + answers.filter(status=A.REJECTED, appeal_status=Answer.AppealStatus.NONE, decided_at__gt=opened_after).count()
+    )
+    return (count * cost_per_answer(project.pay_per_task, fee_rate)).quantize(PLACES), count
+
+
 def escrow_cover_owed(project: Project) -> None:
-    """Before a project closes: escrow must cover accepted work still owed (a closed project's escrow takes no more money).
+    """Before a project closes: escrow must cover accepted work still owed and everything that may still be
+    accepted (closing_reserve), since a closed project's escrow takes no more money.
 
     Moves the shortfall from the client's cash, or raises ApplicationError("insufficient_funds").
     """
     fee_rate = current_fee_rate()
     owed, _ = _owed(project, fee_rate)
-    shortfall = owed.quantize(PLACES) - escrow_balance(project)
+    reserve, _ = closing_reserve(project, fee_rate=fee_rate)
+    needed = owed.quantize(PLACES) + reserve
+    shortfall = needed - escrow_balance(project)
     if shortfall <= 0:
         return
     available = client_cash_balance(project.organization, project.currency)
     if available < shortfall:
         raise ApplicationError(
-            f"Accepted work in this project is owed {project.currency} {owed.quantize(PLACES)} that escrow does not hold; "
+            f"This project still owes or may owe {project.currency} {needed} (accepted work, live leases, answers "
+            f"and appeals pending, rejections still appealable) that escrow does not hold; "
             f"deposit at least {shortfall - available} more before closing it.",
             code="insufficient_funds",
-            extra={"owed": str(owed.quantize(PLACES)), "shortfall": str(shortfall - available)},
+            extra={"owed": str(owed.quantize(PLACES)), "reserve": str(reserve), "shortfall": str(shortfall - available)},
         )
     escrow_fund(project=project, amount=shortfall)
 
@@ -281,7 +305,7 @@ def project_pause_unfunded(*, project_id: int) -> bool:
     project = Project.objects.get(pk=project_id)
     if project.status != S.PUBLISHED:
         return False
-    project_pause(project=project, reason="Escrow cannot pay accepted work: deposit funds, then resume.")
+    project_pause(project=project, reason="Escrow cannot pay accepted work: deposit funds, then resume.", by=S_PAUSE.FUNDS)
     _notify_client(
         project,
         kind="project.escrow_short",
@@ -380,7 +404,9 @@ def _pause_after_raise(project_id: int) -> None:
 
     project = Project.objects.get(pk=project_id)
     if project.status == S.PUBLISHED:
-        project_pause(project=project, reason="Pay was raised to the floor and escrow cannot cover it: deposit funds, then resume.")
+        project_pause(
+            project=project, reason="Pay was raised to the floor and escrow cannot cover it: deposit funds, then resume.", by=S_PAUSE.FUNDS
+        )
 
 
 def live_projects_for_pay_review() -> list[int]:
@@ -391,25 +417,36 @@ def live_projects_for_pay_review() -> list[int]:
 
 
 def refund_due_projects_of(project_ids: Iterable[int] | None = None) -> list[int]:
-    """Closed, funded projects with nothing that could still be paid from escrow (no pending answers or appeals)."""
+    """Closed, funded projects with nothing that could still be paid from escrow now: no pending answer or
+    appeal, and no live lease (a member holding one may still finish it and is paid)."""
     undecided = Q(status=A.PENDING) | Q(appeal_status=Answer.AppealStatus.PENDING)
     busy = Answer.objects.filter(undecided).values("task__project_id")
+    leased = Assignment.objects.filter(state=Assignment.State.LEASED).values("project_id")
     funded = LedgerTransaction.objects.filter(kind=TransactionKind.ESCROW_FUND).values("project_id")
-    projects = Project.objects.filter(status__in=(S.COMPLETED, S.CANCELLED), pk__in=funded).exclude(pk__in=busy)
+    projects = Project.objects.filter(status__in=(S.COMPLETED, S.CANCELLED), pk__in=funded).exclude(pk__in=busy).exclude(pk__in=leased)
     if project_ids is not None:
         projects = projects.filter(pk__in=list(project_ids))
     return list(projects.values_list("pk", flat=True))
 
 
 def project_close_books(*, project_id: int) -> bool:
-    """A closed project: pay what is owed and, when no answer or appeal is pending, refund unspent escrow."""
+    """A closed project: pay what is owed, refund unspent escrow but what open appeals could cost; returns whether it refunded.
+
+    While rejections are still appealable their cost stays in escrow and the
+    project stays completed/cancelled; the periodic job refunds the rest once
+    the window has passed, and the project is then closed (lifecycle: books closed).
+    """
     if project_id not in refund_due_projects_of([project_id]):
         return False
     project = Project.objects.get(pk=project_id)
     if not project_settle(project):
         logger.warning("Closed project %s still owes accepted work its escrow cannot pay; nothing is refunded", project.pk)
         return False
-    return escrow_balance(project) > 0 and escrow_refund(project=project) is not None
+    reserve, may_still_cost = closing_reserve(project)  # here: only rejections still inside the appeal window
+    refunded = escrow_balance(project) > reserve and escrow_refund(project=project, keep=reserve) is not None
+    if not may_still_cost:
+        Project.objects.filter(pk=project.pk, status__in=(S.COMPLETED, S.CANCELLED)).update(status=S.CLOSED)
+    return refunded
 
 
 def escrow_refund_due() -> int:

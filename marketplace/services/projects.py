@@ -1,4 +1,4 @@
-"""Client projects: create, update while draft, and the status machine draft → published ⇄ paused → completed/cancelled."""
+"""Client projects: create, update while draft, and the moves of the lifecycle in services/lifecycle.py (which says who may make each)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,18 @@ from django.utils import timezone
 
 from coop.errors import ApplicationError, Conflict
 from coop.models import ClientOrganization, User
+from coop.services.membership import require_steward
 from coop.services.notifications import publish_to_user
 
 from ..models import Project, Task, TaskType
+from ..pay import current_pay_floor, minimum_pay_per_task
+from . import lifecycle
 from .payment import escrow_cover_owed, escrow_ensure, project_settle
 from .relaunch import relaunch_cut_of
 from .webhooks import webhook_url_check
 
 S = Project.Status
+P = Project.PauseKind
 EDITABLE = (
     "title",
     "instructions",
@@ -34,17 +38,6 @@ EDITABLE = (
     "webhook_url",
 )
 SENSITIVE_CATEGORIES = ("violence", "sexual_content", "hate_speech", "self_harm", "medical", "personal_data", "disturbing_imagery")
-
-# Checks that must pass before a project is published: each takes the locked
-# project and raises ApplicationError. Fair pay (pay floor, escrow, relaunch
-# protection) and governance (an active DUA) register theirs here.
-PUBLISH_CHECKS: list = []
-
-
-def publish_check(func):
-    PUBLISH_CHECKS.append(func)
-    return func
-
 
 def _decimal(value, *, field: str, places: int) -> Decimal:
     try:
@@ -142,30 +135,38 @@ def _announce(project: Project, event: str) -> None:
 
 @transaction.atomic
 def project_publish(*, project: Project) -> Project:
-    """Publish a draft (or resume a paused project) after every publish check passes."""
+    """The client publishes a draft, or resumes a project it paused (or that paused for money or the floor).
+
+    Every publish check runs against today's rules either way (services/lifecycle.py);
+    a pause by the members or a steward is not the client's to lift.
+    """
     project = _locked(project)
-    if project.status not in (S.DRAFT, S.PAUSED):
-        raise Conflict(f"A {project.status} project cannot be published.", code="invalid_status")
-    if project.status == S.DRAFT:
-        if not Task.objects.filter(project=project, is_gold=False).exists():
-            raise ApplicationError("Import tasks before publishing.", code="no_tasks")
-        for check in PUBLISH_CHECKS:
-            check(project)
-        earlier = relaunch_cut_of(project)
-        if earlier is not None:
-            return _hold_for_vote(project, earlier)
-        escrow_ensure(project, event_key=f"escrow_fund:publish:{project.pk}")
-        project.published_at = timezone.now()
-    else:  # resuming: escrow must cover owed work and the rest of the project; owed work is paid first
-        escrow_ensure(project)
-        project_settle(project)
+    if project.status == S.PAUSED:
+        lifecycle.transition_check(project, S.PUBLISHED, actor=lifecycle.CLIENT)
+        return _resume(project)
+    lifecycle.transition_check(project, S.PUBLISHED, actor=lifecycle.CLIENT)
+    lifecycle.publish_checks(project)
+    earlier = relaunch_cut_of(project)
+    if earlier is not None:
+        return _hold_for_vote(project, earlier)
+    escrow_ensure(project, event_key=f"escrow_fund:publish:{project.pk}")
+    project.published_at = timezone.now()
+    return _go_live(project)
+
+
+def _resume(project: Project) -> Project:
+    """Paused → published: a publication against today's rules; escrow covers owed work and the rest, owed work is paid first."""
+    lifecycle.publish_checks(project)
+    escrow_ensure(project)
+    project_settle(project)
     return _go_live(project)
 
 
 def _go_live(project: Project) -> Project:
     project.status = S.PUBLISHED
     project.status_reason = ""
-    project.save(update_fields=["status", "status_reason", "published_at", "dua", "relaunch_of", "updated_at"])
+    project.pause_kind = ""
+    project.save(update_fields=["status", "status_reason", "pause_kind", "published_at", "dua", "relaunch_of", "updated_at"])
     _announce(project, "published")
     return project
 
@@ -181,10 +182,8 @@ def _hold_for_vote(project: Project, earlier: Project) -> Project:
 def project_release_held(*, project: Project) -> Project:
     """The members allowed a held relaunch: fund it and publish (the checks run again: the floor may have moved)."""
     project = _locked(project)
-    if project.status != S.HELD:
-        raise Conflict(f"A {project.status} project is not held.", code="invalid_status")
-    for check in PUBLISH_CHECKS:
-        check(project)
+    lifecycle.transition_check(project, S.PUBLISHED, actor=lifecycle.MEMBERS)
+    lifecycle.publish_checks(project)
     escrow_ensure(project, event_key=f"escrow_fund:publish:{project.pk}")
     project.published_at = timezone.now()
     return _go_live(project)
@@ -196,21 +195,67 @@ def project_return_to_draft(*, project: Project, reason: str) -> Project:
     project = _locked(project)
     if project.status != S.HELD:
         raise Conflict(f"A {project.status} project is not held.", code="invalid_status")
+    lifecycle.transition_check(project, S.DRAFT, actor=lifecycle.MEMBERS)
     project.status = S.DRAFT
     project.status_reason = reason[:200]
     project.save(update_fields=["status", "status_reason", "updated_at"])
     return project
 
 
+_PAUSER = {P.CLIENT: lifecycle.CLIENT, P.FUNDS: lifecycle.SYSTEM, P.FLOOR: lifecycle.SYSTEM, P.MEMBERS: lifecycle.MEMBERS, P.STEWARD: lifecycle.STEWARD}
+_BINDING = (P.MEMBERS, P.STEWARD)  # pauses only a steward's decision or a vote lift
+
+
 @transaction.atomic
-def project_pause(*, project: Project, reason: str = "paused by the client") -> Project:
+def project_pause(*, project: Project, reason: str = "paused by the client", by: str = P.CLIENT) -> Project:
+    """Pause a live project: no new leases. `by` (a Project.PauseKind) says who paused, which decides who may resume.
+
+    A pause by the members or a steward also takes over a project the client (or
+    its escrow) had paused already, so the client cannot pre-empt it with a pause of its own.
+    """
     project = _locked(project)
-    if project.status != S.PUBLISHED:
-        raise Conflict(f"A {project.status} project cannot be paused.", code="invalid_status")
+    if project.status == S.PAUSED and by in _BINDING and project.pause_kind not in _BINDING:
+        pass  # the binding pause takes over
+    else:
+        lifecycle.transition_check(project, S.PAUSED, actor=_PAUSER[by])
     project.status = S.PAUSED
+    project.pause_kind = by
     project.status_reason = reason[:200]
-    project.save(update_fields=["status", "status_reason", "updated_at"])
+    project.save(update_fields=["status", "status_reason", "pause_kind", "updated_at"])
     _announce(project, "paused")
+    return project
+
+
+def _decision_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise ApplicationError("Give the reason for the decision (at least 10 characters); it is published.", fields={"reason": ["Required."]})
+    return reason[:200]
+
+
+@transaction.atomic
+def project_pause_by_steward(*, project: Project, steward: User, reason: str) -> Project:
+    """A steward pauses a project (e.g. harmful content); only a steward's decision or a member vote lifts it. Logged."""
+    from governance.services import log_write
+
+    require_steward(steward, "Only stewards can pause a client's project.")
+    reason = _decision_reason(reason)
+    project = project_pause(project=project, reason=f"Paused by a steward: {reason}", by=P.STEWARD)
+    log_write(actor=steward, action="project.paused", summary=f"Paused project “{project.title}”: {reason}", obj=project)
+    return project
+
+
+@transaction.atomic
+def project_resume_by_decision(*, project: Project, steward: User | None, reason: str) -> Project:
+    """A steward's decision (or, with steward=None, a passed member vote) lifts any pause, after every publish check. Logged."""
+    from governance.services import log_write
+
+    require_steward(steward, "Only a steward's decision or a member vote can resume this project.")
+    reason = _decision_reason(reason)
+    project = _locked(project)
+    lifecycle.transition_check(project, S.PUBLISHED, actor=lifecycle.STEWARD if steward is not None else lifecycle.MEMBERS)
+    project = _resume(project)
+    log_write(actor=steward, action="project.resumed", summary=f"Resumed project “{project.title}”: {reason}", obj=project)
     return project
 
 
@@ -224,8 +269,9 @@ def _close_books(project_id: int) -> None:
 def project_cancel(*, project: Project) -> Project:
     """Cancel: no new leases; answers already submitted are still reviewed and paid."""
     project = _locked(project)
-    if project.status in (S.COMPLETED, S.CANCELLED):
+    if project.status in (S.COMPLETED, S.CANCELLED, S.CLOSED):
         raise Conflict(f"The project is already {project.status}.", code="invalid_status")
+    lifecycle.transition_check(project, S.CANCELLED, actor=lifecycle.CLIENT)
     if project.status == S.HELD:
         from .relaunch import relaunch_withdraw
 
@@ -257,3 +303,56 @@ def project_complete_if_done(*, project_id: int) -> bool:
         publish_to_user(user_id=user.pk, event={"kind": "project.completed", "project": project.pk})
     _announce(project, "completed")
     return True
+
+
+@transaction.atomic
+def project_pay_raise(*, project: Project, pay_per_task) -> Project:
+    """The client raises the pay of a live or paused project (never lowers it); accepted work is topped up to it.
+
+    This is how a project paused below a newly raised floor gets back: raise, then publish (resume).
+    """
+    project = _locked(project)
+    if project.status not in (S.PUBLISHED, S.PAUSED):
+        raise Conflict(f"A {project.status} project's pay cannot be raised here; edit the draft.", code="invalid_status")
+    new_pay = _validated({"pay_per_task": pay_per_task}, task_type=project.task_type)["pay_per_task"]
+    if new_pay <= project.pay_per_task:
+        raise ApplicationError(
+            f"Pay can only go up while work is live: it is {project.pay_per_task} per task.",
+            code="pay_not_raised",
+            fields={"pay_per_task": [f"More than {project.pay_per_task}."]},
+        )
+    project.pay_per_task = new_pay
+    project.save(update_fields=["pay_per_task", "updated_at"])
+    escrow_ensure(project)  # insufficient funds: nothing changes (the transaction rolls back)
+    project_settle(project)
+    return project
+
+
+def projects_pause_below_floor() -> int:
+    """Pause every published project the pay floor now in force leaves behind, and tell its client. Idempotent.
+
+    The feed and claims already skip them (services/eligibility.py); the pause makes it visible and
+    lets the client come back by raising the pay and resuming.
+    """
+    from coop.services.notifications import notification_send_to_organization
+
+    floor = None
+    paused = 0
+    for project in Project.objects.filter(status=S.PUBLISHED).select_related("organization"):
+        floor = current_pay_floor() if floor is None else floor
+        if project.effective_hourly_pay >= floor:
+            continue
+        minimum = minimum_pay_per_task(floor, project.estimated_seconds)
+        reason = f"Pays {project.effective_hourly_pay}/hour, below the new pay floor of {floor}/hour: raise the pay to {minimum} per task, then resume."
+        try:
+            project_pause(project=project, reason=reason, by=P.FLOOR)
+        except ApplicationError:
+            continue  # moved on meanwhile
+        notification_send_to_organization(
+            organization=project.organization,
+            kind="project.below_floor",
+            title=f"“{project.title}” is paused: the members raised the pay floor",
+            body=reason,
+        )
+        paused += 1
+    return paused

@@ -18,15 +18,29 @@ from coop.models import User
 from coop.services.notifications import notification_send
 
 from ..models import AcceptedLabel, Answer, Project, ReviewDecision, Task
+from ..pay import current_appeal_window_days
 from .consensus import label_accept, share
 from .payment import answers_pay
 
 APPEAL_HOOKS: list = []  # governance registers a function(answer, reason) that opens an appeal proposal
 
 
+def appeal_window_closes(answer: Answer):
+    """When the worker's right to appeal this rejection ends (None if it was never decided)."""
+    if answer.decided_at is None:
+        return None
+    return answer.decided_at + timedelta(days=current_appeal_window_days())
+
+
 def _require_reviewer(reviewer: User | None) -> None:
     if reviewer is not None and not reviewer.is_steward:
         raise Forbidden("Only stewards review work.", code="reviewer_required")
+
+
+def _require_no_conflict(reviewer: User | None, task_id: int) -> None:
+    """A steward who answered a task does not judge it (their own answer, or the answers competing with it)."""
+    if reviewer is not None and Answer.objects.filter(task_id=task_id, worker=reviewer).exists():
+        raise Forbidden("You answered this task yourself; another steward reviews it.", code="conflict_of_interest")
 
 
 def _locked_answer(answer: Answer) -> Answer:
@@ -38,6 +52,7 @@ def answer_review(*, reviewer: User | None, answer: Answer, accept: bool, reason
     """Accept or reject one answer. A rejection needs a reason code and feedback; the worker is notified."""
     _require_reviewer(reviewer)
     answer = _locked_answer(answer)
+    _require_no_conflict(reviewer, answer.task_id)
     feedback = (feedback or "").strip()
     if not accept:
         if reason not in ReviewDecision.Reason.values:
@@ -72,6 +87,7 @@ def task_review_accept(*, reviewer: User | None, task: Task, answer: Answer) -> 
     """Resolve a task in review: the chosen answer's value becomes the label (method "review")."""
     _require_reviewer(reviewer)
     task = Task.objects.select_for_update().select_related("project").get(pk=task.pk)
+    _require_no_conflict(reviewer, task.pk)
     if task.state != Task.State.REVIEW:
         raise Conflict("This task is not waiting for review.", code="not_in_review")
     if answer.task_id != task.pk:
@@ -95,6 +111,14 @@ def answer_appeal_file(*, worker: User, answer: Answer, reason: str) -> Answer:
         raise Conflict("Only rejected answers can be appealed.", code="not_rejected")
     if answer.appeal_status:
         raise Conflict("This rejection has already been appealed.", code="already_appealed")
+    closes = appeal_window_closes(answer)
+    if closes is not None and timezone.now() >= closes:
+        raise Conflict(
+            f"The appeal window for this rejection closed on {closes:%Y-%m-%d %H:%M} UTC "
+            f"({current_appeal_window_days()} days after the decision).",
+            code="appeal_window_closed",
+            extra={"appeal_window_closed_at": closes.isoformat()},
+        )
     reason = (reason or "").strip()
     if len(reason) < 10:
         raise ApplicationError("Explain why the rejection is wrong (at least 10 characters).", fields={"reason": ["Required."]})
@@ -120,6 +144,7 @@ def answer_appeal_decide(*, decider: User | None, answer: Answer, overturn: bool
         raise Conflict("There is no pending appeal on this answer.", code="no_pending_appeal")
     if decider is not None and ReviewDecision.objects.filter(answer=answer, reviewer=decider, accepted=False).exists():
         raise Forbidden("The steward who rejected the answer cannot decide its appeal.", code="conflict_of_interest")
+    _require_no_conflict(decider, answer.task_id)
     answer.appeal_status = Answer.AppealStatus.OVERTURNED if overturn else Answer.AppealStatus.UPHELD
     if overturn:
         answer.status = Answer.Status.ACCEPTED

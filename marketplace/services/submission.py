@@ -12,6 +12,7 @@ from coop.models import User
 from ..models import Answer, Assignment, Task, TaskType, WorkerProjectStats
 from ..task_types import gold_value, normalize_ocr, validate_answer
 from .claiming import HEARTBEAT_MAX_CREDIT, _locked_assignment
+from . import lifecycle
 from .consensus import task_resolve
 from .payment import answers_pay
 
@@ -71,10 +72,11 @@ def _submit(worker, assignment_id, payload, key, active_seconds, prefilled) -> A
     if assignment.state != Assignment.State.LEASED:
         raise Conflict(f"This lease has {assignment.state}; ask for the next task.", code=f"assignment_{assignment.state}")
     project = assignment.project
+    now = timezone.now()
+    lifecycle.submit_check(project, assignment, now=now)  # draft/held/closed: refused; cancelled: within the lease only
     clean, value = validate_answer(project, payload)
     task = Task.objects.select_for_update().select_related("project").get(pk=assignment.task_id)
 
-    now = timezone.now()
     if active_seconds is not None:
         if not isinstance(active_seconds, int) or active_seconds < 0:
             raise ApplicationError("'active_seconds' must be a non-negative integer.", fields={"active_seconds": ["Invalid."]})

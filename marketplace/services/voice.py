@@ -59,9 +59,13 @@ def project_flag(*, member: User, project: Project, reason: str, comment: str = 
     except IntegrityError:
         raise Conflict("You have already flagged this project.", code="already_flagged") from None
     reasons = Counter(ProjectFlag.objects.filter(project=project).values_list("reason", flat=True))
-    if sum(reasons.values()) >= settings.PROJECT_FLAG_THRESHOLD and project.status == Project.Status.PUBLISHED:
+    # A project the client paused first still gets the members' pause: only a steward or a vote lifts that one.
+    live_or_paused_by_client = project.status == Project.Status.PUBLISHED or (
+        project.status == Project.Status.PAUSED and project.pause_kind not in (Project.PauseKind.MEMBERS, Project.PauseKind.STEWARD)
+    )
+    if sum(reasons.values()) >= settings.PROJECT_FLAG_THRESHOLD and live_or_paused_by_client:
         summary = ", ".join(f"{ProjectFlag.Reason(r).label.lower()} ({n})" for r, n in reasons.most_common())
-        project_pause(project=project, reason=f"Paused after members' flags: {summary}"[:200])
+        project_pause(project=project, reason=f"Paused after members' flags: {summary}"[:200], by=Project.PauseKind.MEMBERS)
         people = list(User.objects.filter(membership__is_steward=True, membership__status="active")) + list(
             project.organization.users.all()
         )

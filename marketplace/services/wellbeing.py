@@ -10,7 +10,6 @@ from coop.errors import ApplicationError
 from coop.models import User
 
 from ..models import Assignment, Project, WorkerPreference
-from .eligibility import claim_check
 from .projects import SENSITIVE_CATEGORIES
 
 
@@ -30,7 +29,6 @@ def sensitive_seconds_today(worker: User) -> int:
     return total or 0
 
 
-@claim_check
 def wellbeing_refusal(project: Project, worker: User) -> str | None:
     if not project.sensitive_categories:
         return None

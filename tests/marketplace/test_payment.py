@@ -263,7 +263,7 @@ def test_unspent_escrow_returns_to_the_client_when_the_project_ends(organization
 
     join_queues()
     project.refresh_from_db()
-    assert project.status == "completed"
+    assert project.status == "closed"  # books closed: nothing pending, nothing appealable, escrow refunded
     assert escrow_balance(project) == 0
     # 6 planned answers were funded, 2 were paid: the other 4 (with their fees) came back.
     assert client_cash_balance(organization) - cash_before == 4 * D("0.1050")

@@ -214,7 +214,7 @@ def test_webhooks_are_signed_retried_and_sent_once(receiver, dramatiq_worker, se
         assert headers["X-Coop-Signature"] == expected
     assert WebhookDelivery.objects.filter(status="delivered").count() == 3
     assert max(WebhookDelivery.objects.values_list("attempts", flat=True)) == 2
-    assert Project.objects.get(pk=project.pk).status == "completed"
+    assert Project.objects.get(pk=project.pk).status == "closed"  # completed, then its books closed
 
 
 @pytest.mark.django_db

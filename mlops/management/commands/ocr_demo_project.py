@@ -31,7 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--title", default="", help="project title")
         parser.add_argument("--overlap", type=int, default=2)
         parser.add_argument("--max-overlap", type=int, default=3)
-        parser.add_argument("--pay", default="0.0500", help="pay per task (USD)")
+        parser.add_argument("--pay", default="0.0700", help="pay per task (USD); the demo contract's rate card asks at least 0.07 for OCR")
         parser.add_argument("--seconds", type=int, default=8, help="estimated seconds per task")
         parser.add_argument("--seed", type=int, default=0, help="seeds the texts (captcha pixels are not reproducible)")
         parser.add_argument("--model-assisted", action="store_true", help="pre-fill the labeling screen with the promoted model")
