@@ -126,19 +126,29 @@ def proposal_cosponsor(request, pk: int):
 @login_required
 @require_POST
 def comment_post(request, pk: int):
+    """Post a comment; on a refusal the page comes back with what was typed and the reason beside the box."""
     proposal = _proposal_or_404(pk)
     _require_reader(request, proposal)
-    form = CommentForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Your comment was not posted: write something (up to 10,000 characters).")
-        return _back(pk, "discussion")
-    parent = Comment.objects.filter(pk=form.cleaned_data.get("parent") or 0, proposal=proposal).first()
-    _run(
-        request,
-        lambda: services.comment_post(proposal=proposal, author=request.user, body=form.cleaned_data["body"], parent=parent),
-        "Comment posted.",
-    )
-    return _back(pk, "discussion")
+    form = CommentForm(request.POST, auto_id="comment_%s")
+    if form.is_valid():
+        parent = Comment.objects.filter(pk=form.cleaned_data.get("parent") or 0, proposal=proposal).first()
+        try:
+            services.comment_post(proposal=proposal, author=request.user, body=form.cleaned_data["body"], parent=parent)
+        except ApplicationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, "Comment posted.")
+            return _back(pk, "discussion")
+    return _detail_again(request, proposal, comment_form=form)
+
+
+def _detail_again(request, proposal, **forms):
+    from .proposals import _detail_context
+
+    context = _detail_context(request, proposal)
+    context.update(forms)
+    context["discussion_open"] = True  # keep the box the member typed into
+    return render(request, "governance/proposal_detail.html", context, status=400)
 
 
 @login_required
@@ -164,16 +174,16 @@ def comment_hide(request, pk: int, comment_pk: int):
 @require_POST
 def amendment_propose(request, pk: int):
     proposal = _proposal_or_404(pk)
-    form = AmendmentForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Write the motion as it would read once amended.")
-        return _back(pk, "amendments")
-    _run(
-        request,
-        lambda: services.amendment_propose(proposal=proposal, author=request.user, **form.cleaned_data),
-        "Amendment proposed. The author may accept it; otherwise the members decide it before the motion.",
-    )
-    return _back(pk, "amendments")
+    form = AmendmentForm(request.POST, auto_id="amendment_%s")
+    if form.is_valid():
+        try:
+            services.amendment_propose(proposal=proposal, author=request.user, **form.cleaned_data)
+        except ApplicationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, "Amendment proposed. The author may accept it; otherwise the members decide it before the motion.")
+            return _back(pk, "amendments")
+    return _detail_again(request, proposal, amendment_form=form)
 
 
 @member_required

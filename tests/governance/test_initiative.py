@@ -404,3 +404,13 @@ class TestDueProcess:
             vote(review, voter, "yes")
         close(review)
         assert Membership.objects.get(pk=member.membership.pk).status == "active"
+
+
+def test_a_refused_comment_keeps_what_was_typed(client, steward):
+    member = factories.make_member()
+    proposal = close(motion(steward))
+    client.force_login(member)
+    response = client.post(f"/governance/proposals/{proposal.pk}/comments/", {"body": "My long considered view on this."})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "My long considered view on this." in page and "The discussion closed with the vote." in page
