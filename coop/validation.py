@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
@@ -53,8 +54,14 @@ def check_text(value, *, field: str):
     return value
 
 
-def json_problem(value, *, max_depth: int = MAX_JSON_DEPTH, path: str = "") -> tuple[str, str] | None:
-    """(path, reason) for the first thing in parsed JSON the platform cannot store or render, or None.
+class Problem(NamedTuple):
+    path: str
+    reason: str
+    code: str
+
+
+def json_problem(value, *, max_depth: int = MAX_JSON_DEPTH, path: str = "") -> Problem | None:
+    """The first thing in parsed JSON the platform cannot store or render (path, reason, error code), or None.
 
     Iterative, so a hostile nesting depth cannot exhaust the stack here.
     """
@@ -64,19 +71,19 @@ def json_problem(value, *, max_depth: int = MAX_JSON_DEPTH, path: str = "") -> t
         if isinstance(item, str):
             problem = text_problem(item)
             if problem:
-                return where or "body", problem
+                return Problem(where or "body", problem, "invalid_text")
         elif isinstance(item, float):
             if not math.isfinite(item):
-                return where or "body", "Must be a finite number (NaN and Infinity are not JSON)."
+                return Problem(where or "body", "Must be a finite number (NaN and Infinity are not JSON).", "invalid_number")
         elif isinstance(item, (dict, list, tuple)):
             if depth >= max_depth:
-                return where or "body", f"Nested more than {max_depth} levels deep."
+                return Problem(where or "body", f"Nested more than {max_depth} levels deep.", "too_deep")
             if isinstance(item, dict):
                 for key, child in item.items():
                     key_text = str(key)
                     problem = text_problem(key_text) if isinstance(key, str) else None
                     if problem:
-                        return (f"{where}.{ascii(key_text)}" if where else ascii(key_text)), problem
+                        return Problem(f"{where}.{ascii(key_text)}" if where else ascii(key_text), problem, "invalid_text")
                     stack.append((child, f"{where}.{key_text}" if where else key_text, depth + 1))
             else:
                 for index, child in enumerate(item):
@@ -88,9 +95,7 @@ def check_json(value, *, field: str = "", max_depth: int = MAX_JSON_DEPTH):
     """`value` unchanged if every part of it is storable; InvalidInput naming the first bad path otherwise."""
     problem = json_problem(value, max_depth=max_depth, path=field)
     if problem:
-        where, reason = problem
-        code = "too_deep" if reason.startswith("Nested") else "invalid_number" if "finite" in reason else "invalid_text"
-        raise InvalidInput(f"'{where}': {reason}", code=code, fields={where: [reason]})
+        raise InvalidInput(f"'{problem.path}': {problem.reason}", code=problem.code, fields={problem.path: [problem.reason]})
     return value
 
 

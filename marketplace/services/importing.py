@@ -126,7 +126,7 @@ class _Importer:
             # NUL, a lone surrogate, NaN or hostile nesting anywhere in the row: it could not be stored or shown.
             external_id = row.get("external_id")
             clean_id = external_id if isinstance(external_id, str) and not validation.text_problem(external_id) else None
-            self.error(line, clean_id, f"'{problem[0]}': {problem[1]}")
+            self.error(line, clean_id, f"'{problem.path}': {problem.reason}")
             return
         external_id = row.get("external_id")
         if isinstance(external_id, int) and not isinstance(external_id, bool):
