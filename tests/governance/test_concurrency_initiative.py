@@ -1,48 +1,22 @@
 """Member initiative and proxies under real concurrency (PostgreSQL, real threads, separate connections)."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from coop.errors import ApplicationError
 from governance import services
 from governance.models import Delegation, GovernanceLog, Proposal, Sponsorship
 from tests import factories
+from tests.concurrency import run_threads
 from tests.conftest import requires_postgres
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _all_at_once(calls):
-    """Run each callable in its own thread, released together; returns (results, errors)."""
-    barrier = threading.Barrier(len(calls))
-    results, errors = [], []
-
-    def run(call):
-        try:
-            barrier.wait()
-            results.append(call())
-        except ApplicationError as error:
-            errors.append(error)
-        except Exception as exc:  # noqa: BLE001 - anything else is a failure, reported by the caller
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, errors
 
 
 def test_adversarial_eight_cosponsors_at_once_schedule_the_vote_exactly_once():
     author = factories.make_member()
     backers = [factories.make_member() for _ in range(8)]
     proposal = services.proposal_draft(author=author, kind="general_motion", title="Open the books", body="Monthly.")
-    results, errors = _all_at_once(
+    results, errors = run_threads(
         [lambda user=user: services.proposal_cosponsor(proposal=Proposal(pk=proposal.pk), user=user) for user in backers]
     )
     assert [e for e in errors if not isinstance(e, ApplicationError)] == []
@@ -58,7 +32,7 @@ def test_adversarial_eight_cosponsors_at_once_schedule_the_vote_exactly_once():
 def test_adversarial_one_member_cosponsoring_from_eight_tabs_counts_once():
     author, backer = factories.make_member(), factories.make_member()
     proposal = services.proposal_draft(author=author, kind="general_motion", title="Open the books", body="Monthly.")
-    results, errors = _all_at_once([lambda: services.proposal_cosponsor(proposal=Proposal(pk=proposal.pk), user=backer)] * 8)
+    results, errors = run_threads([lambda: services.proposal_cosponsor(proposal=Proposal(pk=proposal.pk), user=backer)] * 8)
     assert len(results) == 1
     assert [e.code for e in errors] == ["already_sponsored"] * 7
     assert Sponsorship.objects.filter(proposal=proposal).count() == 1
@@ -67,7 +41,7 @@ def test_adversarial_one_member_cosponsoring_from_eight_tabs_counts_once():
 def test_adversarial_parallel_proxies_never_exceed_the_limit():
     delegate = factories.make_member()
     members = [factories.make_member() for _ in range(8)]
-    results, errors = _all_at_once(
+    results, errors = run_threads(
         [lambda user=user: services.delegation_set(user=user, delegate=delegate.membership) for user in members]
     )
     assert len(results) == 5  # policy proxy_limit, founding 5
@@ -78,7 +52,7 @@ def test_adversarial_parallel_proxies_never_exceed_the_limit():
 def test_adversarial_a_member_naming_two_proxies_at_once_keeps_one():
     member = factories.make_member()
     a, b = factories.make_member(), factories.make_member()
-    results, errors = _all_at_once(
+    results, errors = run_threads(
         [lambda target=target: services.delegation_set(user=member, delegate=target.membership) for target in (a, b) * 3]
     )
     assert [e for e in errors if not isinstance(e, ApplicationError)] == []

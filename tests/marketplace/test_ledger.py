@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP
 from decimal import Decimal as D
@@ -21,6 +20,7 @@ from marketplace.ledger.models import AccountKind, LedgerAccount, LedgerEntry, L
 from marketplace.models import Answer
 from marketplace.services import claiming, projects, submission
 from tests import factories
+from tests.concurrency import run_threads
 from tests.conftest import requires_postgres
 
 K = AccountKind
@@ -774,31 +774,6 @@ def test_the_books_balance_after_every_step(world, opening, first_pay, steps):
 
 
 # --- PostgreSQL: real concurrency ---------------------------------------------------------------
-
-
-def run_threads(targets: list) -> tuple[list, list[Exception]]:
-    """Run each callable in its own thread, all released at once; return their results and exceptions."""
-    barrier = threading.Barrier(len(targets))
-    results, errors, lock = [], [], threading.Lock()
-
-    def run(target):
-        try:
-            barrier.wait()
-            value = target()
-            with lock:
-                results.append(value)
-        except Exception as exc:  # noqa: BLE001 - asserted by the caller
-            with lock:
-                errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(target,)) for target in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results, errors
 
 
 @requires_postgres
