@@ -154,6 +154,7 @@ def _replayed(existing: LedgerTransaction, kind: str, lines) -> LedgerTransactio
     posted = sorted(existing.entries.values_list("account_id", "amount"))
     if existing.kind != kind or posted != sorted((account.pk, amount) for account, amount in lines):
         raise Conflict(f"Event {existing.event_key!r} was already posted with different entries.", code="event_conflict")
+    existing.replayed = True  # callers that answer "created" vs "replayed" (the deposit API) read this
     return existing
 
 

@@ -467,3 +467,35 @@ def test_adversarial_titles_and_instructions_refuse_nul_and_lone_surrogates_even
         validation.text_validator("x" + SURROGATE)
     assert "surrogate" in str(refused.value)
     assert not Project.objects.exists()
+
+
+# --- Parallel deposit replays (issue 11 item 9) ------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_adversarial_parallel_deposits_with_one_reference_give_one_201(pg_only):
+    import threading
+
+    organization = factories.make_organization("Parallel Payer")
+    steward = factories.make_steward("parallel-steward@example.org")
+    barrier = threading.Barrier(8)
+    statuses: list[int] = []
+
+    def record():
+        try:
+            barrier.wait(timeout=30)
+            response = _as(steward).post(
+                f"/api/v1/organizations/{organization.slug}/deposits/", {"amount": "40.00", "reference": "WIRE-9"}, format="json"
+            )
+            statuses.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=record) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] * 7 + [201]
+    assert LedgerTransaction.objects.filter(kind="deposit").count() == 1
