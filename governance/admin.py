@@ -14,6 +14,7 @@ from .models import (
     Participation,
     PolicyValue,
     Proposal,
+    SealedBallot,
     SecretBallot,
     Vote,
     VoteHistory,
@@ -112,6 +113,14 @@ class ParticipationAdmin(ReadOnly):
     list_filter = ["proposal__kind"]
     search_fields = ["proposal__title", "membership__display_name"]
     list_select_related = ["proposal", "membership"]
+
+
+@admin.register(SealedBallot)
+class SealedBallotAdmin(ReadOnly):
+    # Encrypted until the close moves it to SecretBallot; there is nothing readable to show but that it exists.
+    list_display = ["id", "proposal"]
+    fields = ["id", "proposal"]
+    list_select_related = ["proposal"]
 
 
 @admin.register(SecretBallot)

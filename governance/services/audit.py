@@ -43,7 +43,7 @@ def log_write(
     """
     # Hash what readers will get back from the JSON column, not the Python objects passed in.
     data = json.loads(json.dumps(data or {}))
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # a transaction for the lock to last; no savepoint round trips
         previous = _lock_chain_head()
         entry = GovernanceLog(
             actor=actor if actor is not None and actor.pk else None,
