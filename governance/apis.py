@@ -116,18 +116,29 @@ class ProposalListApi(APIView):
     permission_classes = [IsMember]
 
     @extend_schema(
+        operation_id="v1_proposals_list",
         parameters=[
-            OpenApiParameter("status", str, enum=["open", "closed", "withdrawn"], required=False),
+            OpenApiParameter("status", str, enum=["draft", "open", "closed", "withdrawn"], required=False),
             OpenApiParameter("kind", str, enum=ProposalKind.values, required=False),
+            OpenApiParameter("limit", int, required=False),
+            OpenApiParameter("offset", int, required=False),
         ],
-        responses=ProposalOutput(many=True),
+        responses=inline_serializer(
+            "PaginatedProposalList",
+            {
+                "count": serializers.IntegerField(),
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": ProposalOutput(many=True),
+            },
+        ),
     )
     def get(self, request):
         status = request.query_params.get("status") or None
         kind = request.query_params.get("kind") or None
         queryset = selectors.proposal_list(
             user=request.user,
-            status=status if status in ("open", "closed", "withdrawn") else None,
+            status=status if status in ("draft", "open", "closed", "withdrawn") else None,
             kind=kind if kind in ProposalKind.values else None,
         )
         paginator = LimitOffsetPagination()

@@ -114,6 +114,11 @@ def _check_can_vote(proposal: Proposal, user: User, now: datetime) -> Membership
     membership = Membership.objects.filter(user_id=user.pk).first() if user is not None and user.pk else None
     if membership is None:
         raise Forbidden("Only members of the co-op vote.", code="not_a_member")
+    if membership.pk in (proposal.conflicted or ()):
+        raise Forbidden(
+            "You are a party to this case, so you do not vote on it; you can answer in the discussion.",
+            code="party_to_the_case",
+        )
     if not Elector.objects.filter(proposal=proposal, membership=membership).exists():
         opened = f"{proposal.opened_at:%Y-%m-%d %H:%M} UTC" if proposal.opened_at else "the opening"
         raise Forbidden(
