@@ -142,8 +142,8 @@ POLICIES: dict[str, PolicyDef] = {
         PolicyValue.Key.INTERIM_SUSPENSION_DAYS, "Longest interim suspension", "days", Decimal(1), Decimal(14), 0, Decimal(7)
     ),
     # Days after a rejection in which the worker may appeal it; refunds keep back what such appeals could cost.
-    "appeal_window_days": PolicyDef(
-        "appeal_window_days", "Days to appeal a rejected answer", "days", Decimal(1), Decimal(90), 0, Decimal(14)
+    PolicyValue.Key.APPEAL_WINDOW_DAYS: PolicyDef(
+        PolicyValue.Key.APPEAL_WINDOW_DAYS, "Days to appeal a rejected answer", "days", Decimal(1), Decimal(90), 0, Decimal(14)
     ),
 }
 

@@ -21,6 +21,7 @@ class PolicyValue(AppendOnly, models.Model):
         PROPOSAL_COSPONSORS = "proposal_cosponsors", "Co-sponsors a member's proposal needs"
         PROXY_LIMIT = "proxy_limit", "Proxies one delegate may hold"
         INTERIM_SUSPENSION_DAYS = "interim_suspension_days", "Longest interim suspension (days)"
+        APPEAL_WINDOW_DAYS = "appeal_window_days", "Days to appeal a rejected answer"
 
     key = models.CharField(max_length=48, choices=Key.choices)
     value = models.DecimalField(max_digits=12, decimal_places=4)

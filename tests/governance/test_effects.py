@@ -246,7 +246,8 @@ def test_policy_seed_values(db):
     assert selectors.policy_current("proposal_cosponsors") == 3
     assert selectors.policy_current("proxy_limit") == 5
     assert selectors.policy_current("interim_suspension_days") == 7
-    assert PolicyValue.objects.filter(set_by__isnull=True).count() == 5
+    assert selectors.policy_current("appeal_window_days") == 14
+    assert PolicyValue.objects.filter(set_by__isnull=True).count() == 6
     assert not Contract.objects.exists()
     with pytest.raises(ApplicationError) as excinfo:
         services.policy_set(key="pay_floor_hourly", value="25", proposal=None)
