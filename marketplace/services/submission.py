@@ -11,10 +11,11 @@ from coop.models import User
 
 from ..models import Answer, Assignment, Task, TaskType, WorkerProjectStats
 from ..task_types import gold_value, normalize_ocr, validate_answer
-from .claiming import HEARTBEAT_MAX_CREDIT, _locked_assignment
 from . import lifecycle
+from .claiming import HEARTBEAT_MAX_CREDIT, _locked_assignment
 from .consensus import task_resolve
 from .payment import answers_pay
+from .progress import progress_publish
 
 MAX_KEY = 100
 
@@ -109,6 +110,7 @@ def _submit(worker, assignment_id, payload, key, active_seconds, prefilled) -> A
             gold_answered=F("gold_answered") + 1, gold_correct=F("gold_correct") + (1 if answer.gold_correct else 0)
         )
         answers_pay([answer.pk])
+        progress_publish(project_id=project.pk)
         return answer
 
     answer.save()
@@ -117,4 +119,5 @@ def _submit(worker, assignment_id, payload, key, active_seconds, prefilled) -> A
     if task.answer_count >= task.required_answers and task.answer_count == task.assigned_count:
         task_resolve(task=task)
         answer.refresh_from_db()
+    progress_publish(project_id=project.pk)
     return answer

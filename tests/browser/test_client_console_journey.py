@@ -5,8 +5,6 @@ import re
 
 import pytest
 
-from marketplace.models import Project
-from marketplace.services import claiming, submission
 from tests import factories
 from tests.browser.conftest import in_thread, sign_in
 
@@ -21,16 +19,31 @@ def _client_with_agreement_and_money():
     return user
 
 
-def _members_label_everything(project_id: int) -> None:
-    project = Project.objects.get(pk=project_id)
+def _labeler_token() -> str:
+    from coop import services
+
     member = factories.make_member("labeler@example.org")
+    return services.api_token_create(actor=member, user=member, name="labeling").plaintext
+
+
+def _members_label_everything(page, server_url: str, project_id: int, token: str) -> None:
+    """A member labels every task through the worker API of the running server (whose channel layer the console hears)."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     for i in range(3):
-        lease = claiming.work_next(worker=member, project=project).assignment
-        submission.assignment_submit(worker=member, assignment_id=lease.pk, payload={"choice": "positive"}, idempotency_key=f"k{i}")
+        lease = page.request.post(f"{server_url}/api/v1/work/next/", data=json.dumps({"project": project_id}), headers=headers)
+        assert lease.status == 200, lease.text()
+        assignment = lease.json()["assignment"]["id"]
+        answer = page.request.post(
+            f"{server_url}/api/v1/work/assignments/{assignment}/submit/",
+            data=json.dumps({"answer": {"choice": "positive"}}),
+            headers={**headers, "Idempotency-Key": f"k{i}"},
+        )
+        assert answer.ok, answer.text()
 
 
-def test_client_creates_imports_publishes_watches_and_downloads(page, tmp_path):
+def test_client_creates_imports_publishes_watches_and_downloads(page, tmp_path, asgi_live_server):
     user = in_thread(_client_with_agreement_and_money)
+    token = in_thread(_labeler_token)
     sign_in(page, user.email, factories.PASSWORD)
 
     page.get_by_test_id("nav-console").click()
@@ -62,9 +75,10 @@ def test_client_creates_imports_publishes_watches_and_downloads(page, tmp_path):
     assert page.get_by_test_id("project-status").inner_text() == "Published"
     assert page.get_by_test_id("percent-done").inner_text() == "0.0%"
 
-    in_thread(_members_label_everything, project_id)
-    # The progress panel polls while the project is live: the labels appear without a reload.
-    page.wait_for_function("document.querySelector('[data-testid=percent-done]').textContent === '100.0%'", timeout=30_000)
+    page.wait_for_function("document.body.dataset.progressLive === 'true'")  # the live progress WebSocket is open
+    _members_label_everything(page, asgi_live_server.url, project_id, token)
+    # Each answer is pushed over the WebSocket and the panel re-reads itself: well before its 30-second poll.
+    page.wait_for_function("document.querySelector('[data-testid=percent-done]').textContent === '100.0%'", timeout=10_000)
 
     page.reload()
     page.select_option("#purpose", "evaluation")

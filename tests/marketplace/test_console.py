@@ -193,10 +193,11 @@ class TestProjects:
         project.refresh_from_db()
         assert project.task_type == "ocr"
 
-    def test_progress_partial_polls_while_published(self, console, organization):
+    def test_progress_partial_listens_live_while_published(self, console, organization):
         project = factories.make_project(organization, tasks=2)
         partial = console.get(f"/client/projects/{project.pk}/progress/", HTTP_HX_REQUEST="true").content.decode()
-        assert 'hx-trigger="every 5s' in partial and "0 of 2 tasks" not in partial or "0.0%" in partial
+        assert f'data-live-url="/ws/client/projects/{project.pk}/progress/"' in partial
+        assert 'hx-trigger="progress-changed, every 30s' in partial and "0.0%" in partial
         assert 'data-testid="task-count">2<' in partial
 
     def test_preview_shows_the_first_task_as_a_worker_sees_it(self, console, organization):

@@ -22,3 +22,27 @@
     if (event.detail.successful) form.reset();
   });
 })();
+
+// Live progress: one WebSocket per project page; each event re-reads the progress panel (htmx), which is
+// re-rendered through the access-checked page. Reconnects with backoff; the panel also refreshes every 30 s.
+(function () {
+  var panel = document.getElementById("progress");
+  if (!panel || !panel.dataset.liveUrl || !window.WebSocket) return;
+  var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + panel.dataset.liveUrl;
+  var delay = 1000;
+  function connect() {
+    var socket = new WebSocket(url);
+    socket.onopen = function () { delay = 1000; document.body.dataset.progressLive = "true"; };
+    socket.onmessage = function () {
+      var current = document.getElementById("progress");
+      if (current && window.htmx) window.htmx.trigger(current, "progress-changed");
+    };
+    socket.onclose = function (event) {
+      document.body.dataset.progressLive = "false";
+      if (event.code === 4403) return;
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 30000);
+    };
+  }
+  connect();
+})();
