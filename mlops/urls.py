@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import console_views, views
 
 app_name = "mlops"
 urlpatterns = [
@@ -15,4 +15,5 @@ urlpatterns = [
     path("mlops/runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
     path("mlops/snapshots/", views.snapshots, name="snapshots"),
     path("mlops/snapshots/<int:pk>/", views.snapshot_detail, name="snapshot"),
+    path("client/models/", console_views.client_models, name="console_models"),
 ]

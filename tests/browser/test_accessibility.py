@@ -89,6 +89,7 @@ def test_client_console_has_no_serious_accessibility_violations(page):
             f"/client/projects/{data['project'].pk}/webhooks/",
             "/client/money/",
             "/client/agreements/",
+            "/client/models/",
         ],
     )
 
