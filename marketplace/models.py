@@ -126,6 +126,9 @@ class Task(models.Model):
     image = models.FileField(upload_to="tasks/", blank=True, max_length=300)
     gold = models.JSONField(null=True, blank=True, help_text="The known answer, for gold (control) tasks.")
     is_gold = models.BooleanField(default=False)
+    content_hash = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the item's content (data and image bytes): finds relaunched items."
+    )
     state = models.CharField(max_length=12, choices=State.choices, default=State.OPEN)
     assigned_count = models.PositiveIntegerField(default=0, help_text="Live leases + submitted answers.")
     answer_count = models.PositiveIntegerField(default=0)
@@ -145,6 +148,7 @@ class Task(models.Model):
             models.Index(fields=["project", "id"], name="task_claimable", condition=Q(state="open", is_gold=False)),
             models.Index(fields=["project", "id"], name="task_gold", condition=Q(is_gold=True)),
             models.Index(fields=["project", "state"], name="task_project_state"),
+            models.Index(fields=["project", "content_hash"], name="task_content_hash"),
         ]
 
     def __str__(self):

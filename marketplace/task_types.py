@@ -108,3 +108,25 @@ def label_from_value(project: Project, value: str, answers_payloads: list[dict])
         return {"choice": value}
     reasons = [p.get("reason", "") for p in answers_payloads if p.get("reason")]
     return {"preferred": value, "reasons": reasons}
+
+
+def task_content_hash(data: dict, image: bytes = b"") -> str:
+    """What an item is, whatever the client calls it: SHA-256 over its data values (sorted, field names left out,
+    so a renamed field does not hide a relaunched item) and its image bytes."""
+    import hashlib
+    import json
+
+    def leaves(value):
+        if isinstance(value, dict):
+            for item in value.values():
+                yield from leaves(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from leaves(item)
+        else:
+            yield json.dumps(value, ensure_ascii=False)
+
+    digest = hashlib.sha256("\x1f".join(sorted(leaves(data or {}))).encode())
+    digest.update(b"\x00image\x00")
+    digest.update(image or b"")
+    return digest.hexdigest()

@@ -28,7 +28,7 @@ from coop import parsers, validation
 from coop.errors import ApplicationError, Conflict
 
 from ..models import Project, Task
-from ..task_types import gold_value, validate_task_data
+from ..task_types import gold_value, task_content_hash, validate_task_data
 
 BATCH_SIZE = 1000
 MAX_ERRORS = 100
@@ -143,7 +143,7 @@ class _Importer:
             gold = row.get("gold")
             if gold is not None:
                 gold_value(self.project, gold)  # validates the known answer's shape
-            image_name = ""
+            image_name, raw = "", b""
             if "image" in (row.get("data") or {}):
                 raw, extension = _decode_image(row["data"]["image"])
                 if self.report.errors:
@@ -164,6 +164,7 @@ class _Importer:
             image=image_name,
             gold=gold if gold is not None else None,
             is_gold=gold is not None,
+            content_hash=task_content_hash(data, raw),
             required_answers=self.project.overlap,
         )
         self.batch.append((line, task))

@@ -132,11 +132,11 @@ def test_similarity_is_word_based_and_data_can_match_by_schema_or_by_items(organ
     from marketplace.services import importing
 
     importing.tasks_import(project=other_items, rows=enumerate(factories.task_rows("classification", 3, start=500), start=1))
-    # Different choices, so a different schema; but the same item ids: still the same data relaunched.
+    # Two choices instead of three, so another answer space; but the same items: still the same data relaunched.
     by_items = relaunch_similarity(same_items, first)
-    assert (by_items["same_schema"], by_items["id_overlap"], by_items["near_identical"]) == (False, 1.0, True)
+    assert (by_items["same_answer_space"], by_items["content_overlap"], by_items["near_identical"]) == (False, 1.0, True)
     unrelated = relaunch_similarity(other_items, first)
-    assert (unrelated["same_schema"], unrelated["id_overlap"], unrelated["near_identical"]) == (False, 0.0, False)
+    assert (unrelated["same_answer_space"], unrelated["content_overlap"], unrelated["near_identical"]) == (False, 0.0, False)
 
 
 def test_the_client_api_says_the_project_is_held_and_why(org_api, organization, electorate):
