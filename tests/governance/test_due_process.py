@@ -10,6 +10,8 @@ from coop.models import Notification
 from governance import services
 from governance.models import GovernanceLog, Proposal
 
+from tests import factories
+
 from .helpers import close, make_members, vote
 
 pytestmark = pytest.mark.django_db
@@ -40,13 +42,18 @@ def test_panel_mode_draws_uninvolved_members(settings, steward, member):
     settings.GOVERNANCE_APPEAL_MODE = "panel"
     settings.GOVERNANCE_APPEAL_PANEL_SIZE = 3
     others = make_members(5)
-    coop_services.membership_suspend(membership=member.membership, actor=None, reason="Shared task data outside the co-op")
+    second = factories.make_steward()
+    interim = services.interim_suspension_request(
+        actor=steward, membership=member.membership, ground="safety", evidence="Shared another member's address outside the co-op."
+    )
+    services.interim_suspension_confirm(actor=second, interim=interim)
     appeal = services.appeal_file(
         member=member, subject=member.membership, reason="It was a redacted example I was asked to share."
     )
     panel = set(appeal.electors.values_list("membership_id", flat=True))
     assert appeal.decided_by == "panel" and appeal.electorate_size == 3 and len(panel) == 3
-    assert member.membership.pk not in panel and steward.membership.pk not in panel  # appellant and the suspending steward
+    # Neither the appellant nor either steward who suspended them sits on the panel.
+    assert not panel & {member.membership.pk, steward.membership.pk, second.membership.pk}
     assert panel <= {m.membership.pk for m in others}
     drawn = GovernanceLog.objects.get(action="appeal.panel_drawn")
     assert sorted(drawn.data["panel"]) == sorted(panel)
