@@ -23,12 +23,12 @@ def test_accepted_work_is_on_the_earnings_page_and_paid_out_on_request(page):
     member = in_thread(_paid_work)
     sign_in(page, member.email, factories.PASSWORD)
     page.goto("/work/earnings/")
-    assert page.get_by_test_id("available").inner_text() == "USD 10.0000"
-    assert page.get_by_test_id("accepted").inner_text() == "USD 10.0000"
+    assert page.get_by_test_id("available").inner_text() == "USD 10.00"
+    assert page.get_by_test_id("accepted").inner_text() == "USD 10.00"
     assert "Invoices" in page.get_by_test_id("project-pay").inner_text()
 
     page.get_by_test_id("request-payout").click()  # empty amount: everything available
     page.wait_for_url("**/work/earnings/**")
-    assert page.get_by_test_id("available").inner_text() == "USD 0.0000"
-    assert page.get_by_test_id("payout-pending").inner_text() == "USD 10.0000"
+    assert page.get_by_test_id("available").inner_text() == "USD 0.00"
+    assert page.get_by_test_id("payout-pending").inner_text() == "USD 10.00"
     assert "Requested" in page.get_by_test_id("payout").inner_text()

@@ -71,7 +71,7 @@ def test_page_shows_balance_pending_accepted_top_ups_and_measured_hourly_pay(cli
 
     client.force_login(worker)
     page = client.get("/work/earnings/").content.decode()
-    for text in ("USD 1.6000", "USD 1.5000", "USD 0.1000", "USD 0.4000", "1 submitted answer not decided", "USD 33.00/h", "Reviews"):
+    for text in ("USD 1.60", "USD 1.50", "USD 0.10", "USD 0.40", "1 submitted answer not decided", "USD 33.00/h", "Reviews"):
         assert text in page, text
     assert "Tweets" not in page  # nothing paid there yet
     assert_books_balance()
@@ -117,7 +117,7 @@ def test_statement_filters_by_date_and_exports_match_the_ledger(client, organiza
     assert len(json.loads(_download(client.get("/work/earnings/", {"download": 1, "from": today, "to": today})))) == 2
     # The htmx filter swaps in the statement rows only, with the opening balance of the range.
     partial = client.get("/work/earnings/", {"from": tomorrow}, HTTP_HX_REQUEST="true").content.decode()
-    assert "<h1>" not in partial and "No money moved in this range." in partial and "Opening balance USD 1.5000" in partial
+    assert "<h1>" not in partial and "No money moved in this range." in partial and "Opening balance USD 1.50" in partial
     backwards = client.get("/work/earnings/", {"from": tomorrow, "to": yesterday}, follow=True)
     assert "&#x27;from&#x27; is after &#x27;to&#x27;." in backwards.content.decode()
 
@@ -261,7 +261,7 @@ def test_steward_records_a_deposit_once_and_non_stewards_cannot(client, organiza
     bad = client.post("/stewards/payouts/deposit/", {**form, "amount": "1.00001", "reference": "X"}, follow=True).content.decode()
     assert "amount" in bad and selectors.client_cash_balance(organization) == D("250.00")
     desk = client.get("/stewards/payouts/").content.decode()
-    assert "Client cash</td><td>USD 250.0000" in desk and "Trial balance: <strong>0.0000</strong>" in desk
+    assert "Client cash</td><td>USD 250.00" in desk and "Trial balance: <strong>0.0000</strong>" in desk
     assert_books_balance()
 
 
