@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-from django.db import transaction
 from django.utils import timezone
 
 from coop.models import Notification, User
+from coop.realtime import group_send_on_commit
 
 
 def user_group(user_id: int) -> str:
@@ -21,13 +19,7 @@ def publish_to_user(*, user_id: int, event: dict) -> None:
     `event` must carry a "kind"; consumers forward it as JSON. Later features
     (task feed, ballots, training progress) publish through here.
     """
-
-    def send():
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(user_group(user_id), {"type": "notify", "event": event})
-
-    transaction.on_commit(send)
+    group_send_on_commit(user_group(user_id), "notify", event)
 
 
 def notification_send(*, user: User, kind: str, title: str, body: str = "", url: str = "") -> Notification:

@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from coop.models import User
+from coop.realtime import group_send_on_commit
 from coop.services import notification_send
 
 from ..models import Elector, NotificationPreference, Participation, Proposal, ProposalStatus, Vote
@@ -32,13 +31,7 @@ def proposal_group(proposal_id: int) -> str:
 
 def publish_to_proposal(*, proposal_id: int, event: dict) -> None:
     """Send `event` to the proposal's open pages once the current transaction commits."""
-
-    def send():
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(proposal_group(proposal_id), {"type": "governance.event", "event": event})
-
-    transaction.on_commit(send)
+    group_send_on_commit(proposal_group(proposal_id), "governance.event", event)
 
 
 def notify_users(*, users: Iterable[User], kind: str, title: str, body: str = "", url: str = "", force: bool = False) -> int:
