@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from coop.models import User
 
-from ..audit_chain import GENESIS_HASH, entry_hash
+from ..audit_chain import GENESIS_HASH, row_hash
 from ..models import GovernanceLog
 
 # pg_advisory_xact_lock key of the governance log's chain head ("gov-log" as an int).
@@ -55,15 +55,6 @@ def log_write(
             created_at=timezone.now(),
             previous_hash=previous,
         )
-        entry.entry_hash = entry_hash(
-            actor_id=entry.actor_id,
-            action=entry.action,
-            object_type=entry.object_type,
-            object_id=entry.object_id,
-            summary=entry.summary,
-            data=entry.data,
-            created_at=entry.created_at,
-            previous_hash=previous,
-        )
+        entry.entry_hash = row_hash(entry, previous_hash=previous)
         entry.save(force_insert=True)
     return entry
