@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from PIL import Image, UnidentifiedImageError
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -16,8 +14,8 @@ from rest_framework.views import APIView
 
 from coop.errors import ApplicationError
 from coop.parsers import LargeJSONParser
-from coop.validation import IdField, RefuseUnknownFieldsMixin
 from coop.permissions import IsClient, IsSteward, client_organization
+from coop.validation import IdField, RefuseUnknownFieldsMixin
 from marketplace.models import Project
 
 from . import selectors
@@ -171,24 +169,6 @@ class ModelRollbackApi(APIView):
 
 # --- Clients: OCR inference -----------------------------------------------------------------------
 
-IMAGE_FORMATS = {"PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF"}
-
-
-def _checked_image(raw: bytes, index: int) -> bytes:
-    if len(raw) > settings.OCR_PREDICT_MAX_IMAGE_BYTES:
-        raise ApplicationError(f"Image {index} is larger than {settings.OCR_PREDICT_MAX_IMAGE_BYTES} bytes.",
-                               code="image_too_large", fields={f"images[{index}]": ["Too large."]}, status=400)
-    try:
-        with Image.open(io.BytesIO(raw)) as image:
-            if image.format not in IMAGE_FORMATS or image.width * image.height > 4096 * 4096:
-                raise ValueError
-            image.verify()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        raise ApplicationError(f"Image {index} is not a readable image.", code="invalid_image",
-                               fields={f"images[{index}]": ["Not a readable PNG/JPEG image."]}, status=400) from None
-    return raw
-
-
 class PredictJsonInput(serializers.Serializer):
     images = serializers.ListField(child=serializers.CharField(), min_length=1, help_text="Base64 images (data: URLs accepted).")
     model = serializers.CharField(required=False, max_length=100, help_text="Model name (default: your newest promoted model).")
@@ -245,7 +225,7 @@ class OcrPredictApi(APIView):
             fields = {key: request.data[key] for key in ("model", "version") if request.data.get(key)}
             data = PredictMultipartInput(data={**fields, "images": files})
             data.is_valid(raise_exception=True)
-            images = [_checked_image(f.read(settings.OCR_PREDICT_MAX_IMAGE_BYTES + 1), i) for i, f in enumerate(files)]
+            images = [inference.checked_image(f.read(settings.OCR_PREDICT_MAX_IMAGE_BYTES + 1), i) for i, f in enumerate(files)]
         else:
             data = PredictJsonInput(data=request.data)
             data.is_valid(raise_exception=True)
@@ -258,7 +238,7 @@ class OcrPredictApi(APIView):
                 except (binascii.Error, ValueError):
                     raise ApplicationError(f"Image {index} is not valid base64.", code="invalid_image",
                                            fields={f"images[{index}]": ["Invalid base64."]}, status=400) from None
-                images.append(_checked_image(raw, index))
+                images.append(inference.checked_image(raw, index))
         values = data.validated_data
         version, results = inference.ocr_predict(
             organization=client_organization(request), images=images, name=values.get("model") or None, version_id=values.get("version")

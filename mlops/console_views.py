@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db.models import F, Sum
 from django.shortcuts import render
 from django.utils import timezone
@@ -11,7 +12,6 @@ from django.utils import timezone
 from coop.errors import ApplicationError
 from coop.views import role_required
 
-from .apis import _checked_image
 from .models import PredictionUsage
 from .services import inference
 
@@ -31,7 +31,7 @@ def client_models(request):
         try:
             if upload is None:
                 raise ApplicationError("Choose an image to read.", code="no_images")
-            image = _checked_image(upload.read(), 0)
+            image = inference.checked_image(upload.read(settings.OCR_PREDICT_MAX_IMAGE_BYTES + 1), 0)
             version, predictions = inference.ocr_predict(organization=organization, images=[image], version_id=version_id)
             result = {"version": version, "prediction": predictions[0]}
         except ApplicationError as exc:

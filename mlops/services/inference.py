@@ -21,6 +21,7 @@ torch loads on the first prediction in a process, never at import.
 
 from __future__ import annotations
 
+import io
 import threading
 from collections import OrderedDict
 from decimal import Decimal
@@ -29,6 +30,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
+from PIL import Image, UnidentifiedImageError
 
 from coop.errors import ApplicationError, Forbidden, NotFound
 from coop.models import ClientOrganization
@@ -177,3 +179,22 @@ def usage_summary(organization: ClientOrganization):
         .values("model_version__name", "model_version__version")
         .annotate(total=Sum("predictions"), unbilled=Sum("predictions", filter=Q(billed_at__isnull=True)))
     )
+
+
+IMAGE_FORMATS = {"PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF"}
+
+
+def checked_image(raw: bytes, index: int) -> bytes:
+    """`raw` if it is a readable PNG/JPEG/… image within the size limits; else the error naming image `index`."""
+    if len(raw) > settings.OCR_PREDICT_MAX_IMAGE_BYTES:
+        raise ApplicationError(f"Image {index} is larger than {settings.OCR_PREDICT_MAX_IMAGE_BYTES} bytes.",
+                               code="image_too_large", fields={f"images[{index}]": ["Too large."]}, status=400)
+    try:
+        with Image.open(io.BytesIO(raw)) as image:
+            if image.format not in IMAGE_FORMATS or image.width * image.height > 4096 * 4096:
+                raise ValueError
+            image.verify()
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise ApplicationError(f"Image {index} is not a readable image.", code="invalid_image",
+                               fields={f"images[{index}]": ["Not a readable PNG/JPEG image."]}, status=400) from None
+    return raw
