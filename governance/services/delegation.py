@@ -27,6 +27,7 @@ from coop.models import Membership, User
 from .. import selectors
 from ..models import Delegation, ProposalKind
 from .audit import log_write
+from .initiative import active_membership
 from .notify import notify_users
 
 
@@ -45,9 +46,7 @@ def delegation_set(*, user: User, delegate: Membership, category: str = "", now:
     """Name `delegate` as the member's proxy for `category` (replacing their proxy for it, if any)."""
     now = now or timezone.now()
     category = _clean_category(category)
-    me = selectors.membership_of(user)
-    if me is None or me.status != Membership.Status.ACTIVE:
-        raise Forbidden("Only members in good standing name a proxy.", code="not_in_good_standing")
+    me = active_membership(user, action="name a proxy")
     with transaction.atomic():
         target = Membership.objects.select_for_update(of=("self",)).filter(pk=getattr(delegate, "pk", None)).first()
         if target is None or target.status != Membership.Status.ACTIVE:

@@ -30,7 +30,7 @@ from .proposals import _open, amendments_put_to_vote, proposal_create_unchecked,
 K = ProposalKind
 
 
-def _active_membership(user: User | None, *, action: str) -> Membership:
+def active_membership(user: User | None, *, action: str) -> Membership:
     membership = selectors.membership_of(user)
     if membership is None or membership.status != Membership.Status.ACTIVE:
         raise Forbidden(f"Only members in good standing can {action}.", code="not_in_good_standing")
@@ -88,7 +88,7 @@ def proposal_draft(
     open proposals directly with proposal_create). Bad input writes nothing.
     """
     now = now or timezone.now()
-    _active_membership(author, action="put proposals forward")
+    active_membership(author, action="put proposals forward")
     if kind not in MEMBER_KINDS:
         raise ApplicationError(
             "Members may raise: " + ", ".join(K(k).label.lower() for k in MEMBER_KINDS) + ".",
@@ -147,7 +147,7 @@ def proposal_cosponsor(*, proposal: Proposal, user: User, now: datetime | None =
     """
     now = now or timezone.now()
     with transaction.atomic():
-        membership = _active_membership(user, action="co-sponsor proposals")
+        membership = active_membership(user, action="co-sponsor proposals")
         locked = Proposal.objects.select_for_update(of=("self",)).filter(pk=proposal.pk).order_by("pk").first()
         if locked is None:
             raise ApplicationError("No such proposal.", code="not_found")
@@ -181,7 +181,7 @@ def _schedule(proposal: Proposal, *, now: datetime) -> None:
     proposal.status = ProposalStatus.SCHEDULED
     proposal.sponsored_at = now
     proposal.opens_at = now + proposal.discussion_period
-    proposal.closes_at = proposal.opens_at + (proposal.voting_period or (proposal.closes_at - proposal.opens_at))
+    proposal.closes_at = proposal.opens_at + proposal.voting_period  # drafts always record it
     try:
         with transaction.atomic():
             proposal.save(update_fields=["status", "sponsored_at", "opens_at", "closes_at"])
