@@ -1,0 +1,9 @@
+# Placeholder reserved for this session's work (filled by hand as the work lands).
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("governance", "0005_appeal_window_policy")]
+
+    operations = []
