@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from . import selectors, services
 from .errors import Forbidden
 from .models import ApiToken, Membership, Notification
+from .pagination import PAGE_PARAMETERS, page_of, paginated
 from .permissions import IsClient, IsMember, client_organization
 from .validation import IdField, RefuseUnknownFieldsMixin
 
@@ -133,13 +134,15 @@ class NotificationOutput(serializers.ModelSerializer):
 class NotificationListApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=NotificationOutput(many=True))
+    @extend_schema(
+        parameters=[OpenApiParameter("unread", str, enum=["1", "true"], description="only unread ones"), *PAGE_PARAMETERS],
+        responses=page_of(NotificationOutput, "Notification"),
+    )
     def get(self, request):
         if request.user.pk is None:
             raise Forbidden("Organization tokens have no notifications; use a personal login.")
         unread = request.query_params.get("unread") in ("1", "true")
-        queryset = selectors.notification_list(user=request.user, unread_only=unread)[:200]
-        return Response(NotificationOutput(queryset, many=True).data)
+        return paginated(request, selectors.notification_list(user=request.user, unread_only=unread), NotificationOutput, view=self)
 
 
 class NotificationReadInput(serializers.Serializer):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from coop.errors import Forbidden
+from coop.pagination import PAGE_PARAMETERS, page_of, paginated
 from coop.permissions import IsClient, IsMember, client_organization
 
 from . import selectors, services
@@ -120,18 +120,9 @@ class ProposalListApi(APIView):
         parameters=[
             OpenApiParameter("status", str, enum=["draft", "open", "closed", "withdrawn"], required=False),
             OpenApiParameter("kind", str, enum=ProposalKind.values, required=False),
-            OpenApiParameter("limit", int, required=False),
-            OpenApiParameter("offset", int, required=False),
+            *PAGE_PARAMETERS,
         ],
-        responses=inline_serializer(
-            "PaginatedProposalList",
-            {
-                "count": serializers.IntegerField(),
-                "next": serializers.URLField(allow_null=True),
-                "previous": serializers.URLField(allow_null=True),
-                "results": ProposalOutput(many=True),
-            },
-        ),
+        responses=page_of(ProposalOutput, "Proposal"),
     )
     def get(self, request):
         status = request.query_params.get("status") or None
@@ -141,9 +132,7 @@ class ProposalListApi(APIView):
             status=status if status in ("draft", "open", "closed", "withdrawn") else None,
             kind=kind if kind in ProposalKind.values else None,
         )
-        paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(ProposalOutput(page, many=True).data)
+        return paginated(request, queryset, ProposalOutput, view=self)
 
 
 class ProposalDetailApi(APIView):

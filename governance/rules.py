@@ -64,6 +64,9 @@ KIND_RULES: dict[str, KindRule] = {
     K.RATE_CUT_RELAUNCH: KindRule(
         M.YES_NO, T.MAJORITY, Decimal(20), 5 * DAY, False, (M.YES_NO,), (T.MAJORITY, T.TWO_THIRDS), Decimal(20)
     ),
+    K.PROJECT_RESUME: KindRule(
+        M.YES_NO, T.MAJORITY, Decimal(20), 5 * DAY, False, (M.YES_NO,), (T.MAJORITY, T.TWO_THIRDS), Decimal(20)
+    ),
     K.BYLAW_AMENDMENT: KindRule(
         M.YES_NO, T.TWO_THIRDS, Decimal(50), 14 * DAY, False, (M.YES_NO,), (T.TWO_THIRDS,), Decimal(50), 7 * DAY
     ),

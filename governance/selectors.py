@@ -307,6 +307,33 @@ def dua_covering(*, organization: ClientOrganization, task_type: str, at: dt.dat
     )
 
 
+def dua_in_force(dua: DataUseAgreement) -> DataUseAgreement:
+    """The version whose terms now govern data labelled under `dua`.
+
+    A superseded version's obligations pass to the version that replaced it:
+    the newest version of the family that has been in force (active, expired
+    or terminated). Any other agreement governs itself.
+    """
+    if dua.status != S.SUPERSEDED:
+        return dua
+    successor = (
+        DataUseAgreement.objects.filter(family=dua.family, status__in=[S.ACTIVE, S.EXPIRED, S.TERMINATED])
+        .select_related("contract__organization")
+        .order_by("-version")
+        .first()
+    )
+    return successor or dua
+
+
+def dua_deletion_attested(dua: DataUseAgreement) -> DataUseAgreement | None:
+    """The version of `dua`'s family whose deletion the client attested, if any (the data is gone for every version)."""
+    if dua.deletion_attested_at is not None:
+        return dua
+    if dua.version == 1:
+        return None  # no earlier version: attestation needs a version in force, and this is the first
+    return DataUseAgreement.objects.filter(family=dua.family, deletion_attested_at__isnull=False).order_by("deletion_attested_at").first()
+
+
 def dua_retention_ends_on(dua: DataUseAgreement) -> dt.date | None:
     """The last day the client may keep the data: the day the agreement ended (or its contract's term ends) + retention days.
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("projects/<int:project_id>/pause/", apis.ProjectPauseApi.as_view(), name="project-pause"),
     path("projects/<int:project_id>/cancel/", apis.ProjectCancelApi.as_view(), name="project-cancel"),
     path("projects/<int:project_id>/results/", apis.ProjectResultsApi.as_view(), name="project-results"),
+    path("projects/<int:project_id>/resume-vote/", apis.ProjectResumeVoteApi.as_view(), name="project-resume-vote"),
     path("projects/<int:project_id>/escrow/", money_apis.ProjectEscrowApi.as_view(), name="project-escrow"),
     path("projects/<int:project_id>/statement/", money_apis.ProjectStatementApi.as_view(), name="project-statement"),
     path("organizations/me/balance/", money_apis.OrganizationBalanceApi.as_view(), name="organization-balance"),

@@ -16,10 +16,11 @@ from rest_framework.views import APIView
 
 from coop import validation
 from coop.errors import ApplicationError, NotFound
+from coop.exports import EXPORT_RESPONSES, streamed
+from coop.pagination import PAGE_PARAMETERS, page_of, paginated
 from coop.permissions import IsClient, IsMember, client_organization
 
 from . import import_formats, selectors
-from coop.exports import EXPORT_RESPONSES, streamed
 from .models import Answer, Assignment, Project, Task
 from .prefill import prefill_for
 from .serializers import (
@@ -35,7 +36,7 @@ from .serializers import (
     WorkOutput,
     work_payload,
 )
-from .services import claiming, importing, projects, review, submission, task_drafts
+from .services import claiming, exports, importing, projects, review, submission, task_drafts
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +53,9 @@ def _client_project(request, project_id) -> Project:
 class ProjectListApi(APIView):
     permission_classes = [IsClient]
 
-    @extend_schema(responses=ProjectOutput(many=True))
+    @extend_schema(parameters=PAGE_PARAMETERS, responses=page_of(ProjectOutput, "Project"))
     def get(self, request):
-        queryset = selectors.project_list_for_client(organization=client_organization(request))
-        return Response(ProjectOutput(queryset[:500], many=True).data)
+        return paginated(request, selectors.project_list_for_client(organization=client_organization(request)), ProjectOutput, view=self)
 
     @extend_schema(request=ProjectInput, responses={201: ProjectCreatedOutput})
     def post(self, request):
@@ -176,12 +176,43 @@ class ProjectCancelApi(_ProjectActionApi):
     transition = staticmethod(projects.project_cancel)
 
 
+class ResumeVoteInput(serializers.Serializer):
+    statement = serializers.CharField(max_length=4000, help_text="What changed since the pause; the members read it before they vote.")
+
+
+class ResumeVoteOutput(serializers.Serializer):
+    proposal_id = serializers.IntegerField(source="pk")
+    title = serializers.CharField()
+    status = serializers.CharField()
+    opens_at = serializers.DateTimeField()
+    closes_at = serializers.DateTimeField()
+
+
+class ProjectResumeVoteApi(APIView):
+    """Ask the members to lift a pause by the members or a steward (your own pauses you lift by publishing)."""
+
+    permission_classes = [IsClient]
+
+    @extend_schema(
+        request=ResumeVoteInput,
+        responses={
+            201: ResumeVoteOutput,
+            409: OpenApiResponse(description="not paused by members or a steward (resume_needs_no_vote), or a vote is already open"),
+        },
+    )
+    def post(self, request, project_id: int):
+        project = _client_project(request, project_id)
+        data = ResumeVoteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        proposal = projects.project_resume_propose(project=project, statement=data.validated_data["statement"])
+        return Response(ResumeVoteOutput(proposal).data, status=status.HTTP_201_CREATED)
+
+
 class ProjectResultsApi(APIView):
     """Accepted labels, one line per task, streamed in constant memory as JSON Lines (default) or CSV."""
 
     permission_classes = [IsClient]
     CSV_FIELDS = ["task_id", "external_id", "label", "agreement", "method", "accepted_at", "annotators"]
-    EXPORT_HOOKS: list = []  # governance: declared purpose checked against the DUA, export logged
 
     @extend_schema(
         parameters=[
@@ -202,16 +233,15 @@ class ProjectResultsApi(APIView):
             since = validation.datetime_or_none(request.query_params["since"])
             if since is None:
                 raise ApplicationError("'since' must be an ISO 8601 date-time.", fields={"since": ["Invalid date-time."]}, status=400)
-        for hook in self.EXPORT_HOOKS:
-            hook(request=request, project=project, purpose=request.query_params.get("purpose", ""))
-        return results_stream(project=project, fmt=fmt, since=since)
+        entry = exports.export_begin(project=project, purpose=request.query_params.get("purpose", ""))
+        return results_stream(project=project, fmt=fmt, since=since, entry=entry)
 
 
-def results_stream(*, project: Project, fmt: str, since=None):
-    """The streamed results file (JSON Lines or CSV) of a project; the caller has checked the export purpose."""
+def results_stream(*, project: Project, fmt: str, entry, since=None):
+    """The streamed results file (JSON Lines or CSV) of a project, counted into its export log `entry` (export_begin)."""
     return streamed(
         fmt,
-        selectors.label_rows(project=project, since=since),
+        exports.export_rows_counted(selectors.label_rows(project=project, since=since), entry=entry),
         fields=ProjectResultsApi.CSV_FIELDS,
         filename=f"project-{project.pk}-results",
         prepare_csv=lambda row: {
@@ -319,9 +349,10 @@ class TaskAnswersApi(APIView):
     def get(self, request, project_id: int, task_id: int):
         project = _client_project(request, project_id)
         task = _client_task(project, task_id)
-        for hook in ProjectResultsApi.EXPORT_HOOKS:
-            hook(request=request, project=project, purpose=request.query_params.get("purpose", ""))
-        return Response(TaskAnswersOutput(selectors.task_answers_for_client(task=task)).data)
+        entry = exports.export_begin(project=project, purpose=request.query_params.get("purpose", ""))
+        answers = selectors.task_answers_for_client(task=task)
+        exports.export_finish(entry=entry, rows=len(answers["answers"]))
+        return Response(TaskAnswersOutput(answers).data)
 
 
 # --- Worker API ---------------------------------------------------------------------------------
@@ -364,7 +395,7 @@ class WorkNextApi(APIView):
             response = Response(status=status.HTTP_204_NO_CONTENT)
             response["X-Coop-Reason"] = "no_tasks_available"
             return response
-        prefill = prefill_for(task=claim.assignment.task, project=claim.assignment.project)
+        prefill = prefill_for(task=claim.assignment.task, project=claim.assignment.project, assignment=claim.assignment)
         if prefill:  # model-assisted labeling: the screen pre-fills it and reports whether it was edited
             payload["task"]["data"]["prefill"] = prefill
         return Response(payload)
@@ -437,9 +468,9 @@ class AssignmentImageApi(APIView):
 class SubmissionListApi(APIView):
     permission_classes = [IsMember]
 
-    @extend_schema(responses=SubmissionOutput(many=True))
+    @extend_schema(parameters=PAGE_PARAMETERS, responses=page_of(SubmissionOutput, "Submission"))
     def get(self, request):
-        return Response(SubmissionOutput(selectors.submissions_of(worker=request.user)[:200], many=True).data)
+        return paginated(request, selectors.submissions_of(worker=request.user), SubmissionOutput, view=self)
 
 
 class AppealInput(serializers.Serializer):

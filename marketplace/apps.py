@@ -7,8 +7,9 @@ class MarketplaceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import governance_cases, governance_hooks, tasks  # noqa: F401  (actors, periodic jobs, publication/export/appeal rules)
-        from .services import wellbeing  # noqa: F401  (sensitive-content opt-in and daily cap at claim time)
-        from .apis import ProjectResultsApi
-
-        ProjectResultsApi.EXPORT_HOOKS = [governance_hooks.export_allowed]
+        # Registrations that invert a real upward arrow only: governance calls the effects of votes by key
+        # (governance_hooks), shows marketplace appeal cases (governance_cases); dramatiq finds the actors.
+        # No rule depends on this running: the services call them directly.
+        from . import governance_cases, governance_hooks, tasks  # noqa: F401
+        from .expert import governance as expert_governance  # noqa: F401  (votes granting qualifications, rate cards, accuracy appeals)
+        from .benefits import governance_effects  # noqa: F401  (a panel's or the members' vote decides a benefit claim)

@@ -27,12 +27,12 @@ from governance.models import Contract, DataUseAgreement
 from governance.rules import PURPOSES
 
 from . import import_formats, selectors
-from .apis import ProjectResultsApi, results_stream
+from .apis import results_stream
 from .console_forms import CATEGORY_LABELS, DeletionAttestationForm, GoldTaskForm, ProjectForm
 from .ledger import selectors as ledger_selectors
 from .models import Project, Task, WebhookDelivery
 from .rendering import render_instructions
-from .services import importing, projects, task_drafts, webhook_admin
+from .services import exports, importing, projects, task_drafts, webhook_admin
 
 client_required = role_required("client")
 
@@ -58,8 +58,6 @@ def _field_errors(form, error: DjangoValidationError) -> None:
             form.add_error(field if field in form.fields else None, message)
 
 
-def _dua_for(project: Project):
-    return project.dua or governance_selectors.dua_covering(organization=project.organization, task_type=project.task_type)
 
 
 # --- Projects ------------------------------------------------------------------------------------
@@ -118,7 +116,7 @@ def project_edit(request, pk: int):
 
 
 def _detail_context(request, project: Project) -> dict:
-    dua = _dua_for(project)
+    dua = selectors.project_dua(project)
     new_secret = request.session.get(SECRET_SESSION_KEY)
     if new_secret and new_secret.get("project") == project.pk:
         del request.session[SECRET_SESSION_KEY]  # shown once
@@ -307,12 +305,11 @@ def results_download(request, pk: int):
         messages.error(request, "Choose JSON Lines or CSV.")
         return redirect("marketplace:console_project", pk=pk)
     try:
-        for hook in ProjectResultsApi.EXPORT_HOOKS:
-            hook(request=request, project=project, purpose=request.GET.get("purpose", ""))
+        entry = exports.export_begin(project=project, purpose=request.GET.get("purpose", ""))
     except ApplicationError as error:
         messages.error(request, f"Results not downloaded: {error.message}")
         return redirect(f"{reverse('marketplace:console_project', kwargs={'pk': pk})}#results")
-    return results_stream(project=project, fmt=fmt)
+    return results_stream(project=project, fmt=fmt, entry=entry)
 
 
 @client_required

@@ -1,54 +1,26 @@
 """How the marketplace obeys the members' decisions (imported once, from MarketplaceConfig.ready()).
 
-- Publication's checks (DUA, pay floor, rate card) are direct calls in
-  services/lifecycle.py, not registered here: they hold without this module.
+The rules themselves are direct calls from the services, not registered here,
+so they hold without this module: publication's checks (DUA, pay floor, rate
+card) in services/lifecycle.py, the DUA check on every release of labels in
+services/exports.py, appeals filed as governance appeals in services/review.py.
+What stays here are the effects of votes (governance cannot import the
+marketplace, so it calls these by key):
+
 - A passed "project_resume" vote lifts a pause by the members or a steward.
-- Results exports need a declared purpose the DUA permits, are refused after
-  its retention period, and are logged against it.
 - A cheaper relaunch of a recent project (services/relaunch.py) is held for a
   "rate_cut_relaunch" vote: passed, it is funded and published; failed or
   withdrawn, it returns to draft.
-- A rejected answer's appeal becomes a governance appeal; if it passes the
-  answer is accepted (and so paid), if it fails the rejection stands.
+- A rejected answer's appeal (a governance appeal): if it passes the answer is
+  accepted (and so paid), if it fails the rejection stands.
 """
 
 from __future__ import annotations
 
-from coop.errors import ApplicationError
 from governance.effects import register_effect, register_on_fail
-from governance.selectors import dua_covering
-from governance.services import appeal_file, dua_check_export, dua_log_export
 
-from .models import AcceptedLabel, Answer, Project, ReviewDecision
+from .models import Project
 from .services import projects, review
-
-
-def export_allowed(*, request, project: Project, purpose: str) -> None:
-    """Results exports: a declared purpose the project's DUA permits, within retention; logged."""
-    if not purpose:
-        raise ApplicationError(
-            "Declare the purpose of this export with ?purpose=… (it is checked against your data-use agreement).",
-            code="purpose_required",
-            status=400,
-        )
-    dua = project.dua or dua_covering(organization=project.organization, task_type=project.task_type)
-    if dua is None:
-        raise ApplicationError("No data-use agreement covers this project.", code="no_active_dua", status=403)
-    dua_check_export(dua=dua, purpose=purpose)
-    rows = AcceptedLabel.objects.filter(project=project).count()
-    dua_log_export(dua=dua, organization=project.organization, purpose=purpose, project_id=project.pk, rows=rows)
-
-
-def _open_governance_appeal(answer: Answer, reason: str) -> None:
-    reviewers = [d.reviewer for d in ReviewDecision.objects.filter(answer=answer, accepted=False).select_related("reviewer")]
-    appeal_file(
-        member=answer.worker,
-        subject=answer,
-        reason=reason,
-        appeal_type="rejection",
-        payload={"answer_id": answer.pk, "project": answer.task.project.title},
-        involved=[r for r in reviewers if r is not None],
-    )
 
 
 @register_effect("appeal_rejection")
@@ -89,5 +61,3 @@ def return_relaunch_to_draft(proposal) -> str:
     )
     return f"Project {project.pk} returned to draft."
 
-
-review.APPEAL_HOOKS.append(_open_governance_appeal)

@@ -26,6 +26,16 @@ def project_for_client(*, organization: ClientOrganization, project_id) -> Proje
         return None
 
 
+def project_dua(project: Project):
+    """The data-use agreement governing the project's data now: the version it was published under, followed to
+    its ratified amendment (dua_in_force); for a project never published, the one that would cover it today."""
+    from governance.selectors import dua_covering, dua_in_force
+
+    if project.dua_id is not None:
+        return dua_in_force(project.dua)
+    return dua_covering(organization=project.organization, task_type=project.task_type)
+
+
 def project_list_for_client(*, organization: ClientOrganization) -> QuerySet[Project]:
     return Project.objects.filter(organization=organization).select_related("organization").order_by("-created_at")
 

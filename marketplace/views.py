@@ -9,11 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from coop.errors import ApplicationError
+from coop.models import ClientOrganization
 from coop.views import member_required, steward_required
 
 from . import selectors
-from coop.models import ClientOrganization
-
 from .models import Answer, ClientRating, Project, ProjectFlag, ReviewDecision
 from .rendering import render_instructions
 from .services import review, voice, wellbeing
@@ -100,8 +99,9 @@ def records(request):
     """My work records, filterable by date, with CSV and JSON downloads of the same rows."""
     from itertools import islice
 
-    from .apis import records_parameters
     from coop.exports import streamed
+
+    from .apis import records_parameters
 
     try:
         fmt, date_from, date_to = records_parameters(request.GET)
@@ -178,7 +178,7 @@ def review_queue(request):
     return render(
         request,
         "marketplace/review.html",
-        {**selectors.review_queue(), "reasons": ReviewDecision.Reason.choices, "appeals_by_vote": bool(review.APPEAL_HOOKS)},
+        {**selectors.review_queue(), "reasons": ReviewDecision.Reason.choices},
     )
 
 
@@ -212,8 +212,6 @@ def review_action(request, pk: int, action: str):
                 reason=request.POST.get("reason", ""),
                 feedback=request.POST.get("feedback", ""),
             )
-        elif action in ("overturn", "uphold"):
-            review.answer_appeal_decide(decider=request.user, answer=answer, overturn=action == "overturn", note=request.POST.get("note", ""))
         else:
             messages.error(request, "Unknown action.")
             return redirect("marketplace:review")

@@ -190,8 +190,11 @@ class DataExportLog(AppendOnly, models.Model):
     organization = models.ForeignKey(ClientOrganization, on_delete=models.PROTECT, related_name="+")
     purpose = models.CharField(max_length=48)
     project_id = models.PositiveBigIntegerField(help_text="The marketplace project exported.")
-    rows = models.PositiveIntegerField()
+    rows = models.PositiveIntegerField(help_text="Rows actually sent (counted as the export streamed).")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the export finished or was cut off; empty while it streams (or if the server died)."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -48,6 +48,7 @@ class ProposalKind(models.TextChoices):
     CONTRACT_TERMINATION = "contract_termination", "Termination of a contract"
     POLICY_CHANGE = "policy_change", "Change of a co-op rule"
     AMENDMENT = "amendment", "Amendment to a motion"
+    PROJECT_RESUME = "project_resume", "Resumption of a paused project"
 
 
 class VotingMethod(models.TextChoices):

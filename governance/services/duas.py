@@ -212,15 +212,38 @@ def dua_propose(*, actor: User | None, dua: DataUseAgreement, now=None, **rules)
 # --- Enforcement ------------------------------------------------------------------------------------
 
 
-def dua_check_export(*, dua: DataUseAgreement, purpose: str, at: dt.datetime | None = None) -> None:
-    """Refuse an export the agreement does not allow. Raises ApplicationError (403):
+def dua_check_in_force(*, dua: DataUseAgreement, at: dt.datetime | None = None) -> DataUseAgreement:
+    """Refuse any release of labelled data the agreement no longer allows; return the version whose terms apply.
 
-    - "dua_not_in_force": the agreement is a draft, under vote or superseded;
-    - "purpose_not_permitted": `purpose` is not one of its permitted purposes;
+    `dua` may be the version a project was published under: a ratified
+    amendment governs at once (selectors.dua_in_force). Raises ApplicationError (403):
+
+    - "dua_not_in_force": the agreement is a draft, under vote, or superseded with no successor in force;
+    - "deletion_attested": the client attested it deleted the data (any version of the agreement);
     - "retention_expired": the retention period after the contract ended is over.
     """
+    dua = selectors.dua_in_force(dua)
     if dua.status not in (S.ACTIVE, S.EXPIRED, S.TERMINATED):
         raise Forbidden(f"This data-use agreement is {dua.get_status_display().lower()}, not in force.", code="dua_not_in_force")
+    attested = selectors.dua_deletion_attested(dua)
+    if attested is not None:
+        raise Forbidden(
+            f"The client attested on {attested.deletion_attested_at:%Y-%m-%d} that it deleted this data "
+            f"(DUA v{attested.version}); it is not released again.",
+            code="deletion_attested",
+        )
+    ends_on = selectors.dua_retention_ends_on(dua)
+    if ends_on is not None and timezone.localdate(at or timezone.now()) > ends_on:
+        raise Forbidden(f"The retention period ended on {ends_on:%Y-%m-%d}; the data must be deleted.", code="retention_expired")
+    return dua
+
+
+def dua_check_export(*, dua: DataUseAgreement, purpose: str, at: dt.datetime | None = None) -> DataUseAgreement:
+    """dua_check_in_force, and `purpose` must be one the governing version permits ("purpose_not_permitted", 403).
+
+    Returns the version whose terms apply (an amendment that drops a purpose refuses it at once).
+    """
+    dua = dua_check_in_force(dua=dua, at=at)
     if purpose not in dua.permitted_purposes:
         allowed = ", ".join(dua.permitted_purposes) or "none"
         raise Forbidden(
@@ -228,9 +251,7 @@ def dua_check_export(*, dua: DataUseAgreement, purpose: str, at: dt.datetime | N
             code="purpose_not_permitted",
             fields={"purpose": [f"Not permitted; permitted: {allowed}."]},
         )
-    ends_on = selectors.dua_retention_ends_on(dua)
-    if ends_on is not None and timezone.localdate(at or timezone.now()) > ends_on:
-        raise Forbidden(f"The retention period ended on {ends_on:%Y-%m-%d}; the data must be deleted.", code="retention_expired")
+    return dua
 
 
 @transaction.atomic
@@ -240,23 +261,49 @@ def dua_log_export(
     organization: ClientOrganization,
     purpose: str,
     project_id: int,
-    rows: int,
+    rows: int | None = None,
     at: dt.datetime | None = None,
 ) -> DataExportLog:
-    """Check (dua_check_export) and record one export of labelled data to the client. Append-only."""
+    """Check (dua_check_export) and record one export of labelled data to the client, against the version in force. Append-only.
+
+    With `rows` the export is recorded as finished; without, it is open (a
+    stream about to start) and dua_export_finish records the rows actually sent.
+    """
     if dua.contract.organization_id != organization.pk:
         raise Forbidden("This data-use agreement belongs to another organization.", code="wrong_organization")
-    dua_check_export(dua=dua, purpose=purpose, at=at)
-    if int(rows) < 0 or int(project_id) <= 0:
+    dua = dua_check_export(dua=dua, purpose=purpose, at=at)
+    if (rows is not None and int(rows) < 0) or int(project_id) <= 0:
         raise ApplicationError("rows must be >= 0 and project_id positive.")
-    entry = DataExportLog.objects.create(dua=dua, organization=organization, purpose=purpose, project_id=project_id, rows=rows)
+    entry = DataExportLog.objects.create(
+        dua=dua,
+        organization=organization,
+        purpose=purpose,
+        project_id=project_id,
+        rows=rows or 0,
+        finished_at=None if rows is None else timezone.now(),
+    )
+    if rows is not None:
+        _log_export_audit(entry)
+    return entry
+
+
+def _log_export_audit(entry: DataExportLog) -> None:
     log_write(
         actor=None,
         action="dua.export",
-        obj=dua,
-        summary=f"{organization.name} exported {rows} rows of project {project_id} for {purpose}",
-        data={"purpose": purpose, "project_id": project_id, "rows": rows, "export": entry.pk},
+        obj=entry.dua,
+        summary=f"{entry.organization.name} exported {entry.rows} rows of project {entry.project_id} for {entry.purpose}",
+        data={"purpose": entry.purpose, "project_id": entry.project_id, "rows": entry.rows, "export": entry.pk},
     )
+
+
+@transaction.atomic
+def dua_export_finish(*, entry: DataExportLog, rows: int) -> DataExportLog:
+    """Record the rows an open export actually sent (once; a second call changes nothing) and audit it."""
+    rows, now = max(0, int(rows)), timezone.now()
+    if DataExportLog.objects.filter(pk=entry.pk, finished_at__isnull=True).update(rows=rows, finished_at=now):
+        entry.rows, entry.finished_at = rows, now
+        _log_export_audit(entry)
     return entry
 
 
@@ -328,4 +375,7 @@ def dua_attest_deletion(
         summary=f"{dua.contract.organization.name} attested deletion (DUA v{dua.version})",
         data={"statement": statement[:2000]},
     )
+    from ..signals import dua_rights_changed
+
+    dua_rights_changed.send(sender=DataUseAgreement, dua=dua, reason="deletion_attested")
     return dua

@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from coop.errors import ApplicationError, NotFound
 from coop.exports import EXPORT_RESPONSES, streamed
 from coop.models import ClientOrganization
+from coop.pagination import PAGE_PARAMETERS, page_of, paginated
 from coop.permissions import IsClient, IsMember, IsSteward, client_organization
 from coop.validation import RefuseUnknownFieldsMixin
 
@@ -389,9 +390,9 @@ class PayoutRequestInput(RefuseUnknownFieldsMixin, serializers.Serializer):
 class MyPayoutsApi(APIView):
     permission_classes = [IsMember]
 
-    @extend_schema(responses=PayoutOutput(many=True))
+    @extend_schema(parameters=PAGE_PARAMETERS, responses=page_of(PayoutOutput, "Payout"))
     def get(self, request):
-        return Response(PayoutOutput(selectors.worker_payouts(request.user)[:200], many=True).data)
+        return paginated(request, selectors.worker_payouts(request.user), PayoutOutput, view=self)
 
     @extend_schema(
         request=PayoutRequestInput,

@@ -269,6 +269,48 @@ def _close_books(project_id: int) -> None:
 def project_cancel(*, project: Project) -> Project:
     """Cancel: no new leases; answers already submitted are still reviewed and paid."""
     project = _locked(project)
+@transaction.atomic
+def project_resume_propose(*, project: Project, statement: str, member: User | None = None):
+    """Ask the members to lift a pause by the members or a steward: opens a "project_resume" vote.
+
+    The client (member None) or an active member says what changed; the vote is open to
+    every member. Passed, it resumes the project after every publish check
+    (governance_hooks.resume_paused_project); failed, the pause stands. One
+    open vote per project ("already_open", as for any proposal about one subject).
+    """
+    from governance.models import ProposalKind
+    from governance.services import proposal_create
+    from governance.services.initiative import active_membership
+
+    if member is not None:
+        active_membership(member, action="ask for a project to resume")
+    statement = (statement or "").strip()
+    if len(statement) < 20:
+        raise ApplicationError(
+            "Say what changed since the pause (at least 20 characters); the members read it before they vote.",
+            fields={"statement": ["Required."]},
+        )
+    project = _locked(project)
+    if project.status != S.PAUSED:
+        raise Conflict(f"Only a paused project can be put to a resume vote; this one is {project.status}.", code="invalid_status")
+    if project.pause_kind not in (P.MEMBERS, P.STEWARD):
+        raise Conflict("You can resume this project yourself: publish it again.", code="resume_needs_no_vote")
+    proposal = proposal_create(
+        actor=None,
+        kind=ProposalKind.PROJECT_RESUME,
+        subject=project,
+        title=f"Resume “{project.title}” ({project.organization.name})?",
+        body=(
+            f"It was paused: {project.status_reason}\n\n"
+            f"{'The client' if member is None else 'A member'} "
+            f"asks to resume it: {statement[:4000]}\n\nVote yes to resume it (every publish check runs again: "
+            "pay floor, rate card, data-use agreement, escrow); no keeps it paused."
+        ),
+        payload={"project_id": project.pk, "pause_kind": project.pause_kind, "statement": statement[:4000]},
+    )
+    return proposal
+
+
     if project.status in (S.COMPLETED, S.CANCELLED, S.CLOSED):
         raise Conflict(f"The project is already {project.status}.", code="invalid_status")
     lifecycle.transition_check(project, S.CANCELLED, actor=lifecycle.CLIENT)

@@ -1,9 +1,11 @@
 """Review: stewards decide tasks consensus could not, accept or reject individual answers; appeals; auto-accept.
 
 A rejection needs a reason from a fixed list and written feedback to the
-worker, who sees both and can appeal. Appeals are decided by the members
-(a governance appeal, see marketplace/governance_hooks.py); without that
-hook installed they land in the stewards' review queue.
+worker, who sees both and can appeal within the appeal window. Appeals are
+decided by the members: filing one opens a governance appeal (a panel or vote
+in which the reviewers who rejected the answer take no part), and its result
+comes back through answer_appeal_decide (see marketplace/governance_hooks.py).
+A steward never decides an appeal alone.
 """
 
 from __future__ import annotations
@@ -16,13 +18,12 @@ from django.utils import timezone
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import User
 from coop.services.notifications import notification_send
+from governance.services import appeal_file
 
 from ..models import AcceptedLabel, Answer, Project, ReviewDecision, Task
 from ..pay import current_appeal_window_days
 from .consensus import label_accept, share
 from .payment import answers_pay
-
-APPEAL_HOOKS: list = []  # governance registers a function(answer, reason) that opens an appeal proposal
 
 
 def appeal_window_closes(answer: Answer):
@@ -103,7 +104,7 @@ def task_review_accept(*, reviewer: User | None, task: Task, answer: Answer) -> 
 
 @transaction.atomic
 def answer_appeal_file(*, worker: User, answer: Answer, reason: str) -> Answer:
-    """The worker appeals a rejection. Governance decides it; until then the stewards do."""
+    """The worker appeals a rejection, within the appeal window: a governance appeal the members decide."""
     answer = _locked_answer(answer)
     if answer.worker_id != worker.pk:
         raise Forbidden("You can only appeal your own work.")
@@ -125,26 +126,27 @@ def answer_appeal_file(*, worker: User, answer: Answer, reason: str) -> Answer:
     answer.appeal_status = Answer.AppealStatus.PENDING
     answer.appeal_reason = reason[:4000]
     answer.save(update_fields=["appeal_status", "appeal_reason"])
-    for hook in APPEAL_HOOKS:
-        hook(answer, reason)
-    if not APPEAL_HOOKS:
-        for steward in User.objects.filter(membership__is_steward=True, membership__status="active"):
-            notification_send(user=steward, kind="answer.appealed", title="A rejection was appealed", url="/review/")
+    rejected_by = ReviewDecision.objects.filter(answer=answer, accepted=False, reviewer__isnull=False).select_related("reviewer")
+    appeal_file(
+        member=answer.worker,
+        subject=answer,
+        reason=reason,
+        appeal_type="rejection",
+        payload={"answer_id": answer.pk, "project": answer.task.project.title},
+        involved=[decision.reviewer for decision in rejected_by],
+    )
     return answer
 
 
 @transaction.atomic
 def answer_appeal_decide(*, decider: User | None, answer: Answer, overturn: bool, note: str = "") -> Answer:
-    """Decide an appeal. Overturning accepts (and so pays) the answer. decider None = a passed member vote."""
-    _require_reviewer(decider)
-    if decider is not None and APPEAL_HOOKS:
+    """Carry out the members' decision on an appeal (decider None: the governance appeal's result).
+    Overturning accepts (and so pays) the answer. Any other decider is refused: stewards do not decide appeals."""
+    if decider is not None:
         raise Conflict("Appeals are decided by the members' vote, not by a steward.", code="appeal_decided_by_members")
     answer = _locked_answer(answer)
     if answer.appeal_status != Answer.AppealStatus.PENDING:
         raise Conflict("There is no pending appeal on this answer.", code="no_pending_appeal")
-    if decider is not None and ReviewDecision.objects.filter(answer=answer, reviewer=decider, accepted=False).exists():
-        raise Forbidden("The steward who rejected the answer cannot decide its appeal.", code="conflict_of_interest")
-    _require_no_conflict(decider, answer.task_id)
     answer.appeal_status = Answer.AppealStatus.OVERTURNED if overturn else Answer.AppealStatus.UPHELD
     if overturn:
         answer.status = Answer.Status.ACCEPTED

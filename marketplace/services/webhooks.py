@@ -13,6 +13,10 @@ after resolving the name; the connection goes to the address that was
 checked (a name re-pointed between check and connect, "DNS rebinding",
 cannot switch it), and redirects are never followed. Internal receivers are
 allowed by name or network in the WEBHOOK_ALLOWED_HOSTS setting.
+
+A `task.accepted` delivery carries a label, so it is a release of labelled
+data: at delivery it passes the project's data-use agreement like an export
+(services/exports.py), and is marked failed, not retried, when refused.
 """
 
 from __future__ import annotations
@@ -33,6 +37,10 @@ from django.utils import timezone
 from coop.errors import ApplicationError
 
 from ..models import Project, WebhookDelivery
+from .exports import webhook_release_check
+
+# Events whose payload carries labelled data: they leave only while the project's DUA allows a release.
+LABEL_EVENTS = frozenset({"task.accepted"})
 
 TIMEOUT_SECONDS = 10
 # Names that always mean "this machine" or a cloud metadata service, whatever DNS says.
@@ -208,6 +216,14 @@ def webhook_deliver(*, delivery_id: int) -> bool:
     delivery = WebhookDelivery.objects.select_related("project").get(pk=delivery_id)
     if delivery.status == WebhookDelivery.Status.DELIVERED:
         return True
+    if delivery.event in LABEL_EVENTS:
+        try:
+            webhook_release_check(project=delivery.project)
+        except ApplicationError as exc:
+            WebhookDelivery.objects.filter(pk=delivery.pk).exclude(status=WebhookDelivery.Status.DELIVERED).update(
+                status=WebhookDelivery.Status.FAILED, last_error=f"refused by the data-use agreement ({exc.code}): {exc.message}"[:500]
+            )
+            return False
     body = json.dumps(delivery.payload, sort_keys=True, separators=(",", ":")).encode()
     headers = {
         "Content-Type": "application/json",

@@ -76,9 +76,9 @@ class TestMeAndNotifications:
         member.notifications.all().delete()
         first = notification_send(user=member, kind="t", title="One")
         notification_send(user=member, kind="t", title="Two")
-        assert [n["title"] for n in member_api.get("/api/v1/notifications/?unread=1").json()] == ["Two", "One"]
+        assert [n["title"] for n in member_api.get("/api/v1/notifications/?unread=1").json()["results"]] == ["Two", "One"]
         assert member_api.post("/api/v1/notifications/read/", {"ids": [first.pk]}, format="json").json() == {"marked": 1}
-        assert [n["title"] for n in member_api.get("/api/v1/notifications/?unread=1").json()] == ["Two"]
+        assert [n["title"] for n in member_api.get("/api/v1/notifications/?unread=1").json()["results"]] == ["Two"]
 
 
 @pytest.mark.django_db

@@ -171,3 +171,64 @@ def test_books_closed_projects_end_closed():
     assert closed.status == "closed" and escrow_balance(closed) == Decimal(0)
     with pytest.raises(ApplicationError):
         projects.project_publish(project=closed)
+
+
+def _vote(proposal, choice="yes"):
+    from governance.models import Elector
+    from governance.services import ballot_cast, proposal_close
+
+    for elector in Elector.objects.filter(proposal=proposal).select_related("membership__user"):
+        ballot_cast(proposal=proposal, user=elector.membership.user, choice=choice)
+    proposal_close(proposal=proposal, now=proposal.closes_at)
+    proposal.refresh_from_db()
+    return proposal
+
+
+def test_adversarial_the_client_asks_the_members_to_resume_and_only_their_vote_does(settings):
+    from rest_framework.test import APIClient
+
+    project = factories.make_project(tasks=5)
+    paused = _flag_until_paused(project, settings)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {factories.org_token(project.organization)}")
+    url = f"/api/v1/projects/{project.pk}/resume-vote/"
+    short = api.post(url, {"statement": "fixed"}, format="json")
+    assert short.status_code == 422 and "statement" in short.json()["error"]["fields"]
+    asked = api.post(url, {"statement": "We removed the flagged images and re-checked the rest by hand."}, format="json")
+    assert asked.status_code == 201, asked.content
+    again = api.post(url, {"statement": "Please, we removed the flagged images, really."}, format="json")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_open"
+    assert Project.objects.get(pk=paused.pk).status == "paused"  # asking is not resuming
+
+    from governance.models import Proposal
+
+    proposal = _vote(Proposal.objects.get(kind="project_resume"))
+    assert (proposal.outcome, proposal.effect_status) == ("passed", "applied"), proposal.effect_message
+    assert Project.objects.get(pk=project.pk).status == "published"
+
+
+def test_adversarial_a_resume_vote_still_runs_todays_publish_checks(settings):
+    from governance.models import Proposal
+
+    project = factories.make_project(tasks=5, pay_per_task="0.10", estimated_seconds=12)  # 30.00/hour
+    paused = _flag_until_paused(project, settings)
+    projects.project_resume_propose(project=paused, statement="The flagged items are gone; please resume it.")
+    _raise_floor("60.00")  # while the vote runs, the members raise the floor above what it pays
+    proposal = _vote(Proposal.objects.get(kind="project_resume"))
+    assert proposal.outcome == "passed" and proposal.effect_status == "failed"
+    assert Project.objects.get(pk=project.pk).status == "paused"  # the vote cannot publish it below the floor
+
+
+def test_a_failed_resume_vote_keeps_the_pause_and_a_client_pause_needs_no_vote(settings):
+    from governance.models import Proposal
+
+    project = factories.make_project(tasks=5)
+    paused = _flag_until_paused(project, settings)
+    projects.project_resume_propose(project=paused, statement="The flagged items are gone; please resume it.")
+    assert _vote(Proposal.objects.get(kind="project_resume"), choice="no").outcome == "failed"
+    assert Project.objects.get(pk=project.pk).status == "paused"
+
+    own = projects.project_pause(project=factories.make_project(tasks=2))
+    with pytest.raises(ApplicationError) as refused:
+        projects.project_resume_propose(project=own, statement="We paused it ourselves, now we are back.")
+    assert refused.value.code == "resume_needs_no_vote"

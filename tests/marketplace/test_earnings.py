@@ -225,7 +225,7 @@ def test_a_member_never_sees_another_members_earnings_statement_or_payouts(clien
     assert "12.3455" in exports[1]
 
     api = _api(rich_worker)
-    assert [p["id"] for p in api.get("/api/v1/work/payouts/").json()] == [mine.pk]
+    assert [p["id"] for p in api.get("/api/v1/work/payouts/").json()["results"]] == [mine.pk]
     assert api.get("/api/v1/work/earnings/").json()["summary"]["pending_payout"] == "10.0000"
     assert api.post(f"/api/v1/work/payouts/{their_payout.pk}/cancel/").status_code == 404
     assert client.post(f"/work/earnings/payouts/{their_payout.pk}/cancel/").status_code == 404
