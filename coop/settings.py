@@ -331,6 +331,8 @@ PORTAL_NAV: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
             ("Task feed", "marketplace:feed"),
             ("My submissions", "marketplace:submissions"),
             ("My records", "marketplace:records"),
+            ("Qualifications", "marketplace:qualifications"),
+            ("My accuracy", "marketplace:accuracy"),
             ("Preferences", "marketplace:preferences"),
             ("Models", "mlops:models"),
         ]),

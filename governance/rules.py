@@ -91,6 +91,14 @@ KIND_RULES: dict[str, KindRule] = {
     K.AMENDMENT: KindRule(
         M.YES_NO, T.MAJORITY, Decimal(10), 7 * DAY, False, (M.YES_NO,), (T.MAJORITY,), Decimal(0), DAY, 30 * DAY
     ),
+    # Expert work (marketplace/expert/): a minimum hourly pay per skill, like the pay floor; a qualification granted
+    # without the test, by all members or a panel of peers who hold it (secret: no pressure on the deciders).
+    K.RATE_CARD_CHANGE: KindRule(
+        M.YES_NO, T.MAJORITY, Decimal(30), 7 * DAY, False, (M.YES_NO,), (T.MAJORITY, T.TWO_THIRDS), Decimal(20)
+    ),
+    K.QUALIFICATION_GRANT: KindRule(
+        M.YES_NO, T.MAJORITY, Decimal(20), 5 * DAY, True, (M.YES_NO,), (T.MAJORITY, T.TWO_THIRDS), Decimal(20), DAY, 14 * DAY
+    ),
 }
 
 # What a member may raise (it goes to ballot once co-sponsored, policy `proposal_cosponsors`).

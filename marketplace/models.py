@@ -69,6 +69,14 @@ class Project(TimeStampedModel):
     webhook_url = models.URLField(blank=True)
     webhook_secret = models.CharField(max_length=64, blank=True)
     model_assisted = models.BooleanField(default=False, help_text="Pre-fill the labeling screen with the promoted model's guess.")
+    # Expert work (marketplace/expert/): who may take the project, and the accuracy that keeps them on it.
+    required_qualifications = models.ManyToManyField("marketplace.Qualification", blank=True, related_name="projects")
+    required_languages = models.JSONField(default=list, blank=True, help_text="Language codes a worker must list, e.g. ['de'].")
+    min_gold_accuracy = models.DecimalField(
+        max_digits=4, decimal_places=3, null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="Below this share of correct gold answers (after min_gold_answers of them) a member gets no more tasks.",
+    )
+    min_gold_answers = models.PositiveSmallIntegerField(default=10, validators=[MinValueValidator(1), MaxValueValidator(1000)])
     dua = models.ForeignKey(
         "governance.DataUseAgreement",
         null=True,
@@ -397,4 +405,17 @@ class WorkerPreference(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
 
+from .benefits.models import BenefitClaim, BenefitEvidence  # noqa: E402,F401
+from .expert.models import (  # noqa: E402,F401
+    Bonus,
+    BonusBatch,
+    GoldAccuracyHold,
+    Qualification,
+    QualificationAttempt,
+    QualificationAttemptAnswer,
+    QualificationGrant,
+    QualificationNomination,
+    QualificationTestItem,
+    RateCardRate,
+)
 from .ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction, Payout  # noqa: E402,F401

@@ -37,7 +37,12 @@ def project_dua(project: Project):
 
 
 def project_list_for_client(*, organization: ClientOrganization) -> QuerySet[Project]:
-    return Project.objects.filter(organization=organization).select_related("organization").order_by("-created_at")
+    return (
+        Project.objects.filter(organization=organization)
+        .select_related("organization")
+        .prefetch_related("required_qualifications")
+        .order_by("-created_at")
+    )
 
 
 def project_progress(*, project: Project) -> dict:
@@ -101,6 +106,7 @@ def label_rows(*, project: Project, since=None) -> Iterator[dict]:
 def feed_projects(*, worker: User) -> list[dict]:
     """The task feed: published projects with pay, effective hourly pay, time, warnings, work left, and why not (if refused)."""
     from .services.eligibility import project_refusal, published_projects_by_pay
+    from .expert.eligibility import refusal_detail
 
     projects = published_projects_by_pay()
     remaining = dict(
@@ -111,7 +117,7 @@ def feed_projects(*, worker: User) -> list[dict]:
     )
     done = set(Assignment.objects.filter(worker=worker, project__in=projects).values_list("project_id", flat=True).distinct())
     ratings = client_ratings(organization_ids={p.organization_id for p in projects})
-    return [
+    rows = [
         {
             "project": p,
             "open_tasks": remaining.get(p.pk, 0),
@@ -121,6 +127,9 @@ def feed_projects(*, worker: User) -> list[dict]:
         }
         for p in projects
     ]
+    for row in rows:  # expert work: which qualification (and its test), language or accuracy figures stand in the way
+        row["expert"] = refusal_detail(row["project"], worker, row["refusal"])
+    return rows
 
 
 def client_ratings(*, organization_ids) -> dict[int, dict]:

@@ -25,6 +25,12 @@ class ProjectInput(RefuseUnknownFieldsMixin, serializers.Serializer):
     gold_ratio = serializers.DecimalField(max_digits=4, decimal_places=3, min_value=0, max_value=Decimal("0.5"), required=False)
     review_period_hours = serializers.IntegerField(min_value=1, max_value=24 * 21, required=False)
     webhook_url = serializers.URLField(required=False, allow_blank=True)
+    # Expert work: only members holding these qualifications (slugs) and listing these languages take the tasks;
+    # below min_gold_accuracy after min_gold_answers gold answers a member gets no more (told why, appealable).
+    required_qualifications = serializers.ListField(child=serializers.CharField(max_length=80), required=False, max_length=10)
+    required_languages = serializers.ListField(child=serializers.CharField(max_length=16), required=False, max_length=10)
+    min_gold_accuracy = serializers.DecimalField(max_digits=4, decimal_places=3, min_value=0, max_value=1, required=False, allow_null=True)
+    min_gold_answers = serializers.IntegerField(min_value=1, max_value=1000, required=False)
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
@@ -36,6 +42,7 @@ class ProjectInput(RefuseUnknownFieldsMixin, serializers.Serializer):
 
 class ProjectOutput(serializers.ModelSerializer):
     effective_hourly_pay = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    required_qualifications = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
     organization = serializers.CharField(source="organization.slug")
 
     class Meta:
@@ -44,7 +51,7 @@ class ProjectOutput(serializers.ModelSerializer):
             "id", "organization", "title", "instructions", "task_type", "choices", "case_sensitive", "overlap", "max_overlap",
             "agreement_target", "pay_per_task", "currency", "estimated_seconds", "effective_hourly_pay", "sensitive_categories",
             "gold_ratio", "review_period_hours", "status", "status_reason", "relaunch_of", "webhook_url", "created_at", "published_at",
-            "completed_at",
+            "completed_at", "required_qualifications", "required_languages", "min_gold_accuracy", "min_gold_answers",
         ]
 
 

@@ -4,6 +4,7 @@ from django.urls import path
 
 from . import earnings_views, views
 from .console_urls import urlpatterns as console_urlpatterns
+from .expert.urls import urlpatterns as expert_urlpatterns
 
 app_name = "marketplace"
 urlpatterns = [
@@ -28,4 +29,5 @@ urlpatterns = [
     path("review/tasks/<int:pk>/image/", views.review_task_image, name="review_task_image"),
     path("review/answers/<int:pk>/<slug:action>/", views.review_action, name="review_action"),
     *console_urlpatterns,
+    *expert_urlpatterns,
 ]

@@ -148,6 +148,10 @@ class TransactionKind(models.TextChoices):
     DIVIDEND = "dividend", "Dividend"
     CORRECTION = "correction", "Correction"
 
+    TEST_PAY = "test_pay", "Qualification test paid"
+    BONUS = "bonus", "Bonus from a client"
+    BENEFITS_SHARE = "benefits_share", "Benefits fund share of a co-op fee"
+    BENEFIT_PAYOUT = "benefit_payout", "Benefit paid from the fund"
 
 class LedgerTransaction(AppendOnlyModel):
     """One business event's money movement. `event_key` is unique: an event posts once, however often it is retried."""

@@ -3,7 +3,9 @@
 The rules are called, not registered: a project pays at least the pay floor
 now in force (a project below a newly raised floor leaves the feed and takes
 no claims until it pays it), and sensitive content needs the member's opt-in
-and is capped per day (services/wellbeing.py).
+and is capped per day (services/wellbeing.py); expert projects need the
+qualifications and languages they name, the members' rate card for them, and
+gold accuracy at the project's minimum (marketplace/expert/eligibility.py).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from coop.models import User
 
 from ..models import Project
 from ..pay import current_pay_floor
+from ..expert.eligibility import expert_refusal
 from .wellbeing import wellbeing_refusal
 
 
@@ -21,7 +24,8 @@ def project_refusal(project: Project, worker: User, *, floor: Decimal | None = N
     floor = current_pay_floor() if floor is None else floor
     if project.effective_hourly_pay < floor:
         return "below_pay_floor"
-    return wellbeing_refusal(project, worker)
+    # Expert work: the rate card, required qualifications and languages, gold accuracy (marketplace/expert/eligibility.py).
+    return expert_refusal(project, worker) or wellbeing_refusal(project, worker)
 
 
 def published_projects_by_pay() -> list[Project]:
@@ -33,7 +37,9 @@ def published_projects_by_pay() -> list[Project]:
     floor = current_pay_floor()
     projects = [
         p
-        for p in Project.objects.filter(status=Project.Status.PUBLISHED).select_related("organization")
+        for p in Project.objects.filter(status=Project.Status.PUBLISHED)
+        .select_related("organization")
+        .prefetch_related("required_qualifications")
         if p.effective_hourly_pay >= floor
     ]
     projects.sort(key=lambda p: (-p.effective_hourly_pay, p.pk))

@@ -31,6 +31,7 @@ from coop.errors import ApplicationError, Conflict
 
 from ..models import Project, Task
 from ..pay import current_pay_floor, minimum_pay_per_task
+from ..expert.eligibility import expert_rate_check
 
 S = Project.Status
 P = Project.PauseKind
@@ -87,6 +88,7 @@ def publish_checks(project: Project) -> None:
     dua = dua_check(project)
     pay_floor_check(project)
     rate_card_check(project, dua)
+    expert_rate_check(project)  # the members' rate card for the project's required qualifications
     project.dua = dua
 
 

@@ -19,6 +19,7 @@ from . import lifecycle
 from .payment import escrow_cover_owed, escrow_ensure, project_settle
 from .relaunch import relaunch_cut_of
 from .webhooks import webhook_url_check
+from ..expert import project_terms
 
 S = Project.Status
 P = Project.PauseKind
@@ -36,6 +37,7 @@ EDITABLE = (
     "gold_ratio",
     "review_period_hours",
     "webhook_url",
+    *project_terms.FIELDS,  # expert work: required qualifications and languages, minimum gold accuracy
 )
 SENSITIVE_CATEGORIES = ("violence", "sexual_content", "hate_speech", "self_harm", "medical", "personal_data", "disturbing_imagery")
 
@@ -83,6 +85,7 @@ def _validated(fields: dict, *, task_type: str) -> dict:
     unknown = set(clean.get("sensitive_categories") or []) - set(SENSITIVE_CATEGORIES)
     if unknown:
         errors["sensitive_categories"] = [f"Unknown: {', '.join(sorted(unknown))}. Known: {', '.join(SENSITIVE_CATEGORIES)}."]
+    project_terms.clean_terms(clean, errors)
     if errors:
         raise ApplicationError("The project has errors.", fields=errors)
     return clean
@@ -98,11 +101,14 @@ def project_create(*, organization: ClientOrganization, task_type: str, created_
     if task_type == TaskType.CLASSIFICATION and not fields.get("choices"):
         raise ApplicationError("Classification projects need 'choices'.", fields={"choices": ["Required."]})
     clean = _validated(fields, task_type=task_type)
+    qualifications = project_terms.pop_qualifications(clean)
     project = Project(organization=organization, task_type=task_type, created_by=created_by, **clean)
     if project.webhook_url:
         project.webhook_secret = secrets.token_hex(32)
     project.full_clean()
     project.save()
+    if qualifications:
+        project.required_qualifications.set(qualifications)
     return project
 
 
@@ -118,12 +124,16 @@ def project_update(*, project: Project, **fields) -> Project:
     unknown = set(fields) - set(EDITABLE)
     if unknown:
         raise ApplicationError(f"Unknown fields: {', '.join(sorted(unknown))}.")
-    for key, value in _validated(fields, task_type=project.task_type).items():
+    clean = _validated(fields, task_type=project.task_type)
+    qualifications = project_terms.pop_qualifications(clean)
+    for key, value in clean.items():
         setattr(project, key, value)
     if project.webhook_url and not project.webhook_secret:
         project.webhook_secret = secrets.token_hex(32)
     project.full_clean()
     project.save()
+    if qualifications is not None:
+        project.required_qualifications.set(qualifications)
     return project
 
 

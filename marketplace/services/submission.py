@@ -17,6 +17,7 @@ from .consensus import task_resolve
 from .payment import answers_pay
 from .progress import progress_publish
 
+from ..expert.accuracy import accuracy_hold_if_below
 MAX_KEY = 100
 
 
@@ -113,6 +114,7 @@ def _submit(worker, assignment_id, payload, key, active_seconds, prefilled) -> A
         progress_publish(project_id=project.pk)
         return answer
 
+        accuracy_hold_if_below(worker=worker, project=project)  # below the project's minimum: held off it, told why
     answer.save()
     task.answer_count += 1
     task.save(update_fields=["answer_count"])

@@ -1,0 +1,129 @@
+"""Portal pages of expert work: qualifications and tests, my accuracy (with appeal), my signed export."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from coop.errors import ApplicationError
+from coop.views import member_required
+
+from ..models import Project
+from ..rendering import render_instructions
+from . import accuracy, qualifications, selectors
+from .models import Qualification, QualificationAttempt
+
+
+@member_required
+def qualification_list(request):
+    return render(
+        request,
+        "marketplace/qualifications/list.html",
+        {"rows": selectors.qualifications_of(member=request.user), "rate_card": selectors.rate_card()},
+    )
+
+
+@member_required
+def qualification_detail(request, slug: str):
+    qualification = get_object_or_404(Qualification, slug=slug, is_active=True)
+    row = next((r for r in selectors.qualifications_of(member=request.user) if r["qualification"].pk == qualification.pk), None)
+    return render(
+        request,
+        "marketplace/qualifications/detail.html",
+        {
+            "q": qualification, "row": row, "pay": qualifications.attempt_pay(qualification),
+            "description_html": render_instructions(qualification.description or ""),
+            "projects": qualification.projects.filter(status=Project.Status.PUBLISHED),
+            "items": qualification.items.count(),
+        },
+    )
+
+
+@member_required
+@require_POST
+def attempt_start(request, slug: str):
+    qualification = get_object_or_404(Qualification, slug=slug, is_active=True)
+    try:
+        attempt = qualifications.attempt_start(member=request.user, qualification=qualification)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("marketplace:qualification", slug=slug)
+    return redirect("marketplace:qualification_attempt", pk=attempt.pk)
+
+
+def _answers_from_post(attempt: QualificationAttempt, post) -> dict:
+    answers = {}
+    for item in attempt.qualification.items.all():
+        if item.task_type == "ocr":
+            value = post.get(f"item-{item.pk}", "")
+            answers[str(item.pk)] = {"text": value} if value.strip() else None
+        elif item.task_type == "classification":
+            value = post.get(f"item-{item.pk}")
+            answers[str(item.pk)] = {"choice": value} if value else None
+        else:
+            value = post.get(f"item-{item.pk}")
+            answers[str(item.pk)] = {"preferred": value, "reason": post.get(f"reason-{item.pk}", "")} if value else None
+    return {key: value for key, value in answers.items() if value is not None}
+
+
+@member_required
+def attempt_page(request, pk: int):
+    attempt = get_object_or_404(QualificationAttempt.objects.select_related("qualification"), pk=pk, member=request.user)
+    errors = {}
+    if request.method == "POST" and attempt.status == QualificationAttempt.Status.OPEN:
+        try:
+            attempt = qualifications.attempt_submit(member=request.user, attempt_id=attempt.pk, answers=_answers_from_post(attempt, request.POST))
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            errors = error.fields
+        else:
+            return redirect("marketplace:qualification_attempt", pk=attempt.pk)
+    answers = {a.item_id: a for a in attempt.answers.all()}
+    items = [
+        {"item": item, "answer": answers.get(item.pk), "error": errors.get(f"answers.{item.pk}", [""])[0]}
+        for item in attempt.qualification.items.all()
+    ]
+    return render(request, "marketplace/qualifications/attempt.html", {"attempt": attempt, "q": attempt.qualification, "items": items})
+
+
+@member_required
+def attempt_item_image(request, pk: int, item_id: int):
+    attempt = get_object_or_404(QualificationAttempt, pk=pk, member=request.user)
+    item = attempt.qualification.items.filter(pk=item_id).first()
+    if item is None or not item.image:
+        raise Http404
+    return FileResponse(item.image.open("rb"))
+
+
+@member_required
+def export(request):
+    document = qualifications.qualification_export(member=request.user)
+    response = HttpResponse(json.dumps(document, indent=2, ensure_ascii=False), content_type="application/json")
+    response["Content-Disposition"] = 'attachment; filename="my-qualifications.json"'
+    return response
+
+
+@member_required
+def my_accuracy(request):
+    return render(
+        request,
+        "marketplace/qualifications/accuracy.html",
+        {"rows": selectors.accuracy_of(member=request.user), "holds": selectors.holds_of(member=request.user)},
+    )
+
+
+@member_required
+@require_POST
+def accuracy_appeal(request, project_id: int):
+    project = get_object_or_404(Project.objects.exclude(status=Project.Status.DRAFT), pk=project_id)
+    try:
+        accuracy.accuracy_hold_appeal(worker=request.user, project=project, reason=request.POST.get("reason", ""))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Appeal filed: the members decide. You will be notified.")
+    return redirect("marketplace:accuracy")
