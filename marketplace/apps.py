@@ -11,3 +11,4 @@ class MarketplaceConfig(AppConfig):
         # (governance_hooks), shows marketplace appeal cases (governance_cases); dramatiq finds the actors.
         # No rule depends on this running: the services call them directly.
         from . import governance_cases, governance_hooks, tasks  # noqa: F401
+        from .expert import governance as expert_governance  # noqa: F401  (votes granting qualifications, rate cards, accuracy appeals)
