@@ -91,6 +91,10 @@ KIND_RULES: dict[str, KindRule] = {
     K.AMENDMENT: KindRule(
         M.YES_NO, T.MAJORITY, Decimal(10), 7 * DAY, False, (M.YES_NO,), (T.MAJORITY,), Decimal(0), DAY, 30 * DAY
     ),
+    # A benefit claim decided by a drawn panel or by all members: secret, as appeals are (no pressure on the deciders).
+    K.BENEFIT_CLAIM: KindRule(
+        M.YES_NO, T.MAJORITY, Decimal(20), 5 * DAY, True, (M.YES_NO,), (T.MAJORITY,), Decimal(20), DAY, 14 * DAY, True
+    ),
     # Expert work (marketplace/expert/): a minimum hourly pay per skill, like the pay floor; a qualification granted
     # without the test, by all members or a panel of peers who hold it (secret: no pressure on the deciders).
     K.RATE_CARD_CHANGE: KindRule(
@@ -155,6 +159,37 @@ POLICIES: dict[str, PolicyDef] = {
     # Days after a rejection in which the worker may appeal it; refunds keep back what such appeals could cost.
     PolicyValue.Key.APPEAL_WINDOW_DAYS: PolicyDef(
         PolicyValue.Key.APPEAL_WINDOW_DAYS, "Days to appeal a rejected answer", "days", Decimal(1), Decimal(90), 0, Decimal(14)
+    ),
+    # The benefits fund (marketplace/benefits/rules.py reads these). Kinds are switched off by a yearly limit of 0.
+    PolicyValue.Key.BENEFITS_SHARE_OF_FEE: PolicyDef(
+        PolicyValue.Key.BENEFITS_SHARE_OF_FEE, "Benefits share of the co-op fee", "share of each fee", Decimal(0), Decimal(1), 4, Decimal("0.20")
+    ),
+    PolicyValue.Key.BENEFITS_MIN_ANSWERS: PolicyDef(
+        PolicyValue.Key.BENEFITS_MIN_ANSWERS, "Accepted answers in 90 days for benefits", "answers", Decimal(0), Decimal(10000), 0, Decimal(20)
+    ),
+    PolicyValue.Key.BENEFITS_MIN_HOURS: PolicyDef(
+        PolicyValue.Key.BENEFITS_MIN_HOURS, "Hours of accepted work in 90 days for benefits", "hours", Decimal(0), Decimal(1000), 1, Decimal(10)
+    ),
+    PolicyValue.Key.BENEFITS_DAY_PAY_CAP: PolicyDef(
+        PolicyValue.Key.BENEFITS_DAY_PAY_CAP, "Most a benefit day pays", "USD per day", Decimal(0), Decimal(2000), 2, Decimal("100.00")
+    ),
+    PolicyValue.Key.BENEFITS_SICK_DAYS: PolicyDef(
+        PolicyValue.Key.BENEFITS_SICK_DAYS, "Paid sick days a year", "days per member", Decimal(0), Decimal(365), 0, Decimal(10)
+    ),
+    PolicyValue.Key.BENEFITS_PARENTAL_DAYS: PolicyDef(
+        PolicyValue.Key.BENEFITS_PARENTAL_DAYS, "Paid parental-leave days a year", "days per member", Decimal(0), Decimal(365), 0, Decimal(30)
+    ),
+    PolicyValue.Key.BENEFITS_HARDSHIP_LIMIT: PolicyDef(
+        PolicyValue.Key.BENEFITS_HARDSHIP_LIMIT, "Hardship support a year", "USD per member", Decimal(0), Decimal(100000), 2, Decimal("300.00")
+    ),
+    PolicyValue.Key.BENEFITS_EQUIPMENT_LIMIT: PolicyDef(
+        PolicyValue.Key.BENEFITS_EQUIPMENT_LIMIT, "Equipment support a year", "USD per member", Decimal(0), Decimal(100000), 2, Decimal("200.00")
+    ),
+    PolicyValue.Key.BENEFITS_AUTO_APPROVE_MAX: PolicyDef(
+        PolicyValue.Key.BENEFITS_AUTO_APPROVE_MAX, "Largest claim approved by the rules alone", "USD", Decimal(0), Decimal(100000), 2, Decimal("150.00")
+    ),
+    PolicyValue.Key.BENEFITS_VOTE_THRESHOLD: PolicyDef(
+        PolicyValue.Key.BENEFITS_VOTE_THRESHOLD, "Claims above this go to all members", "USD", Decimal(0), Decimal(1000000), 2, Decimal("1000.00")
     ),
 }
 

@@ -22,6 +22,17 @@ class PolicyValue(AppendOnly, models.Model):
         PROXY_LIMIT = "proxy_limit", "Proxies one delegate may hold"
         INTERIM_SUSPENSION_DAYS = "interim_suspension_days", "Longest interim suspension (days)"
         APPEAL_WINDOW_DAYS = "appeal_window_days", "Days to appeal a rejected answer"
+        # The benefits fund (marketplace/benefits): its share of every fee and the rules of its claims.
+        BENEFITS_SHARE_OF_FEE = "benefits_share_of_fee", "Share of the co-op fee set aside for the benefits fund"
+        BENEFITS_MIN_ANSWERS = "benefits_min_answers", "Accepted answers in 90 days that make a member eligible for benefits"
+        BENEFITS_MIN_HOURS = "benefits_min_hours", "Hours of accepted work in 90 days that make a member eligible for benefits"
+        BENEFITS_DAY_PAY_CAP = "benefits_day_pay_cap", "Most a benefit day pays"
+        BENEFITS_SICK_DAYS = "benefits_sick_days", "Paid sick days per member per year"
+        BENEFITS_PARENTAL_DAYS = "benefits_parental_days", "Paid parental-leave days per member per year"
+        BENEFITS_HARDSHIP_LIMIT = "benefits_hardship_limit", "Hardship support per member per year"
+        BENEFITS_EQUIPMENT_LIMIT = "benefits_equipment_limit", "Equipment support per member per year"
+        BENEFITS_AUTO_APPROVE_MAX = "benefits_auto_approve_max", "Largest benefit claim the rules approve without a decision"
+        BENEFITS_VOTE_THRESHOLD = "benefits_vote_threshold", "Benefit claims above this go to all members (below it, to a panel)"
 
     key = models.CharField(max_length=48, choices=Key.choices)
     value = models.DecimalField(max_digits=12, decimal_places=4)

@@ -48,6 +48,7 @@ class ProposalKind(models.TextChoices):
     CONTRACT_TERMINATION = "contract_termination", "Termination of a contract"
     POLICY_CHANGE = "policy_change", "Change of a co-op rule"
     AMENDMENT = "amendment", "Amendment to a motion"
+    BENEFIT_CLAIM = "benefit_claim", "Benefit claim from the benefits fund"
     RATE_CARD_CHANGE = "rate_card_change", "Rate card change (minimum hourly pay for a skill)"
     QUALIFICATION_GRANT = "qualification_grant", "Grant of a qualification without its test"
     PROJECT_RESUME = "project_resume", "Resumption of a paused project"

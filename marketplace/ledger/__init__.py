@@ -18,7 +18,7 @@ selectors report balances on the account's normal side, so in a healthy
 ledger every balance is >= 0, and
 
     coop_bank == client_cash + project_escrow + worker_earnings
-                 + worker_payout_pending + coop_fees + dividend_pool
+                 + worker_payout_pending + coop_fees + dividend_pool + benefits
 
 (assets = liabilities + equity), which is the same statement as "the trial
 balance is zero".
@@ -32,6 +32,8 @@ Money moves (A -> B means A is debited, B credited; see services.py):
     payout_paid     worker_payout_pending (+) coop_bank (-)
     payout_cancel   worker_payout_pending (+) worker_earnings (-)
     refund          project_escrow (+)      client_cash (-)
+    benefits_share  coop_fees (+)           benefits (-)     posted with every fee (services.benefits_share_post)
+    benefit_payout  benefits (+)            worker_earnings (-)  an approved claim (marketplace/benefits)
 
 Modules: models (accounts, transactions, entries, payouts); services (posting,
 accounts, deposits, escrow, earnings and top-ups); payouts (the payout

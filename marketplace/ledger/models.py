@@ -28,6 +28,7 @@ class AccountKind(models.TextChoices):
     WORKER_PAYOUT_PENDING = "worker_payout_pending", "Worker payout requested"
     COOP_FEES = "coop_fees", "Co-op fees"
     DIVIDEND_POOL = "dividend_pool", "Dividend pool"
+    BENEFITS = "benefits", "Benefits fund"
 
 
 # Which owner column each kind uses; the check constraint below says the same thing.
@@ -35,6 +36,7 @@ OWNER_FIELD = {
     AccountKind.COOP_BANK: None,
     AccountKind.COOP_FEES: None,
     AccountKind.DIVIDEND_POOL: None,
+    AccountKind.BENEFITS: None,
     AccountKind.CLIENT_CASH: "organization",
     AccountKind.PROJECT_ESCROW: "project",
     AccountKind.WORKER_EARNINGS: "user",

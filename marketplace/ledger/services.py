@@ -76,6 +76,33 @@ def fee_for(amount: Decimal, fee_rate: Decimal) -> Decimal:
     return (amount * fee_rate).quantize(PLACES, rounding=ROUND_HALF_UP)
 
 
+# Postings whose co-op fee line feeds the benefits fund (see benefits_share_post).
+FEE_KINDS = frozenset({T.EARNING, T.TOP_UP, T.DIVIDEND})
+
+
+def benefits_share_rate() -> Decimal:
+    """The members' policy `benefits_share_of_fee` (founding 0.20): the part of every co-op fee that goes to the benefits fund."""
+    from governance.selectors import policy_current
+
+    rate = policy_current("benefits_share_of_fee")
+    if not (isinstance(rate, Decimal) and rate.is_finite() and 0 <= rate <= 1):
+        raise ApplicationError("The benefits share must be a Decimal from 0 to 1.", code="invalid_fee_rate")
+    return rate
+
+
+def benefits_share_of(fee: Decimal, rate: Decimal) -> Decimal:
+    """The fund's part of one fee: fee × rate, rounded half-up to 4 places (never more than the fee)."""
+    return min(fee, fee_for(fee, rate))
+
+
+def _share_transaction(source_key: str, rate: Decimal) -> dict:
+    return {
+        "event_key": f"benefits:{source_key}"[:255],
+        "kind": T.BENEFITS_SHARE,
+        "description": f"Benefits fund: {rate * 100:.2f}% of the co-op fee of {source_key}"[:300],
+    }
+
+
 def require_steward(user: User | None) -> None:
     if user is None or not (user.is_superuser or user.is_steward):
         raise Forbidden("Only stewards record money coming in or going out.", code="steward_required")
@@ -205,7 +232,35 @@ def ledger_post(
         if existing is None:
             raise
         return _replayed(existing, kind, lines)
+    if kind in FEE_KINDS:
+        for account, amount in lines:
+            if account.kind == K.COOP_FEES and amount < 0:
+                benefits_share_post(source=posted, fee=-amount, fee_account=account)
     return posted
+
+
+def benefits_share_post(
+    *, source: LedgerTransaction, fee: Decimal, fee_account: LedgerAccount, rate: Decimal | None = None
+) -> LedgerTransaction | None:
+    """Move the benefits fund's share of a co-op fee: coop_fees (debit) → benefits (credit), in the fee's own transaction.
+
+    ledger_post calls it for every posting in FEE_KINDS with a fee line, and
+    escrow_pay_accepted writes the same rows in bulk; the event key
+    "benefits:<the fee's event key>" makes it post once. The share carries the
+    fee's worker (not its answer or project, whose transactions stay the
+    fee's own), so a member's contributions record
+    (marketplace.benefits.selectors) sums what their work gave the fund.
+    """
+    rate = benefits_share_rate() if rate is None else rate
+    share = benefits_share_of(fee, rate)
+    if share <= 0:
+        return None
+    fund = account_for(kind=K.BENEFITS, currency=fee_account.currency)
+    return ledger_post(
+        **_share_transaction(source.event_key, rate),
+        entries=[(fee_account, share), (fund, -share)],
+        user=source.user if source.user_id else None,
+    )
 
 
 def lock_account(account: LedgerAccount) -> LedgerAccount:
@@ -354,7 +409,8 @@ def escrow_pay_accepted(*, project: Project, items: list[tuple[Answer, Decimal, 
     `items` are (answer, amount, kind, event_key) with kind "earning" or
     "top_up"; the caller vouches that each answer is accepted and belongs to
     `project`. Each posts the same transaction earning_post / top_up_post
-    would (escrow → worker + co-op fee), once per event key. Locks the escrow,
+    would (escrow → worker + co-op fee, and the fee's benefits share as its own
+    transaction), once per event key. Locks the escrow,
     skips keys already posted, and raises "escrow_insufficient" before writing
     anything when escrow does not cover them all. With the escrow locked no
     other payer of this project can race, so the writes need no savepoints:
@@ -381,18 +437,25 @@ def escrow_pay_accepted(*, project: Project, items: list[tuple[Answer, Decimal, 
             extra={"available": str(available), "required": str(total)},
         )
     workers = {answer.worker_id for answer, *_ in todo}
-    earnings, fee_account = {}, None
+    earnings, fee_account, fund = {}, None, None
     for account in LedgerAccount.objects.filter(
-        Q(kind=K.WORKER_EARNINGS, user_id__in=workers) | Q(kind=K.COOP_FEES), currency=project.currency
+        Q(kind=K.WORKER_EARNINGS, user_id__in=workers) | Q(kind__in=(K.COOP_FEES, K.BENEFITS)), currency=project.currency
     ):
         if account.kind == K.COOP_FEES:
             fee_account = account
+        elif account.kind == K.BENEFITS:
+            fund = account
         else:
             earnings[account.user_id] = account
     for worker_id in workers - set(earnings):  # first earning of a worker in this currency
         earnings[worker_id] = account_for(kind=K.WORKER_EARNINGS, user=User(pk=worker_id), currency=project.currency)
     if fee_account is None and any(fees):
         fee_account = account_for(kind=K.COOP_FEES, currency=project.currency)
+    # The benefits fund's share of each fee, posted with it (what benefits_share_post would write, in bulk).
+    share_rate = benefits_share_rate() if any(fees) else Decimal(0)
+    shares = [benefits_share_of(fee, share_rate) if fee else Decimal(0) for fee in fees]
+    if fund is None and any(shares):
+        fund = account_for(kind=K.BENEFITS, currency=project.currency)
     transactions = LedgerTransaction.objects.bulk_create(
         [
             LedgerTransaction(
@@ -405,6 +468,11 @@ def escrow_pay_accepted(*, project: Project, items: list[tuple[Answer, Decimal, 
             )
             for answer, _, kind, key in todo
         ]
+        + [
+            LedgerTransaction(**_share_transaction(key, share_rate), user_id=answer.worker_id)
+            for (answer, _, _, key), share in zip(todo, shares)
+            if share
+        ]
     )
     entries = []
     for posted, (answer, amount, _, _), fee in zip(transactions, todo, fees):
@@ -412,6 +480,9 @@ def escrow_pay_accepted(*, project: Project, items: list[tuple[Answer, Decimal, 
         entries += [LedgerEntry(transaction=posted, account=earnings[answer.worker_id], amount=-amount)]
         if fee:
             entries += [LedgerEntry(transaction=posted, account=fee_account, amount=-fee)]
+    for posted, share in zip(transactions[len(todo):], [share for share in shares if share]):
+        entries += [LedgerEntry(transaction=posted, account=fee_account, amount=share)]
+        entries += [LedgerEntry(transaction=posted, account=fund, amount=-share)]
     LedgerEntry.objects.bulk_create(entries)
     return len(todo)
 

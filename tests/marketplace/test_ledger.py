@@ -608,7 +608,7 @@ class Books:
         self.paid = [ZERO] * 3
         self.open: list[Payout | None] = [None] * 3
         self.deposits = 0
-        self.fees = self.bank = ZERO
+        self.fees = self.bank = self.fund = ZERO
 
     def expect(self, name, code, action):
         """Run the service; it must succeed when code is None, else refuse with that code."""
@@ -652,7 +652,10 @@ class Books:
             if code is None and not repeat:
                 self.earned_entries.setdefault(index, (amount, fee)) if name == "earn" else None
                 self.escrow[project_index] -= amount + fee
-                self.fees += fee
+                # The benefits fund takes its share (policy benefits_share_of_fee) of every fee, in the same posting.
+                share = (fee * D("0.20")).quantize(D("0.0001"), rounding=ROUND_HALF_UP)
+                self.fees += fee - share
+                self.fund += share
                 self.earned[worker_index] += amount
                 self.available[worker_index] += amount
         elif name == "payout":
@@ -714,6 +717,7 @@ class Books:
             assert selectors.escrow_balance(self.world["projects"][i]) == self.escrow[i]
         by_kind = selectors.balances_by_kind()
         assert (by_kind.get(("USD", K.COOP_BANK), ZERO), by_kind.get(("USD", K.COOP_FEES), ZERO)) == (self.bank, self.fees)
+        assert by_kind.get(("USD", K.BENEFITS), ZERO) == self.fund
 
 
 money = st.decimals(min_value=D("0.0001"), max_value=D("400"), places=4)
