@@ -20,6 +20,7 @@ urlpatterns = [
     path("client/projects/<int:pk>/webhooks/", views.webhooks, name="console_webhooks"),
     path("client/projects/<int:pk>/webhooks/rotate/", views.webhook_rotate, name="console_webhook_rotate"),
     path("client/projects/<int:pk>/webhooks/<int:delivery_pk>/resend/", views.webhook_resend, name="console_webhook_resend"),
+    path("client/projects/<int:pk>/resume-vote/", views.resume_vote, name="console_resume_vote"),
     path("client/projects/<int:pk>/<slug:action>/", views.project_action, name="console_action"),
     path("client/money/", views.money, name="console_money"),
     path("client/agreements/", views.agreements, name="console_agreements"),

@@ -183,6 +183,20 @@ def project_action(request, pk: int, action: str):
     return redirect("marketplace:console_project", pk=pk)
 
 
+@client_required
+@require_POST
+def resume_vote(request, pk: int):
+    """A pause by the members or a steward: the client asks the members to vote on resuming it."""
+    project = _project(request, pk)
+    try:
+        proposal = projects.project_resume_propose(project=project, statement=request.POST.get("statement", ""))
+    except ApplicationError as error:
+        messages.error(request, f"Not put to a vote: {error.message}")
+    else:
+        messages.success(request, f"The members vote on resuming it until {proposal.closes_at:%Y-%m-%d %H:%M} UTC; you will be told the result.")
+    return redirect("marketplace:console_project", pk=pk)
+
+
 # --- Tasks ---------------------------------------------------------------------------------------
 
 

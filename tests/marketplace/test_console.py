@@ -343,6 +343,20 @@ class TestLifecycle:
         page = console.post(f"/client/projects/{project.pk}/pause/", follow=True).content.decode()
         assert "Not paused:" in page and "cancelled" in page
 
+    def test_a_members_pause_offers_a_resume_vote_not_a_resume_button(self, console, organization, steward):
+        from governance.models import Proposal
+
+        project = factories.make_project(organization, tasks=2)
+        projects.project_pause_by_steward(project=project, steward=steward, reason="Harmful images reported by workers.")
+        page = console.get(f"/client/projects/{project.pk}/").content.decode()
+        assert 'data-testid="resume-vote"' in page and 'data-testid="publish"' not in page
+        page = console.post(f"/client/projects/{project.pk}/resume-vote/", {"statement": "short"}, follow=True).content.decode()
+        assert "Not put to a vote" in page and not Proposal.objects.filter(kind="project_resume").exists()
+        statement = "We removed every image the workers reported and checked the rest."
+        page = console.post(f"/client/projects/{project.pk}/resume-vote/", {"statement": statement}, follow=True).content.decode()
+        assert "The members vote on resuming it" in page
+        assert statement in Proposal.objects.get(kind="project_resume").body
+
     def test_below_pay_floor_is_explained(self, console, organization):
         project = factories.make_project(organization, tasks=1, publish=False, pay_per_task="0.0001", estimated_seconds=600)
         factories.make_active_dua(organization)
