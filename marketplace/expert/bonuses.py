@@ -114,6 +114,7 @@ def bonus_pay(
                     organization=organization, project=project, user=worker,
                 )
                 Bonus.objects.create(batch=batch, worker_id=worker_id, amount=amount, transaction=posted)
+            _notify(batch, chosen)
     except IntegrityError:
         existing = BonusBatch.objects.filter(organization=organization, client_key=client_key).first()
         if existing is None:
@@ -121,7 +122,6 @@ def bonus_pay(
         if existing.fingerprint != fingerprint:
             raise Conflict("This client_key was used for a different bonus.", code="client_key_reused") from None
         return existing, False
-    _notify(batch, chosen)
     return batch, True
 
 
@@ -130,11 +130,8 @@ def _notify(batch: BonusBatch, worker_ids: list[int]) -> None:
 
     from coop.services.notifications import notification_send
 
-    def send():
-        for worker in User.objects.filter(pk__in=worker_ids):
-            notification_send(
-                user=worker, kind="marketplace.bonus", title=f"A bonus of {batch.amount.normalize():f} {batch.project.currency} from {batch.organization.name}",
-                body=batch.reason, url=reverse("marketplace:earnings"),
-            )
-
-    transaction.on_commit(send)
+    for worker in User.objects.filter(pk__in=worker_ids):  # stored with the bonus; the live push follows the commit
+        notification_send(
+            user=worker, kind="marketplace.bonus", title=f"A bonus of {batch.amount.normalize():f} {batch.project.currency} from {batch.organization.name}",
+            body=batch.reason, url=reverse("marketplace:earnings"),
+        )

@@ -157,6 +157,7 @@ def relaunch_hold(*, project: Project, earlier: Project) -> Project:
     new_rate = project.effective_hourly_pay
     cut = cut_pct(project, earlier)
     similarity = relaunch_similarity(project, earlier)
+    expert = list(earlier.required_qualifications.values_list("name", flat=True))
     project.status = S.HELD
     project.relaunch_of = earlier
     project.status_reason = f"Held for a member vote: pays {cut}% less per hour than “{earlier.title}”."[:200]
@@ -172,7 +173,9 @@ def relaunch_hold(*, project: Project, earlier: Project) -> Project:
             f"the same task type, instructions {similarity['instructions']:.0%} alike, and the same kind of data. "
             f"It pays {currency} {project.pay_per_task} per task of {project.estimated_seconds} s ({currency} {new_rate}/hour); "
             f"the earlier project paid {currency} {earlier.pay_per_task} per task of {earlier.estimated_seconds} s "
-            f"({currency} {old_rate}/hour, {basis}).\n\nVote yes to let it publish at the lower rate; no sends it back to the client, "
+            f"({currency} {old_rate}/hour, {basis})."
+            + (f" The earlier project was expert work requiring {', '.join(expert)}." if expert else "")
+            + "\n\nVote yes to let it publish at the lower rate; no sends it back to the client, "
             "who can publish it at the earlier rate or more without a vote."
         ),
         payload={
@@ -183,6 +186,9 @@ def relaunch_hold(*, project: Project, earlier: Project) -> Project:
             "earlier_rate_basis": basis,
             "cut_pct": str(cut),
             "similarity": similarity,
+            # Expert work: what each project required, so members see an expert rate being cut (or the requirement dropped).
+            "required_qualifications": sorted(project.required_qualifications.values_list("slug", flat=True)),
+            "earlier_required_qualifications": sorted(earlier.required_qualifications.values_list("slug", flat=True)),
         },
     )
     notification_send_to_organization(
