@@ -58,6 +58,9 @@ class Project(TimeStampedModel):
     pay_per_task = models.DecimalField(max_digits=12, decimal_places=4, validators=[MinValueValidator(Decimal("0.0001"))])
     currency = models.CharField(max_length=3, default="USD")
     estimated_seconds = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    time_measured = models.BooleanField(
+        default=False, help_text="estimated_seconds is the members' measured median (set by a pay raise), not the client's estimate."
+    )
     sensitive_categories = models.JSONField(default=list, blank=True)
     gold_ratio = models.DecimalField(
         max_digits=4, decimal_places=3, default=Decimal("0.100"), validators=[MinValueValidator(0), MaxValueValidator(Decimal("0.5"))]

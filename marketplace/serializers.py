@@ -51,7 +51,7 @@ class ProjectOutput(serializers.ModelSerializer):
             "id", "organization", "title", "instructions", "task_type", "choices", "case_sensitive", "overlap", "max_overlap",
             "agreement_target", "pay_per_task", "currency", "estimated_seconds", "effective_hourly_pay", "sensitive_categories",
             "gold_ratio", "review_period_hours", "status", "status_reason", "relaunch_of", "webhook_url", "created_at", "published_at",
-            "completed_at", "required_qualifications", "required_languages", "min_gold_accuracy", "min_gold_answers",
+            "completed_at", "required_qualifications", "required_languages", "min_gold_accuracy", "min_gold_answers", "time_measured",
         ]
 
 

@@ -339,6 +339,13 @@ def measured_seconds(project: Project) -> tuple[int | None, int]:
     return max(1, int(median.to_integral_value())), count
 
 
+def adopt_measured_time(project: Project, seconds: int | None) -> None:
+    """After a pay raise the posted time per task is the members' measured median when that is longer than the
+    client's estimate, so the posted hourly pay is what members really earn (the caller saves the project)."""
+    if seconds is not None and seconds > project.estimated_seconds:
+        project.estimated_seconds, project.time_measured = seconds, True
+
+
 @transaction.atomic
 def project_pay_review(*, project_id: int) -> PayRaise | None:
     """Raise a live project's pay if its measured hourly pay is below the floor; top up accepted work. Idempotent."""
@@ -365,7 +372,8 @@ def project_pay_review(*, project_id: int) -> PayRaise | None:
         measured_hourly_pay=measured,
     )
     project.pay_per_task = new_pay
-    project.save(update_fields=["pay_per_task", "updated_at"])
+    adopt_measured_time(project, seconds)
+    project.save(update_fields=["pay_per_task", "estimated_seconds", "time_measured", "updated_at"])
     body = (
         f"Members took a median of {seconds} s per task (over {sample} accepted answers), so "
         f"{raise_.old_pay_per_task} per task paid {project.currency} {measured}/hour, below the co-op's floor of "

@@ -16,7 +16,7 @@ from coop.services.notifications import publish_to_user
 from ..models import Project, Task, TaskType
 from ..pay import current_pay_floor, minimum_pay_per_task
 from . import lifecycle
-from .payment import escrow_cover_owed, escrow_ensure, project_settle
+from .payment import adopt_measured_time, escrow_cover_owed, escrow_ensure, measured_seconds, project_settle
 from .relaunch import relaunch_cut_of
 from .webhooks import webhook_url_check
 from ..expert import project_terms
@@ -374,7 +374,8 @@ def project_pay_raise(*, project: Project, pay_per_task) -> Project:
             fields={"pay_per_task": [f"More than {project.pay_per_task}."]},
         )
     project.pay_per_task = new_pay
-    project.save(update_fields=["pay_per_task", "updated_at"])
+    adopt_measured_time(project, measured_seconds(project)[0])  # the posted hourly pay uses the measured time
+    project.save(update_fields=["pay_per_task", "estimated_seconds", "time_measured", "updated_at"])
     escrow_ensure(project)  # insufficient funds: nothing changes (the transaction rolls back)
     project_settle(project)
     return project

@@ -225,6 +225,10 @@ def test_slow_measured_time_raises_pay_and_tops_up_accepted_work(client, organiz
     client.force_login(factories.make_member())  # members see why the pay changed
     page = client.get(f"/work/projects/{project.pk}/").content.decode()
     assert 'data-testid="pay-raise"' in page and "from 0.1000\n  to 0.1667 per task" in page and "12.00/hour" in page
+    # The posted hourly pay now uses the measured time, and says so: 0.1667 per 30 s, not per the client's 12 s.
+    project.refresh_from_db()
+    assert (project.estimated_seconds, project.time_measured, project.effective_hourly_pay) == (30, True, D("20.00"))
+    assert "about 30 s (members' measured median" in page and "USD 20.00/hour" in page
 
 
 def test_a_raise_escrow_cannot_cover_pauses_the_project_until_the_client_pays(
