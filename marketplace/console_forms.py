@@ -9,6 +9,7 @@ from django import forms
 from .models import Project, TaskType
 from .services.projects import SENSITIVE_CATEGORIES
 
+EXPERT_FIELDS = ("required_qualifications", "required_languages", "min_gold_accuracy", "min_gold_answers")
 CATEGORY_LABELS = {
     "violence": "Violence",
     "sexual_content": "Sexual content",
@@ -47,14 +48,32 @@ class ProjectForm(forms.Form):
         help_text="Workers are warned and must opt in.",
     )
     webhook_url = forms.URLField(required=False, assume_scheme="https", help_text="We POST signed events (task.accepted, project.completed) here.")
+    # Expert work (marketplace/expert/): the service checks that each qualification exists and the codes are languages.
+    required_qualifications = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, choices=[],
+        help_text="Only members who passed the qualification's test (or were granted it by vote) take the tasks.",
+    )
+    required_languages = forms.CharField(required=False, max_length=200, help_text="Language codes members must list, e.g. de, pt-br.")
+    min_gold_accuracy = forms.DecimalField(
+        required=False, min_value=0, max_value=1, max_digits=4, decimal_places=3,
+        help_text="Below this share of correct gold answers a member gets no more tasks (told why; they can appeal). Empty: none.",
+    )
+    min_gold_answers = forms.IntegerField(required=False, min_value=1, max_value=1000, initial=10, help_text="Gold answers before the minimum applies.")
 
     def __init__(self, *args, project: Project | None = None, **kwargs):
         if project is not None and not kwargs.get("data"):
             kwargs["initial"] = {
-                **{name: getattr(project, name) for name in self.base_fields if name not in ("choices",)},
+                **{name: getattr(project, name) for name in self.base_fields if name not in ("choices", *EXPERT_FIELDS)},
                 "choices": "\n".join(project.choices or []),
+                "required_qualifications": list(project.required_qualifications.values_list("slug", flat=True)),
+                "required_languages": ", ".join(project.required_languages or []),
+                "min_gold_accuracy": project.min_gold_accuracy,
+                "min_gold_answers": project.min_gold_answers,
             }
         super().__init__(*args, **kwargs)
+        from .expert.models import Qualification
+
+        self.fields["required_qualifications"].choices = [(q.slug, q.name) for q in Qualification.objects.filter(is_active=True).order_by("name")]
         self.project = project
         if project is not None:
             self.fields["task_type"].required = False
@@ -66,6 +85,9 @@ class ProjectForm(forms.Form):
         data = dict(self.cleaned_data)
         task_type = self.project.task_type if self.project is not None else data["task_type"]
         data.pop("task_type", None)
+        data["required_languages"] = [code.strip() for code in (data.get("required_languages") or "").replace(";", ",").split(",") if code.strip()]
+        if data.get("min_gold_answers") is None:
+            data.pop("min_gold_answers", None)
         choices = [line.strip() for line in (data.pop("choices") or "").splitlines() if line.strip()]
         if task_type == TaskType.CLASSIFICATION:
             data["choices"] = choices

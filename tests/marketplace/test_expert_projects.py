@@ -164,3 +164,28 @@ def test_min_gold_accuracy_is_counted_exactly(organization, member):
 
     assert GoldStanding(3, 2, D("0.667"), 3, None).below
     assert not GoldStanding(3, 2, D("0.666"), 3, None).below
+
+
+def test_the_client_console_sets_and_shows_the_expert_terms(organization, client_user, client):
+    qualification = make_qualification(organization)
+    client.force_login(client_user)
+    form = client.get("/client/projects/new/").content.decode()
+    assert qualification.name in form and "required_languages" in form
+    response = client.post("/client/projects/new/", {
+        "title": "Radiology", "task_type": "ocr", "instructions": "Read it.", "pay_per_task": "0.2000", "estimated_seconds": "12",
+        "overlap": "1", "max_overlap": "2", "agreement_target": "0.66", "gold_ratio": "0.1", "review_period_hours": "72",
+        "required_qualifications": [qualification.slug], "required_languages": "de, EN", "min_gold_accuracy": "0.8", "min_gold_answers": "5",
+    })
+    project = Project.objects.get()
+    assert response.status_code == 302
+    assert list(project.required_qualifications.all()) == [qualification] and project.required_languages == ["de", "en"]
+    assert project.min_gold_accuracy == D("0.800") and project.min_gold_answers == 5
+    edit = client.get(f"/client/projects/{project.pk}/edit/").content.decode()
+    assert 'value="de, en"' in edit
+    bad = client.post(f"/client/projects/{project.pk}/edit/", {
+        "title": "Radiology", "instructions": "Read it.", "pay_per_task": "0.2000", "estimated_seconds": "12", "overlap": "1",
+        "max_overlap": "2", "agreement_target": "0.66", "gold_ratio": "0.1", "review_period_hours": "72", "required_languages": "German!",
+    })
+    assert bad.status_code == 200 and "Not a language code" in bad.content.decode()
+    project.refresh_from_db()
+    assert project.required_languages == ["de", "en"]
