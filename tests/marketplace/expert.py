@@ -54,4 +54,16 @@ def decide(proposal, choice="yes"):
     return proposal
 
 
-__all__ = ["D", "ITEMS", "RIGHT", "WRONG", "make_qualification", "answers", "pass_test", "decide"]
+def vote_rate(qualification=None, *, hourly="60.00", tier=""):
+    """A member proposes a rate card, enough members co-sponsor, the vote opens and passes: the real path."""
+    from marketplace.expert import rate_cards
+
+    proposal = rate_cards.rate_card_propose(author=factories.make_member(), qualification=qualification, tier=tier, hourly_minimum=hourly)
+    for _ in range(proposal.sponsors_required):
+        governance.proposal_cosponsor(proposal=proposal, user=factories.make_member())
+    governance.proposals_open_due()
+    proposal.refresh_from_db()
+    return decide(proposal, "yes")
+
+
+__all__ = ["vote_rate", "D", "ITEMS", "RIGHT", "WRONG", "make_qualification", "answers", "pass_test", "decide"]
