@@ -135,6 +135,7 @@ class NotificationListApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
+        operation_id="v1_notifications_list",
         parameters=[OpenApiParameter("unread", str, enum=["1", "true"], description="only unread ones"), *PAGE_PARAMETERS],
         responses=page_of(NotificationOutput, "Notification"),
     )

@@ -53,7 +53,7 @@ def _client_project(request, project_id) -> Project:
 class ProjectListApi(APIView):
     permission_classes = [IsClient]
 
-    @extend_schema(parameters=PAGE_PARAMETERS, responses=page_of(ProjectOutput, "Project"))
+    @extend_schema(operation_id="v1_projects_list", parameters=PAGE_PARAMETERS, responses=page_of(ProjectOutput, "Project"))
     def get(self, request):
         return paginated(request, selectors.project_list_for_client(organization=client_organization(request)), ProjectOutput, view=self)
 
@@ -468,7 +468,7 @@ class AssignmentImageApi(APIView):
 class SubmissionListApi(APIView):
     permission_classes = [IsMember]
 
-    @extend_schema(parameters=PAGE_PARAMETERS, responses=page_of(SubmissionOutput, "Submission"))
+    @extend_schema(operation_id="v1_work_submissions_list", parameters=PAGE_PARAMETERS, responses=page_of(SubmissionOutput, "Submission"))
     def get(self, request):
         return paginated(request, selectors.submissions_of(worker=request.user), SubmissionOutput, view=self)
 

@@ -390,7 +390,7 @@ class PayoutRequestInput(RefuseUnknownFieldsMixin, serializers.Serializer):
 class MyPayoutsApi(APIView):
     permission_classes = [IsMember]
 
-    @extend_schema(parameters=PAGE_PARAMETERS, responses=page_of(PayoutOutput, "Payout"))
+    @extend_schema(operation_id="v1_work_payouts_list", parameters=PAGE_PARAMETERS, responses=page_of(PayoutOutput, "Payout"))
     def get(self, request):
         return paginated(request, selectors.worker_payouts(request.user), PayoutOutput, view=self)
 
