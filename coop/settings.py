@@ -336,7 +336,12 @@ PORTAL_NAV: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
             ("Preferences", "marketplace:preferences"),
             ("Models", "mlops:models"),
         ]),
-        ("Money", [("Earnings", "marketplace:earnings"), ("Pay data", "marketplace:transparency")]),
+        ("Money", [
+            ("Earnings", "marketplace:earnings"),
+            ("Pay data", "marketplace:transparency"),
+            ("Benefits", "marketplace:benefits"),
+            ("Benefits fund", "marketplace:benefits_fund"),
+        ]),
         ("Co-op", [
             ("Proposals and votes", "governance:proposal_list"),
             ("Put a proposal forward", "governance:proposal_new"),
@@ -351,6 +356,7 @@ PORTAL_NAV: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
         ("Admin", [
             ("Review queue", "marketplace:review"),
             ("Payouts", "marketplace:steward_payouts"),
+            ("Benefit claims", "marketplace:steward_benefits"),
             ("Applications", "coop:steward_applications"),
             ("Members", "coop:steward_members"),
             ("Clients", "coop:organizations"),

@@ -5,6 +5,7 @@ from django.urls import path
 from . import apis
 from .ledger import apis as money_apis
 from .expert.api_urls import urlpatterns as expert_urlpatterns
+from .benefits.urls import api_urlpatterns as benefits_api_urlpatterns
 
 urlpatterns = [
     path("projects/", apis.ProjectListApi.as_view(), name="projects"),
@@ -36,4 +37,5 @@ urlpatterns = [
     path("work/assignments/<int:assignment_id>/image/", apis.AssignmentImageApi.as_view(), name="assignment-image"),
     path("work/answers/<int:answer_id>/appeal/", apis.AnswerAppealApi.as_view(), name="answer-appeal"),
     *expert_urlpatterns,  # qualifications, rate cards, accuracy, bonuses (marketplace/expert/)
+    *benefits_api_urlpatterns,  # the benefits fund, my claims, my contributions record (marketplace/benefits/)
 ]

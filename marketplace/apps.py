@@ -12,4 +12,4 @@ class MarketplaceConfig(AppConfig):
         # No rule depends on this running: the services call them directly.
         from . import governance_cases, governance_hooks, tasks  # noqa: F401
         from .expert import governance as expert_governance  # noqa: F401  (votes granting qualifications, rate cards, accuracy appeals)
-        from .benefits import governance_effects  # noqa: F401  (a panel's or the members' vote decides a benefit claim)
+        from .benefits import governance_effects, tasks as benefits_tasks  # noqa: F401  (votes decide benefit claims; the queue job)

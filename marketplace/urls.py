@@ -5,6 +5,7 @@ from django.urls import path
 from . import earnings_views, views
 from .console_urls import urlpatterns as console_urlpatterns
 from .expert.urls import urlpatterns as expert_urlpatterns
+from .benefits.urls import urlpatterns as benefits_urlpatterns
 
 app_name = "marketplace"
 urlpatterns = [
@@ -30,4 +31,5 @@ urlpatterns = [
     path("review/answers/<int:pk>/<slug:action>/", views.review_action, name="review_action"),
     *console_urlpatterns,
     *expert_urlpatterns,
+    *benefits_urlpatterns,
 ]

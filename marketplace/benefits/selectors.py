@@ -140,7 +140,9 @@ def fund_transparency(currency: str = "USD") -> dict:
 
 
 def contributions_record(member: User) -> dict:
-    """What a member's work gave the fund (the benefits share of the fees on their paid answers) and what they drew, per currency.
+    """What a member's work gave the fund (the benefits share of the fees on their paid work) and what they drew, per currency.
+
+    `fees` counts the fee postings their work generated (answers paid, top-ups).
 
     Part of the member's records export, so it can follow them to another
     co-op or a public scheme. Two queries.
@@ -150,7 +152,7 @@ def contributions_record(member: User) -> dict:
             account__kind=AccountKind.BENEFITS, transaction__kind=TransactionKind.BENEFITS_SHARE, transaction__user_id=member.pk
         )
         .values("account__currency")
-        .annotate(total=scaled_sum(), answers=Count("transaction__answer_id", distinct=True))
+        .annotate(total=scaled_sum(), fees=Count("transaction_id"))
     )
     drawn = (
         BenefitClaim.objects.filter(member_id=member.pk, status=BenefitClaim.Status.PAID)
@@ -159,12 +161,13 @@ def contributions_record(member: User) -> dict:
     )
     record: dict = {}
     for row in given:
-        record.setdefault(row["account__currency"], {"contributed": ZERO, "answers": 0, "drawn": ZERO, "claims": []})
-        record[row["account__currency"]].update(contributed=-from_scaled(row["total"]), answers=row["answers"])
+        record.setdefault(row["account__currency"], {"contributed": ZERO, "fees": 0, "drawn": ZERO, "claims": []})
+        record[row["account__currency"]].update(contributed=-from_scaled(row["total"]), fees=row["fees"])
     for row in drawn:
-        entry = record.setdefault(row["currency"], {"contributed": ZERO, "answers": 0, "drawn": ZERO, "claims": []})
-        entry["drawn"] += row["amount"]
-        entry["claims"].append({"kind": row["kind"], "count": row["count"], "days": row["days"], "amount": row["amount"]})
+        entry = record.setdefault(row["currency"], {"contributed": ZERO, "fees": 0, "drawn": ZERO, "claims": []})
+        amount = Decimal(row["amount"]).quantize(Decimal("0.0001"))
+        entry["drawn"] += amount
+        entry["claims"].append({"kind": row["kind"], "count": row["count"], "days": row["days"], "amount": amount})
     return {"member": member.pk, "currencies": record}
 
 
@@ -172,7 +175,7 @@ def contributions_rows(member: User) -> list[dict]:
     """The contributions record as flat rows (for CSV and JSON Lines exports)."""
     rows = []
     for currency, entry in sorted(contributions_record(member)["currencies"].items()):
-        rows.append({"currency": currency, "item": "contributed", "kind": "", "count": entry["answers"], "days": "", "amount": entry["contributed"]})
+        rows.append({"currency": currency, "item": "contributed", "kind": "", "count": entry["fees"], "days": "", "amount": entry["contributed"]})
         for claim in entry["claims"]:
             rows.append({"currency": currency, "item": "drawn", "kind": claim["kind"], "count": claim["count"], "days": claim["days"], "amount": claim["amount"]})
     return rows

@@ -399,11 +399,94 @@ def test_fund_balance_is_inflows_minus_payouts_after_random_fees_and_claims(orga
                 sick(members[who], days=1, start=day)
             except ApplicationError as error:
                 assert error.code in ("not_eligible", "no_recent_earnings", "beyond_yearly_limit")
+    services.benefit_claims_pay_queued(currency="USD")  # as the scheduled job does: fees since the last approval pay the queue
     paid = sum((c.amount for c in BenefitClaim.objects.filter(status=S.PAID, paid_transaction_id__gt=last)), D(0))
     flows = benefits.fund_flows("USD")
     assert (flows["inflow"] - before["inflow"], flows["outflow"] - before["outflow"]) == (inflow, paid)
     assert fund_total() == before["balance"] + inflow - paid >= 0
-    # Queued claims wait only because the fund cannot cover the oldest of them.
+    # Approved claims wait only because the fund cannot cover the oldest of them.
     queued = BenefitClaim.objects.filter(status=S.APPROVED).order_by("created_at", "id").first()
     assert queued is None or queued.amount > fund_total()
     assert_books_balance()
+
+
+# --- Pages and APIs (HTTP only: the services above do the work) ------------------------------------------------
+
+
+def _api(user):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
+
+
+def test_the_claims_api_files_a_claim_and_refuses_bad_input_with_a_reason(fed, claimant):
+    api = _api(claimant)
+    body = {"kind": "sick_days", "start_date": str(TODAY()), "end_date": str(TODAY()), "statement": "Migraine, could not work."}
+    created = api.post("/api/v1/work/benefits/claims/", body, format="json")
+    assert created.status_code == 201, created.content
+    assert (created.json()["status"], created.json()["amount"]) == ("paid", "30.0000")
+    again = api.post("/api/v1/work/benefits/claims/", body, format="json")
+    assert again.status_code == 422 and again.json()["error"]["code"] == "overlapping_dates"
+    typo = api.post("/api/v1/work/benefits/claims/", {**body, "amout": "5"}, format="json")
+    assert typo.status_code == 400 and "amout" in typo.json()["error"]["fields"]
+    floaty = api.post("/api/v1/work/benefits/claims/", {**body, "kind": "hardship", "amount": 12.5}, format="json")
+    assert floaty.status_code == 400
+    assert [c["id"] for c in api.get("/api/v1/work/benefits/claims/").json()] == [created.json()["id"]]
+    assert BenefitClaim.objects.count() == 1
+
+
+def test_the_fund_api_and_page_show_the_figures_with_small_cells_withheld(fed, claimant, client):
+    sick(claimant, days=1)
+    body = _api(claimant).get("/api/v1/benefits/fund/").json()
+    assert body["balance"] == str(fund_total()) and body["small_cell"] == 5
+    sick_row = next(row for row in body["claims_paid_by_kind"] if row["kind"] == "sick_days")
+    assert sick_row["suppressed"] is True and sick_row["count"] is None and sick_row["amount"] is None
+    assert body["rules"]["benefits_share_of_fee"] == "0.2000"
+    client.force_login(claimant)
+    page = client.get("/work/benefits/fund/").content.decode()
+    assert "fewer than 5" in page and "Share of the co-op fee set aside for the benefits fund" in page
+    assert f"USD {fund_total():.2f}" in page
+
+
+def test_the_claim_page_shows_private_details_only_to_the_claimant_and_the_deciders(fed, claimant, others, client, steward, settings):
+    settings.GOVERNANCE_APPEAL_PANEL_SIZE = 2
+    rule("benefits_auto_approve_max", "10.00")
+    claim = sick(claimant, days=2, evidence_note="Clinic letter ref 4471")
+    panel = set(Elector.objects.filter(proposal=claim.proposal).values_list("membership__user_id", flat=True))
+    decider = next(o for o in others if o.pk in panel)
+    outsider = next(o for o in others if o.pk not in panel)
+    url = f"/work/benefits/claims/{claim.pk}/"
+    for user, sees in ((claimant, True), (decider, True), (steward, steward.pk in panel)):
+        client.force_login(user)
+        page = client.get(url)
+        assert page.status_code == 200
+        assert ("Down with the flu" in page.content.decode()) is sees and ("4471" in page.content.decode()) is sees
+    client.force_login(outsider)
+    assert client.get(url).status_code == 404
+    client.force_login(decider)
+    assert f"Claim #{claim.pk}" in client.get("/work/benefits/").content.decode()
+
+
+def test_the_benefits_page_files_a_claim_and_shows_the_reason_when_refused(fed, claimant, client):
+    client.force_login(claimant)
+    form = {"kind": "sick_days", "start_date": str(TODAY()), "end_date": str(TODAY()), "statement": "Fever since the night."}
+    response = client.post("/work/benefits/", form)
+    assert response.status_code == 302
+    claim = BenefitClaim.objects.get()
+    assert claim.status == S.PAID
+    refused = client.post("/work/benefits/", form)
+    assert refused.status_code == 400 and "overlap your claim" in refused.content.decode()
+
+
+def test_the_records_page_links_the_contributions_record_download(fed, claimant, client):
+    sick(claimant, days=1)
+    client.force_login(claimant)
+    assert 'data-testid="benefits-record"' in client.get("/work/records/").content.decode()
+    download = client.get("/work/benefits/record/?format=csv")
+    text = b"".join(download.streaming_content).decode()
+    assert text.splitlines()[0] == "currency,item,kind,count,days,amount"
+    assert "USD,contributed,,3,,0.3000" in text and "USD,drawn,sick_days,1,1,30.0000" in text
+    api = _api(claimant).get("/api/v1/work/benefits/record/?format=json")
+    assert api.status_code == 200
