@@ -10,6 +10,7 @@ from coop.errors import ApplicationError, Conflict
 from coop.models import User
 
 from ..models import Answer, Assignment, Task, TaskType, WorkerProjectStats
+from ..prefill import served_prefill
 from ..task_types import gold_value, normalize_ocr, validate_answer
 from . import lifecycle
 from .claiming import HEARTBEAT_MAX_CREDIT, _locked_assignment
@@ -78,6 +79,8 @@ def _submit(worker, assignment_id, payload, key, active_seconds, prefilled) -> A
     lifecycle.submit_check(project, assignment, now=now)  # draft/held/closed: refused; cancelled: within the lease only
     clean, value = validate_answer(project, payload)
     task = Task.objects.select_for_update().select_related("project").get(pk=assignment.task_id)
+    # What the server served decides `edited`: a client claiming it saw no suggestion (or another one) changes nothing.
+    served = served_prefill(assignment=assignment) if project.model_assisted else ""
 
     if active_seconds is not None:
         if not isinstance(active_seconds, int) or active_seconds < 0:
@@ -97,8 +100,8 @@ def _submit(worker, assignment_id, payload, key, active_seconds, prefilled) -> A
         idempotency_key=key,
         active_seconds=assignment.active_seconds,
         submitted_at=now,
-        prefilled=prefilled[:1000],
-        edited=(value != _suggested_value(project, prefilled)) if prefilled else None,
+        prefilled=served[:1000],
+        edited=(value != _suggested_value(project, served)) if served else None,
     )
     if task.is_gold:
         # Gold checks measure quality; they are paid like any accepted work.
