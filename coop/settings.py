@@ -402,6 +402,15 @@ MLOPS_TRAIN_TIME_LIMIT_S = env.int("MLOPS_TRAIN_TIME_LIMIT_S", default=6 * 3600)
 MLOPS_TRAIN_MAX_RETRIES = env.int("MLOPS_TRAIN_MAX_RETRIES", default=3)
 MLOPS_TRAIN_RETRY_BACKOFF_MS = env.int("MLOPS_TRAIN_RETRY_BACKOFF_MS", default=5_000)
 MLOPS_CANCEL_POLL_SECONDS = env.float("MLOPS_CANCEL_POLL_SECONDS", default=1.0)
+# Quality gates: a version is promoted only at or above this held-out test sequence accuracy (and not below the promoted one's
+# on the same test split) unless a steward overrides with a logged reason; the labeling screen shows a guess only this confident.
+MLOPS_PROMOTE_MIN_ACCURACY = env.float("MLOPS_PROMOTE_MIN_ACCURACY", default=0.9)
+MLOPS_PREFILL_MIN_CONFIDENCE = env.float("MLOPS_PREFILL_MIN_CONFIDENCE", default=0.9)
+# Recovery: a running run heartbeats every MLOPS_RUN_HEARTBEAT_S; with none for MLOPS_RUN_STALE_S the scheduler re-enqueues it
+# (resuming from its last checkpoint) up to MLOPS_RUN_MAX_RECOVERIES times, then fails it with the reason.
+MLOPS_RUN_HEARTBEAT_S = env.float("MLOPS_RUN_HEARTBEAT_S", default=15.0)
+MLOPS_RUN_STALE_S = env.int("MLOPS_RUN_STALE_S", default=300)
+MLOPS_RUN_MAX_RECOVERIES = env.int("MLOPS_RUN_MAX_RECOVERIES", default=3)
 # Start a run when a client's OCR projects gather this many new accepted labels (0: never).
 MLOPS_AUTO_TRAIN_NEW_LABELS = env.int("MLOPS_AUTO_TRAIN_NEW_LABELS", default=0)
 MLOPS_AUTO_TRAIN_CONFIG = env.json("MLOPS_AUTO_TRAIN_CONFIG", default={})

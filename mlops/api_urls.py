@@ -8,6 +8,7 @@ urlpatterns = [
     path("mlops/runs/", apis.TrainingRunListApi.as_view(), name="runs"),
     path("mlops/runs/<int:run_id>/", apis.TrainingRunDetailApi.as_view(), name="run"),
     path("mlops/runs/<int:run_id>/cancel/", apis.TrainingRunCancelApi.as_view(), name="run-cancel"),
+    path("mlops/runs/<int:run_id>/resume/", apis.TrainingRunResumeApi.as_view(), name="run-resume"),
     path("mlops/models/", apis.ModelVersionListApi.as_view(), name="models"),
     path("mlops/models/<int:version_id>/promote/", apis.ModelVersionPromoteApi.as_view(), name="model-promote"),
     path("mlops/models/rollback/", apis.ModelRollbackApi.as_view(), name="model-rollback"),

@@ -52,6 +52,7 @@ class RunOutput(serializers.ModelSerializer):
         fields = [
             "id", "model_name", "snapshot", "status", "status_reason", "config", "device", "attempts", "progress", "metrics",
             "cancel_requested", "auto_promote", "created_at", "started_at", "finished_at", "train_seconds", "model_version",
+            "heartbeat_at", "recoveries",
         ]
 
     def get_model_version(self, run) -> int | None:
@@ -119,6 +120,17 @@ class TrainingRunCancelApi(APIView):
         return Response(RunOutput(run).data)
 
 
+class TrainingRunResumeApi(APIView):
+    """Queue a failed, cancelled or stale run again; it resumes from its last checkpoint."""
+
+    permission_classes = [IsSteward]
+
+    @extend_schema(request=None, responses={200: RunOutput, 409: OpenApiResponse(description="run_finished | run_active")})
+    def post(self, request, run_id: int):
+        run = training.training_run_resume(actor=request.user, run=selectors.run_get(run_id))
+        return Response(RunOutput(run).data)
+
+
 class ModelVersionOutput(serializers.ModelSerializer):
     training_run = serializers.IntegerField(source="training_run_id")
     snapshot = serializers.IntegerField(source="snapshot_id")
@@ -126,8 +138,8 @@ class ModelVersionOutput(serializers.ModelSerializer):
 
     class Meta:
         model = ModelVersion
-        fields = ["id", "name", "version", "promoted", "promoted_at", "metrics", "backbone", "charset", "max_len", "training_run",
-                  "snapshot", "created_at", "contributors"]
+        fields = ["id", "name", "version", "promoted", "promoted_at", "retired_at", "retired_reason", "metrics", "backbone", "charset",
+                  "max_len", "training_run", "snapshot", "created_at", "contributors"]
 
     def get_contributors(self, version) -> int:
         return selectors.contributors_of(version).count()
@@ -141,12 +153,25 @@ class ModelVersionListApi(APIView):
         return Response(ModelVersionOutput(selectors.model_versions()[:500], many=True).data)
 
 
+class PromoteInput(RefuseUnknownFieldsMixin, serializers.Serializer):
+    override_reason = serializers.CharField(required=False, allow_blank=True, max_length=500,
+                                            help_text="Promote past a failed quality gate (stewards; logged).")
+
+
 class ModelVersionPromoteApi(APIView):
+    """Promote a version: its quality gate must pass (held-out test accuracy, no regression), or a steward overrides with a reason."""
+
     permission_classes = [IsSteward]
 
-    @extend_schema(request=None, responses=ModelVersionOutput)
+    @extend_schema(request=PromoteInput, responses={
+        200: ModelVersionOutput,
+        422: OpenApiResponse(description="below_min_accuracy | regression | no_test_accuracy | no_comparable_baseline | model_retired"),
+    })
     def post(self, request, version_id: int):
-        version = registry.model_version_promote(actor=request.user, model_version=selectors.model_version_get(version_id))
+        data = PromoteInput(data=request.data or {})
+        data.is_valid(raise_exception=True)
+        version = registry.model_version_promote(actor=request.user, model_version=selectors.model_version_get(version_id),
+                                                 override_reason=data.validated_data.get("override_reason", ""))
         return Response(ModelVersionOutput(version).data)
 
 
@@ -215,8 +240,9 @@ class OcrPredictApi(APIView):
         responses={
             200: PredictOutput,
             402: OpenApiResponse(description="insufficient_funds: deposit before more predictions"),
-            403: OpenApiResponse(description="not_entitled"),
+            403: OpenApiResponse(description="not_entitled, or rights_revoked (a data owner withdrew publish_trained_models)"),
             404: OpenApiResponse(description="no_promoted_model"),
+            410: OpenApiResponse(description="model_retired (train_models withdrawn or deletion attested)"),
         },
     )
     def post(self, request):

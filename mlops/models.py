@@ -175,10 +175,16 @@ class TrainingRun(TimeStampedModel):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     train_seconds = models.FloatField(null=True, blank=True, help_text="Training wall time over every attempt.")
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of the worker training it.")
+    worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the worker process of the current attempt.")
+    recoveries = models.PositiveSmallIntegerField(
+        default=0, help_text="Times the scheduler re-enqueued it after its worker died (bounded by MLOPS_RUN_MAX_RECOVERIES)."
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["heartbeat_at"], name="running_run_heartbeat", condition=Q(status="running"))]
 
     def __str__(self):
         return f"run {self.pk} ({self.model_name}, {self.status})"
@@ -205,6 +211,8 @@ class TrainingMetric(models.Model):
     class Meta:
         ordering = ["step", "id"]
         indexes = [models.Index(fields=["run", "step"], name="training_metric_by_step")]
+        # A resumed or redelivered attempt replays steps: one point per (event, step), never two.
+        constraints = [models.UniqueConstraint(fields=["run", "event", "step"], name="one_metric_point_per_step")]
 
 
 class ModelVersion(models.Model):
@@ -221,6 +229,8 @@ class ModelVersion(models.Model):
     max_len = models.PositiveSmallIntegerField()
     promoted = models.BooleanField(default=False)
     promoted_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True, help_text="Set when the rights it was trained under were revoked.")
+    retired_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
@@ -228,10 +238,39 @@ class ModelVersion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["name", "version"], name="model_version_unique"),
             models.UniqueConstraint(fields=["name"], condition=Q(promoted=True), name="one_promoted_version_per_model"),
+            models.CheckConstraint(condition=Q(retired_at__isnull=True) | Q(promoted=False), name="retired_version_not_promoted"),
         ]
 
     def __str__(self):
         return f"{self.name} v{self.version}"
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
+
+
+class ServingRestriction(Immutable):
+    """A client withdrew `publish_trained_models`: the version may no longer serve any other organization."""
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="restrictions")
+    organization = models.ForeignKey(ClientOrganization, on_delete=models.PROTECT, related_name="+")
+    dua = models.ForeignKey("governance.DataUseAgreement", on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["model_version", "organization"], name="one_restriction_per_org")]
+
+
+class PrefillServed(models.Model):
+    """The suggestion the labeling screen was given for an assignment: `edited` is computed against this, not the client's word."""
+
+    assignment = models.OneToOneField("marketplace.Assignment", on_delete=models.CASCADE, related_name="+")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    text = models.CharField(max_length=1000)
+    confidence = models.FloatField()
+    created_at = models.DateTimeField(default=timezone.now)
 
 
 class ModelPromotion(Immutable):
@@ -240,12 +279,15 @@ class ModelPromotion(Immutable):
     class Action(models.TextChoices):
         PROMOTE = "promote", "Promoted"
         ROLLBACK = "rollback", "Rolled back to"
+        RETIRE = "retire", "Retired"
 
     name = models.CharField(max_length=100)
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="promotions")
     previous = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=10, choices=Action.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    gate = models.JSONField(default=dict, blank=True, help_text="The quality gate's verdict when it was promoted.")
+    override_reason = models.CharField(max_length=500, blank=True, help_text="Why a steward promoted it past a failed gate.")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -46,3 +46,21 @@ def auto_train() -> None:
     from .services.autotrain import auto_train_due
 
     auto_train_due()
+
+
+@periodic(seconds=60)
+@dramatiq.actor(queue_name="default", max_retries=0, time_limit=120_000)
+def recover_stale_runs() -> None:
+    """Runs whose worker died (no heartbeat for MLOPS_RUN_STALE_S) are re-enqueued to resume, or failed with the reason."""
+    from .services.training import runs_recover_stale
+
+    runs_recover_stale()
+
+
+@periodic(seconds=3600)
+@dramatiq.actor(queue_name="default", max_retries=0, time_limit=600_000)
+def sweep_model_rights() -> None:
+    """Every live model version against today's agreements: retire or restrict what revoked rights no longer allow."""
+    from .services.rights import rights_sweep
+
+    rights_sweep()

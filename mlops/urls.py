@@ -13,6 +13,7 @@ urlpatterns = [
     path("mlops/runs/", views.runs, name="runs"),
     path("mlops/runs/<int:pk>/", views.run_detail, name="run"),
     path("mlops/runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
+    path("mlops/runs/<int:pk>/resume/", views.run_resume, name="run_resume"),
     path("mlops/snapshots/", views.snapshots, name="snapshots"),
     path("mlops/snapshots/<int:pk>/", views.snapshot_detail, name="snapshot"),
     path("client/models/", console_views.client_models, name="console_models"),

@@ -27,6 +27,9 @@ def _get(getter, pk):
 @member_required
 def models(request):
     versions = list(selectors.model_versions()[:300])
+    if request.user.is_steward:
+        for version in versions:  # the steward sees, before clicking, whether the gate would let it through
+            version.gate = None if version.promoted else registry.promotion_gate(version)
     return render(
         request,
         "mlops/models.html",
@@ -50,7 +53,8 @@ def model_detail(request, pk: int):
 def model_promote(request, pk: int):
     version = _get(selectors.model_version_get, pk)
     try:
-        registry.model_version_promote(actor=request.user, model_version=version)
+        registry.model_version_promote(actor=request.user, model_version=version,
+                                       override_reason=request.POST.get("override_reason", "")[:500])
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
@@ -97,7 +101,21 @@ def runs(request):
 @member_required
 def run_detail(request, pk: int):
     run = _get(selectors.run_get, pk)
-    return render(request, "mlops/run_detail.html", {"run": run, "curve": selectors.run_curve(run)})
+    resumable = run.status in (run.Status.FAILED, run.Status.CANCELLED) or training.run_is_stale(run)
+    return render(request, "mlops/run_detail.html", {"run": run, "curve": selectors.run_curve(run), "resumable": resumable})
+
+
+@steward_required
+@require_POST
+def run_resume(request, pk: int):
+    run = _get(selectors.run_get, pk)
+    try:
+        training.training_run_resume(actor=request.user, run=run)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Run queued again; it resumes from its last checkpoint.")
+    return redirect("mlops:run", pk=pk)
 
 
 @steward_required

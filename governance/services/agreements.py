@@ -136,6 +136,10 @@ def _activate(agreement, *, now: datetime) -> None:
     agreement.activated_at = now
     agreement.save(update_fields=["status", "activated_at", "updated_at"])
     log_write(actor=None, action="agreement.activated", obj=agreement, summary=f"{_label(agreement)} is in force")
+    if isinstance(agreement, DataUseAgreement):
+        from ..signals import dua_rights_changed
+
+        dua_rights_changed.send(sender=DataUseAgreement, dua=agreement, reason="activated")
 
 
 @transaction.atomic

@@ -375,4 +375,7 @@ def dua_attest_deletion(
         summary=f"{dua.contract.organization.name} attested deletion (DUA v{dua.version})",
         data={"statement": statement[:2000]},
     )
+    from ..signals import dua_rights_changed
+
+    dua_rights_changed.send(sender=DataUseAgreement, dua=dua, reason="deletion_attested")
     return dua

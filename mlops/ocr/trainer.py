@@ -83,12 +83,26 @@ def _step_generator(seed: int, global_step: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + global_step + 1)
 
 
-def _validate(model, x_val, val_texts, cfg, charset) -> dict[str, Any]:
+def _validate(model, x_val, y_val, val_texts, cfg, charset) -> dict[str, Any]:
     probs = predict_proba(model, x_val, batch_size=max(128, cfg.batch_size), bf16=cfg.bf16,
                           channels_last=cfg.channels_last)
     preds = [r["text"] for r in decode_probs(probs, charset)]
     m = text_metrics(val_texts, preds, top_k=10)
-    return {"val_seq_acc": m["seq_acc"], "val_char_acc": m["char_acc"], "val_confusion_pairs": m["confusion_pairs"]}
+    # Cross-entropy of the true classes (no smoothing): the last tie-break between epochs.
+    picked = probs.gather(-1, y_val.unsqueeze(-1)).clamp_min(1e-12)
+    return {"val_seq_acc": m["seq_acc"], "val_char_acc": m["char_acc"], "val_loss": float(-picked.log().mean()),
+            "val_confusion_pairs": m["confusion_pairs"]}
+
+
+def _score(record: dict[str, Any]) -> tuple[float, float, float]:
+    """Ordering of validation results: sequence accuracy, then character accuracy, then lower loss.
+
+    A run stuck at 0 % sequence accuracy still keeps the epoch that reads the
+    most characters right, not the first epoch.
+    """
+    loss = record.get("val_loss")
+    return (record.get("val_seq_acc", -1.0), record.get("val_char_acc", -1.0),
+            -loss if loss is not None else -math.inf)
 
 
 def train(
@@ -107,7 +121,8 @@ def train(
     is a path, bytes, a PIL image or a uint8 array.  ``None`` fields of the
     config (input size, charset, max_len) are inferred from the data.
 
-    ``progress_callback`` gets a dict every ``log_every_steps`` steps
+    ``progress_callback`` gets ``event="start"`` once (``step`` = the step it
+    starts or resumes from), a dict every ``log_every_steps`` steps
     (``event="step"``) and after each epoch (``event="epoch"``, with
     validation metrics); keys: event, epoch, epochs, step, total_steps, loss,
     lr, images_per_s, val_seq_acc, val_char_acc, best_val_seq_acc, elapsed_s.
@@ -162,6 +177,7 @@ def _train(
     x_train = load_images([s for s, _ in train_samples], h, w, cfg.in_chans, cfg.num_workers)
     y_train = encode_texts(train_texts, charset, max_len)
     x_val = load_images([s for s, _ in val_samples], h, w, cfg.in_chans, cfg.num_workers)
+    y_val = encode_texts(val_texts, charset, max_len)
     fingerprint = _fingerprint(cfg, [x_train, x_val], [train_texts, val_texts])
     if device.type == "cuda" and x_train.numel() <= _GPU_CACHE_BYTES:
         x_train, y_train = x_train.to(device), y_train.to(device)
@@ -228,6 +244,10 @@ def _train(
         if progress_callback is not None:
             progress_callback(event)
 
+    # Where this segment starts: a resumed run replays from its checkpoint, so a caller that records progress
+    # drops what an interrupted segment reported after it.
+    emit({"event": "start", "epoch": st["epoch"], "epochs": cfg.epochs, "step": st["global_step"],
+          "total_steps": total_steps, "resumed": st["global_step"] > 0 or st["epoch"] > 0, "elapsed_s": elapsed()})
     window_t, window_imgs = time.perf_counter(), 0
     while not st["done"] and st["epoch"] < cfg.epochs:
         epoch = st["epoch"]
@@ -280,9 +300,9 @@ def _train(
         record: dict[str, Any] = {"epoch": epoch + 1, "train_loss": epoch_loss, "lr": optimizer.param_groups[0]["lr"]}
         last_epoch = st["epoch"] >= cfg.epochs
         if val_texts and (st["epoch"] % cfg.eval_every_epochs == 0 or last_epoch):
-            record.update(_validate(model, x_val, val_texts, cfg, charset))
-            if record["val_seq_acc"] > st["best"].get("val_seq_acc", -1.0):
-                st["best"] = {k: record[k] for k in ("val_seq_acc", "val_char_acc", "val_confusion_pairs")}
+            record.update(_validate(model, x_val, y_val, val_texts, cfg, charset))
+            if not st["best"] or _score(record) > _score(st["best"]):
+                st["best"] = {k: record[k] for k in ("val_seq_acc", "val_char_acc", "val_loss", "val_confusion_pairs")}
                 st["best_epoch"] = st["epoch"]
                 best_weights = ckpt.cpu_state_dict(model)
             if cfg.early_stop_seq_acc is not None and record["val_seq_acc"] >= cfg.early_stop_seq_acc:

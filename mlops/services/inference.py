@@ -36,7 +36,7 @@ from coop.errors import ApplicationError, Forbidden, NotFound
 from coop.models import ClientOrganization
 from marketplace.ledger.selectors import client_cash_balance
 
-from ..models import ModelVersion, PredictionUsage, SnapshotSource
+from ..models import ModelPromotion, ModelVersion, PredictionUsage, ServingRestriction, SnapshotSource
 
 _cache: OrderedDict[int, object] = OrderedDict()
 _cache_lock = threading.Lock()
@@ -49,7 +49,23 @@ def entitled_versions(organization: ClientOrganization):
     foreign_unshared = SnapshotSource.objects.filter(snapshot=OuterRef("snapshot"), publish_trained_models=False).exclude(
         organization=organization
     )
-    return ModelVersion.objects.filter(Exists(own)).exclude(Exists(foreign_unshared))
+    return ModelVersion.objects.filter(Exists(own), retired_at__isnull=True).exclude(Exists(foreign_unshared)).exclude(
+        Exists(_restricted_away(organization))
+    )
+
+
+def _restricted_away(organization: ClientOrganization):
+    """Restrictions (another organization withdrew publish_trained_models) that keep a version from `organization`."""
+    return ServingRestriction.objects.filter(model_version=OuterRef("pk")).exclude(organization=organization)
+
+
+def _refuse_unservable(organization: ClientOrganization, version: ModelVersion) -> None:
+    """The clear refusal for a version revoked rights took away (retired, or restricted from this client)."""
+    if version.retired_at is not None:
+        raise ApplicationError(f"{version} was retired: {version.retired_reason}.", code="model_retired", status=410)
+    if ServingRestriction.objects.filter(model_version=version).exclude(organization=organization).exists():
+        raise Forbidden(f"{version} may no longer serve your organization: a data owner withdrew the right to publish models "
+                        "trained on its data.", code="rights_revoked")
 
 
 def is_entitled(organization: ClientOrganization, version: ModelVersion) -> bool:
@@ -58,25 +74,30 @@ def is_entitled(organization: ClientOrganization, version: ModelVersion) -> bool
 
 def resolve_version(*, organization: ClientOrganization, name: str | None = None, version_id: int | None = None) -> ModelVersion:
     """The version a client's request uses: the one asked for, else the promoted one of `name`, else its latest promoted one."""
+    from .rights import rights_enforce
+
     allowed = entitled_versions(organization)
     if version_id is not None:
         version = ModelVersion.objects.filter(pk=version_id).first()
         if version is None or (name and version.name != name):
             raise NotFound("No such model version.")
-        if not allowed.filter(pk=version.pk).exists():
-            raise Forbidden("This model was not trained on data your organization is entitled to use.", code="not_entitled")
-        return version
-    promoted = ModelVersion.objects.filter(promoted=True)
-    if name:
-        version = promoted.filter(name=name).first()
+    elif name:
+        version = ModelVersion.objects.filter(promoted=True, name=name).first()
         if version is None:
+            retired = ModelVersion.objects.filter(name=name, retired_at__isnull=False).order_by("-retired_at").first()
+            if retired is not None and not ModelVersion.objects.filter(name=name, promoted=True).exists() \
+                    and ModelPromotion.objects.filter(model_version=retired, action=ModelPromotion.Action.RETIRE).exists():
+                _refuse_unservable(organization, retired)  # its promoted version was retired: say so, not just "none"
             raise NotFound(f"No promoted version of model {name!r}.", code="no_promoted_model")
-        if not allowed.filter(pk=version.pk).exists():
-            raise Forbidden("This model was not trained on data your organization is entitled to use.", code="not_entitled")
-        return version
-    version = allowed.filter(promoted=True).order_by("-promoted_at", "-pk").first()
-    if version is None:
-        raise NotFound("No promoted model is available to your organization yet.", code="no_promoted_model")
+    else:
+        version = allowed.filter(promoted=True).order_by("-promoted_at", "-pk").first()
+        if version is None:
+            raise NotFound("No promoted model is available to your organization yet.", code="no_promoted_model")
+    # Today's agreements decide, not the snapshot's: a revoked right retires or restricts the version before it serves.
+    version = rights_enforce(version)
+    _refuse_unservable(organization, version)
+    if not allowed.filter(pk=version.pk).exists():
+        raise Forbidden("This model was not trained on data your organization is entitled to use.", code="not_entitled")
     return version
 
 

@@ -16,8 +16,11 @@ when this module is imported.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import re
+import socket
 import time
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
@@ -166,8 +169,46 @@ def training_run_fail(*, run_id: int, reason: str) -> None:
     publish_run_event(run_id, _status_event(run))
 
 
+def worker_identity() -> str:
+    """host:pid of this process: lets a redelivered message tell a dead worker on this host from a live one."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:200]
+
+
+def _worker_alive(worker: str) -> bool | None:
+    """True/False for a worker process on this host; None when it runs elsewhere (only its heartbeat can tell)."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def run_is_stale(run: TrainingRun, now=None) -> bool:
+    """A running run whose worker is gone: no heartbeat for MLOPS_RUN_STALE_S, or its process on this host has exited."""
+    if run.status != S.RUNNING:
+        return False
+    now = now or timezone.now()
+    last = run.heartbeat_at or run.updated_at
+    if last is None or (now - last).total_seconds() >= settings.MLOPS_RUN_STALE_S:
+        return True
+    return _worker_alive(run.worker) is False if run.worker else False
+
+
 def _begin_attempt(run_id: int) -> TrainingRun | None:
-    """Mark the run running for a new attempt; None when there is nothing to do (finished or cancelled)."""
+    """Mark the run running for a new attempt; None when there is nothing to do.
+
+    Nothing to do: the run finished or was cancelled, or it is running under a
+    live worker (a redelivered or duplicate message: the worker that has it keeps
+    it). A running run whose worker died is taken over, resuming from the last
+    checkpoint. Locks the run row.
+    """
     with transaction.atomic():
         run = TrainingRun.objects.select_for_update().select_related("snapshot").get(pk=run_id)
         if run.is_finished:
@@ -177,12 +218,20 @@ def _begin_attempt(run_id: int) -> TrainingRun | None:
             run.save(update_fields=["status", "status_reason", "finished_at", "updated_at"])
             publish_run_event(run.pk, _status_event(run))
             return None
+        taken_over = ""
+        if run.status == S.RUNNING:
+            if not run_is_stale(run):
+                _append_log(run.pk, f"a second delivery of the job was ignored: {run.worker or 'a worker'} is training it")
+                return None
+            taken_over = f" (took over from {run.worker or 'a worker'}, which stopped responding)"
         run.status, run.status_reason = S.RUNNING, ""
         run.attempts += 1
         run.started_at = run.started_at or timezone.now()
-        run.save(update_fields=["status", "status_reason", "attempts", "started_at", "updated_at"])
+        run.heartbeat_at, run.worker = timezone.now(), worker_identity()
+        run.save(update_fields=["status", "status_reason", "attempts", "started_at", "heartbeat_at", "worker", "updated_at"])
     resuming = (Path(run.checkpoint_dir) / "train_state.pt").exists()
-    _append_log(run.pk, f"attempt {run.attempts} started" + (" (resuming from the last checkpoint)" if resuming else ""))
+    _append_log(run.pk, f"attempt {run.attempts} started on {run.worker}{taken_over}"
+                        + (" (resuming from the last checkpoint)" if resuming else ""))
     return run
 
 
@@ -203,33 +252,60 @@ def snapshot_samples(snapshot: DatasetSnapshot) -> dict[str, list[tuple[object, 
 
 
 class _Reporter:
-    """Progress callback and cheap cancellation check for one attempt."""
+    """Progress callback, heartbeat and cheap cancellation check for one attempt.
 
-    def __init__(self, run_id: int):
+    `should_stop` is polled before every step; at most once per
+    MLOPS_CANCEL_POLL_SECONDS it reads the run (cancel flag, attempt number)
+    and at most once per MLOPS_RUN_HEARTBEAT_S it writes the heartbeat. It
+    stops the attempt when a steward cancelled the run or when another worker
+    took it over (the scheduler decided this one was dead): two workers never
+    train one checkpoint directory.
+    """
+
+    def __init__(self, run_id: int, attempt: int | None = None):
         self.run_id = run_id
-        self.first = True
+        self.attempt = attempt
         self.last_check = 0.0
+        self.last_beat = time.monotonic()
         self.cancel = False
+        self.superseded = False
+
+    def heartbeat(self, **fields) -> None:
+        self.last_beat = time.monotonic()
+        runs = TrainingRun.objects.filter(pk=self.run_id)
+        if self.attempt is not None:  # a superseded attempt never writes over the one that took the run over
+            runs = runs.filter(attempts=self.attempt, status=S.RUNNING)
+        runs.update(heartbeat_at=timezone.now(), updated_at=timezone.now(), **fields)
 
     def should_stop(self) -> bool:
         now = time.monotonic()
+        if now - self.last_beat >= settings.MLOPS_RUN_HEARTBEAT_S:
+            self.heartbeat()
         if now - self.last_check >= settings.MLOPS_CANCEL_POLL_SECONDS:
             self.last_check = now
-            self.cancel = TrainingRun.objects.filter(pk=self.run_id, cancel_requested=True).exists()
-        return self.cancel
+            row = TrainingRun.objects.filter(pk=self.run_id).values("cancel_requested", "attempts", "status").first() or {}
+            self.cancel = bool(row.get("cancel_requested"))
+            self.superseded = self.attempt is not None and (row.get("attempts") != self.attempt or row.get("status") != S.RUNNING)
+        return self.cancel or self.superseded
 
     def __call__(self, event: dict) -> None:
+        if self.superseded:
+            return
         step = int(event.get("step") or 0)
-        if self.first:
-            # A resumed attempt replays from its checkpoint: drop points the interrupted attempt recorded after it.
-            TrainingMetric.objects.filter(run_id=self.run_id, step__gte=step).delete()
-            self.first = False
-        TrainingMetric.objects.create(
-            run_id=self.run_id, event=event.get("event", "step")[:8], epoch=int(event.get("epoch") or 0), step=step,
-            **{key: (float(event[key]) if event.get(key) is not None else None) for key in METRIC_KEYS},
-        )
+        kind = str(event.get("event", "step"))[:8]
+        if kind == "start":
+            # A resumed attempt replays from its checkpoint: drop what an interrupted attempt recorded after it.
+            TrainingMetric.objects.filter(run_id=self.run_id, step__gt=step).delete()
+            if step == 0:
+                TrainingMetric.objects.filter(run_id=self.run_id).delete()
+            self.heartbeat()
+            return
+        values = {key: (float(event[key]) if event.get(key) is not None else None) for key in METRIC_KEYS}
+        # One point per (event, step), enforced by the database: a replayed step replaces its point.
+        TrainingMetric.objects.update_or_create(run_id=self.run_id, event=kind, step=step,
+                                                defaults={"epoch": int(event.get("epoch") or 0), **values})
         progress = {key: event.get(key) for key in ("event", "epoch", "epochs", "step", "total_steps", "best_val_seq_acc", *METRIC_KEYS)}
-        TrainingRun.objects.filter(pk=self.run_id).update(progress=progress, updated_at=timezone.now())
+        self.heartbeat(progress=progress)
         publish_run_event(self.run_id, {"kind": "progress", "run": self.run_id, **progress})
 
 
@@ -255,13 +331,17 @@ def training_run_execute(*, run_id: int) -> None:
     TrainingRun.objects.filter(pk=run.pk).update(device=device)
     publish_run_event(run.pk, {"kind": "status", "run": run.pk, "status": S.RUNNING, "reason": "", "device": device})
     samples = snapshot_samples(run.snapshot)
-    reporter = _Reporter(run.pk)
+    reporter = _Reporter(run.pk, run.attempts)
+    reporter.heartbeat()  # reading the images may take a while
     try:
         result = ocr.train(
             config, samples[Split.TRAIN], samples[Split.VAL], run.checkpoint_dir, resume=True,
             progress_callback=reporter, should_stop=reporter.should_stop,
         )
     except ocr.TrainingCancelled as exc:
+        if reporter.superseded and not reporter.cancel:
+            _append_log(run.pk, f"attempt {run.attempts} on {worker_identity()} stopped: another worker took the run over")
+            return
         with transaction.atomic():
             locked = TrainingRun.objects.select_for_update().get(pk=run.pk)
             locked.status, locked.finished_at = S.CANCELLED, timezone.now()
@@ -275,7 +355,7 @@ def training_run_execute(*, run_id: int) -> None:
         return
     except BaseException as exc:  # anything else (including dramatiq's time limit): retried, resuming from the checkpoint
         _append_log(run.pk, f"attempt {run.attempts} interrupted: {type(exc).__name__}: {exc}; a retry resumes from the last checkpoint")
-        TrainingRun.objects.filter(pk=run.pk, status=S.RUNNING).update(
+        TrainingRun.objects.filter(pk=run.pk, status=S.RUNNING, attempts=run.attempts).update(
             status=S.QUEUED, status_reason=f"interrupted ({type(exc).__name__}); waiting for a retry"[:300], updated_at=timezone.now()
         )
         publish_run_event(run.pk, {"kind": "status", "run": run.pk, "status": S.QUEUED, "reason": "interrupted; retrying", "device": device})
@@ -291,7 +371,11 @@ def training_run_execute(*, run_id: int) -> None:
     if samples[Split.TEST]:
         model = ocr.load_model(result.model_dir, device="cpu")
         report = ocr.evaluate(model, samples[Split.TEST], batch_size=config.batch_size)
-        metrics.update(test_seq_acc=report["seq_acc"], test_char_acc=report["char_acc"], test_confusion_pairs=report["confusion_pairs"][:10])
+        metrics.update(test_seq_acc=report["seq_acc"], test_char_acc=report["char_acc"], test_confusion_pairs=report["confusion_pairs"][:10],
+                       test_split_hash=test_split_hash(run.snapshot))
+        baseline = _score_promoted(run.model_name, samples[Split.TEST], config.batch_size)
+        if baseline is not None:
+            metrics["baseline"] = baseline
     from .registry import model_version_register
 
     version = model_version_register(run=run, model_dir=result.model_dir, metrics=metrics, backbone=config.backbone)
@@ -306,4 +390,92 @@ def training_run_execute(*, run_id: int) -> None:
     if run.auto_promote:
         from .registry import model_version_promote
 
-        model_version_promote(actor=None, model_version=version)
+        try:
+            model_version_promote(actor=None, model_version=version)
+        except ApplicationError as error:  # the gate refused: the model stays registered, not promoted
+            _append_log(run.pk, f"not promoted: {error.message}")
+        else:
+            _append_log(run.pk, f"promoted {version}")
+
+
+def test_split_hash(snapshot: DatasetSnapshot) -> str:
+    """Identity of a snapshot's test split (its labels): two versions' test accuracies compare only on the same one."""
+    digest = hashlib.sha256()
+    for label_id in snapshot.items.filter(split=Split.TEST).order_by("label_id").values_list("label_id", flat=True).iterator():
+        digest.update(f"{label_id},".encode())
+    return digest.hexdigest()
+
+
+def _score_promoted(model_name: str, test_samples: list, batch_size: int) -> dict | None:
+    """The promoted version of `model_name` scored on this run's test split: the no-regression gate's baseline."""
+    import mlops.ocr as ocr
+
+    from ..models import ModelVersion
+
+    current = ModelVersion.objects.filter(name=model_name, promoted=True).first()
+    if current is None:
+        return None
+    try:
+        model = ocr.load_model(current.artifact_path, device="cpu")
+        report = ocr.evaluate(model, test_samples, batch_size=batch_size)
+    except Exception as exc:  # a missing or unreadable artifact: no baseline, so the gate asks a steward
+        logger.warning("Could not score %s on the new test split: %s", current, exc)
+        return None
+    return {"model_version": current.pk, "version": current.version, "test_seq_acc": report["seq_acc"], "test_char_acc": report["char_acc"]}
+
+
+@transaction.atomic
+def training_run_resume(*, actor: User | None, run: TrainingRun) -> TrainingRun:
+    """Queue a failed, cancelled or stale (worker died) run again; it resumes from its last checkpoint. Stewards only.
+
+    The recovery budget starts afresh (a steward decided to spend it). Locks the run row.
+    """
+    require_steward(actor, "Only stewards resume training runs.")
+    run = TrainingRun.objects.select_for_update().get(pk=run.pk)
+    if run.status == S.SUCCEEDED:
+        raise Conflict("The run has already succeeded.", code="run_finished")
+    if run.status == S.QUEUED or (run.status == S.RUNNING and not run_is_stale(run)):
+        raise Conflict("The run is already queued or running.", code="run_active")
+    previous = run.status
+    run.status, run.status_reason, run.finished_at, run.cancel_requested, run.recoveries = (
+        S.QUEUED, f"resumed by {actor or 'the co-op'}", None, False, 0)
+    run.save(update_fields=["status", "status_reason", "finished_at", "cancel_requested", "recoveries", "updated_at"])
+    _append_log(run.pk, f"resumed by {actor or 'the co-op'} (was {previous}); continues from the last checkpoint")
+    event = _status_event(run)
+    transaction.on_commit(lambda: (publish_run_event(run.pk, event), _enqueue(run.pk)))
+    return run
+
+
+def runs_recover_stale(*, now=None) -> dict:
+    """The scheduler's sweep: re-enqueue running runs whose worker died, or fail them once recoveries run out. Idempotent.
+
+    A run is stale when it has sent no heartbeat for MLOPS_RUN_STALE_S (or its
+    worker process on this host has exited). It goes back to "queued" and a new
+    job resumes it from its last checkpoint, at most MLOPS_RUN_MAX_RECOVERIES
+    times; after that it fails with the reason. Each run is locked with SKIP
+    LOCKED, so two schedulers never recover one run twice.
+    """
+    now = now or timezone.now()
+    requeued = failed = 0
+    for pk in TrainingRun.objects.filter(status=S.RUNNING).order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            run = TrainingRun.objects.select_for_update(skip_locked=True).filter(pk=pk, status=S.RUNNING).first()
+            if run is None or not run_is_stale(run, now):
+                continue
+            last = run.heartbeat_at or run.updated_at
+            silent = f"no heartbeat from {run.worker or 'its worker'} since {last:%Y-%m-%d %H:%M:%S}"
+            if run.recoveries >= settings.MLOPS_RUN_MAX_RECOVERIES:
+                run.status, run.finished_at = S.FAILED, now
+                run.status_reason = f"worker lost ({silent}) after {run.recoveries} recoveries; a steward can resume it"[:300]
+                run.save(update_fields=["status", "status_reason", "finished_at", "updated_at"])
+                failed += 1
+            else:
+                run.status, run.recoveries = S.QUEUED, run.recoveries + 1
+                run.status_reason = f"worker lost ({silent}); re-enqueued to resume from the last checkpoint"[:300]
+                run.save(update_fields=["status", "status_reason", "recoveries", "updated_at"])
+                requeued += 1
+                transaction.on_commit(lambda pk=run.pk: _enqueue(pk))
+            _append_log(run.pk, run.status_reason)
+            event = _status_event(run)
+            transaction.on_commit(lambda pk=run.pk, event=event: publish_run_event(pk, event))
+    return {"requeued": requeued, "failed": failed}

@@ -101,8 +101,11 @@ def deposit(organization, amount: str):
     return factories.deposit(organization, Decimal(amount))
 
 
-def registered_version(snapshot, *, name: str = "captcha", promoted: bool = False):
-    """A registry entry for a snapshot without training (for tests of the registry, entitlement and billing rules)."""
+def registered_version(snapshot, *, name: str = "captcha", promoted: bool = False, test_seq_acc: float = 0.95, metrics: dict | None = None):
+    """A registry entry for a snapshot without training (for tests of the registry, entitlement and billing rules).
+
+    Its metrics pass the quality gate by default (held-out test accuracy 0.95 on the snapshot's test split).
+    """
     from django.db.models import Max
 
     from mlops.models import ModelVersion, TrainingRun
@@ -112,7 +115,9 @@ def registered_version(snapshot, *, name: str = "captcha", promoted: bool = Fals
     number = (ModelVersion.objects.filter(name=name).aggregate(n=Max("version"))["n"] or 0) + 1
     version = ModelVersion.objects.create(
         name=name, version=number, training_run=run, snapshot=snapshot, artifact_path="/nonexistent", backbone="test_resnet",
-        charset=snapshot.charset, max_len=snapshot.max_len, metrics={"val_seq_acc": 0.5},
+        charset=snapshot.charset, max_len=snapshot.max_len,
+        metrics={"val_seq_acc": 0.5, "test_seq_acc": test_seq_acc, "test_n": max(1, snapshot.test_count),
+                 "test_split_hash": f"split-of-{snapshot.pk}"} | (metrics or {}),
     )
     if promoted:
         registry.model_version_promote(actor=None, model_version=version)
