@@ -339,6 +339,7 @@ PORTAL_NAV: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
         ("Money", [
             ("Earnings", "marketplace:earnings"),
             ("Pay data", "marketplace:transparency"),
+            ("Payout destination", "marketplace:payout_destination"),
             ("Benefits", "marketplace:benefits"),
             ("Benefits fund", "marketplace:benefits_fund"),
         ]),

@@ -420,5 +420,8 @@ from .expert.models import (  # noqa: E402,F401
     QualificationNomination,
     QualificationTestItem,
     RateCardRate,
+    InstructionsVersion,
+    PayoutDestination,
+    ProjectQuestion,
 )
 from .ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction, Payout  # noqa: E402,F401

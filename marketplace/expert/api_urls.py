@@ -17,4 +17,9 @@ urlpatterns = [
     path("work/accuracy/", apis.AccuracyApi.as_view(), name="work-accuracy"),
     path("work/accuracy/<int:project_id>/appeal/", apis.AccuracyAppealApi.as_view(), name="work-accuracy-appeal"),
     path("work/bonuses/", apis.MyBonusesApi.as_view(), name="work-bonuses"),
+    path("projects/<int:project_id>/questions/", apis.ClientQuestionsApi.as_view(), name="project-questions"),
+    path("projects/<int:project_id>/questions/<int:question_id>/answer/", apis.ClientAnswerApi.as_view(), name="project-question-answer"),
+    path("projects/<int:project_id>/instructions/", apis.InstructionsAmendApi.as_view(), name="project-instructions"),
+    path("work/projects/<int:project_id>/questions/", apis.MemberQuestionsApi.as_view(), name="work-project-questions"),
+    path("work/payout-destination/", apis.PayoutDestinationApi.as_view(), name="work-payout-destination"),
 ]

@@ -307,3 +307,135 @@ class MyBonusesApi(APIView):
         ])
 
 
+
+
+# --- Project questions and amended instructions ------------------------------------------------------
+
+
+class QuestionInput(serializers.Serializer):
+    body = serializers.CharField(max_length=4000, validators=[text_validator])
+
+
+class AnswerInput(serializers.Serializer):
+    answer = serializers.CharField(max_length=4000, validators=[text_validator])
+
+
+class InstructionsInput(RefuseUnknownFieldsMixin, serializers.Serializer):
+    instructions = serializers.CharField(max_length=50_000, validators=[text_validator])
+    note = serializers.CharField(max_length=500, validators=[text_validator])
+
+
+def _member_question(q) -> dict:
+    return {"id": q.pk, "body": q.body, "asked_at": q.asked_at, "answer": q.answer, "answered_at": q.answered_at}
+
+
+class MemberQuestionsApi(APIView):
+    permission_classes = [IsMember]
+
+    def _project(self, project_id):
+        from ..models import Project
+
+        project = Project.objects.filter(pk=project_id, status__in=(Project.Status.PUBLISHED, Project.Status.PAUSED)).first()
+        if project is None:
+            raise NotFound("No such project.")
+        return project
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, project_id: int):
+        """Every question about the project and the client's answers (askers are not named)."""
+        from .models import ProjectQuestion
+
+        return Response([_member_question(q) for q in ProjectQuestion.objects.filter(project=self._project(project_id)).order_by("asked_at", "id")])
+
+    @extend_schema(request=QuestionInput, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request, project_id: int):
+        from .questions import question_ask
+
+        data = QuestionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        question = question_ask(member=request.user, project=self._project(project_id), body=data.validated_data["body"])
+        return Response(_member_question(question), status=status.HTTP_201_CREATED)
+
+
+class ClientQuestionsApi(APIView):
+    permission_classes = [IsClient]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, project_id: int):
+        """Members' questions, askers as the pseudonyms of your exports."""
+        from .questions import questions_for_client
+
+        project = marketplace_selectors.project_for_client(organization=client_organization(request), project_id=project_id)
+        if project is None:
+            raise NotFound("No such project.")
+        return Response(questions_for_client(project))
+
+
+class ClientAnswerApi(APIView):
+    permission_classes = [IsClient]
+
+    @extend_schema(request=AnswerInput, responses=OpenApiTypes.OBJECT)
+    def post(self, request, project_id: int, question_id: int):
+        from .questions import question_answer
+
+        data = AnswerInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        organization = client_organization(request)
+        if marketplace_selectors.project_for_client(organization=organization, project_id=project_id) is None:
+            raise NotFound("No such project.")
+        question = question_answer(organization=organization, question_id=question_id, answer=data.validated_data["answer"],
+                                   user=request.user if request.user.pk else None)
+        if question.project_id != project_id:
+            raise NotFound("No such question.")
+        return Response(_member_question(question))
+
+
+class InstructionsAmendApi(APIView):
+    permission_classes = [IsClient]
+
+    @extend_schema(request=InstructionsInput, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request, project_id: int):
+        """Amend a live project's instructions; the old text is kept as a version and members see what changed."""
+        from .questions import instructions_amend
+
+        data = InstructionsInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        organization = client_organization(request)
+        project = marketplace_selectors.project_for_client(organization=organization, project_id=project_id)
+        if project is None:
+            raise NotFound("No such project.")
+        version = instructions_amend(organization=organization, project=project, **data.validated_data)
+        return Response({"version": version.version + 1, "previous_version": version.version, "note": version.note}, status=status.HTTP_201_CREATED)
+
+
+# --- Payout destination -----------------------------------------------------------------------------
+
+
+class PayoutDestinationInput(RefuseUnknownFieldsMixin, serializers.Serializer):
+    method = serializers.CharField(max_length=16)
+    details = serializers.DictField(child=serializers.CharField(max_length=200, allow_blank=True))
+
+
+class PayoutDestinationApi(APIView):
+    permission_classes = [IsMember]
+
+    def _body(self, destination):
+        if destination is None:
+            return {"destination": None}
+        return {"destination": {"method": destination.method, "masked": destination.masked, "since": destination.created_at,
+                                "payouts_held_until": destination.payouts_held_until}}
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        from .payout_destinations import current_destination
+
+        return Response(self._body(current_destination(request.user)))
+
+    @extend_schema(request=PayoutDestinationInput, responses=OpenApiTypes.OBJECT)
+    def put(self, request):
+        """Set where you are paid; you are e-mailed and payouts are held for 24 hours (account-takeover guard)."""
+        from .payout_destinations import payout_destination_set
+
+        data = PayoutDestinationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(self._body(payout_destination_set(member=request.user, **data.validated_data)))

@@ -251,3 +251,58 @@ class Bonus(models.Model):
 
 
 ZERO = Decimal(0)
+
+
+class ProjectQuestion(models.Model):
+    """A member's question about a project's instructions; the client answers, every member working on it sees both."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="questions")
+    asked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="project_questions")
+    body = models.TextField()
+    asked_at = models.DateTimeField(default=timezone.now)
+    answer = models.TextField(blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["asked_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(answer="") | Q(answered_at__isnull=False), name="question_answer_has_time"),
+        ]
+
+
+class InstructionsVersion(models.Model):
+    """The instructions a project had before each amendment: members see what changed, and when."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="instruction_versions")
+    version = models.PositiveIntegerField()
+    instructions = models.TextField()
+    note = models.CharField(max_length=500, blank=True, help_text="What changed and why, in the client's words.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["project", "version"]
+        constraints = [models.UniqueConstraint(fields=["project", "version"], name="one_instructions_version_number")]
+
+
+class PayoutDestination(models.Model):
+    """Where a member wants to be paid. Changing it e-mails the member and holds payouts for PAYOUT_HOLD (account takeover)."""
+
+    class Method(models.TextChoices):
+        BANK = "bank", "Bank transfer"
+        MOBILE_MONEY = "mobile_money", "Mobile money (e.g. M-Pesa)"
+        OTHER = "other", "Other"
+
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payout_destinations")
+    method = models.CharField(max_length=16, choices=Method.choices)
+    details = models.JSONField(help_text="What a steward needs to send the money (shown only on the payout desk).")
+    masked = models.CharField(max_length=120, help_text="Shown everywhere else, e.g. 'M-Pesa ••••4321'.")
+    is_current = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    payouts_held_until = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["member"], condition=Q(is_current=True), name="one_current_payout_destination"),
+        ]

@@ -13,4 +13,7 @@ urlpatterns = [
     path("work/qualifications/<slug:slug>/start/", views.attempt_start, name="qualification_start"),
     path("work/accuracy/", views.my_accuracy, name="accuracy"),
     path("work/accuracy/<int:project_id>/appeal/", views.accuracy_appeal, name="accuracy_appeal"),
+    path("work/projects/<int:pk>/questions/", views.project_questions, name="project_questions"),
+    path("work/payout-destination/", views.payout_destination, name="payout_destination"),
+    path("client/questions/<int:pk>/", views.console_questions, name="console_questions"),
 ]

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from coop.errors import ApplicationError
-from coop.views import member_required
+from coop.views import member_required, role_required
 
 from ..models import Project
 from ..rendering import render_instructions
@@ -127,3 +127,83 @@ def accuracy_appeal(request, project_id: int):
     else:
         messages.success(request, "Appeal filed: the members decide. You will be notified.")
     return redirect("marketplace:accuracy")
+
+
+# --- Project questions and amended instructions ------------------------------------------------------
+
+
+@member_required
+def project_questions(request, pk: int):
+    from .models import ProjectQuestion
+    from .questions import instructions_history, question_ask
+
+    project = get_object_or_404(Project, pk=pk, status__in=(Project.Status.PUBLISHED, Project.Status.PAUSED))
+    if request.method == "POST":
+        try:
+            question_ask(member=request.user, project=project, body=request.POST.get("body", ""))
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Question sent to the client; the answer will show here for every member.")
+            return redirect("marketplace:project_questions", pk=pk)
+    return render(
+        request,
+        "marketplace/qualifications/questions.html",
+        {"project": project, "questions": ProjectQuestion.objects.filter(project=project).order_by("asked_at", "id"),
+         "history": instructions_history(project)},
+    )
+
+
+def _console_project(request, pk):
+    from .. import selectors as marketplace_selectors
+
+    project = marketplace_selectors.project_for_client(organization=request.user.organization, project_id=pk)
+    if project is None:
+        raise Http404("No such project.")
+    return project
+
+
+@role_required("client")
+def console_questions(request, pk: int):
+    from .questions import instructions_amend, instructions_history, question_answer, questions_for_client
+
+    project = _console_project(request, pk)
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "amend":
+                instructions_amend(organization=request.user.organization, project=project,
+                                   instructions=request.POST.get("instructions", ""), note=request.POST.get("note", ""))
+                messages.success(request, "Instructions amended; members who worked on it are told what changed.")
+            else:
+                question = request.POST.get("question", "")
+                question_answer(organization=request.user.organization, question_id=int(question) if question.isdigit() else 0,
+                                answer=request.POST.get("answer", ""), user=request.user)
+                messages.success(request, "Answer published to every member working on the project.")
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            return redirect("marketplace:console_questions", pk=pk)
+        project.refresh_from_db()
+    return render(request, "marketplace/qualifications/console_questions.html",
+                  {"project": project, "questions": questions_for_client(project), "history": instructions_history(project), "section": "projects"})
+
+
+# --- Payout destination -----------------------------------------------------------------------------
+
+
+@member_required
+def payout_destination(request):
+    from .payout_destinations import FIELDS, current_destination, payout_destination_set
+
+    if request.method == "POST":
+        method = request.POST.get("method", "")
+        details = {name: request.POST.get(name, "") for name in FIELDS.get(method, ())}
+        try:
+            payout_destination_set(member=request.user, method=method, details=details)
+        except ApplicationError as error:
+            messages.error(request, error.message + " " + "; ".join(f"{k}: {v[0]}" for k, v in error.fields.items()))
+        else:
+            messages.success(request, "Saved. We e-mailed you about the change; payouts are held for 24 hours.")
+            return redirect("marketplace:payout_destination")
+    return render(request, "marketplace/qualifications/payout_destination.html",
+                  {"current": current_destination(request.user), "fields": FIELDS})

@@ -19,6 +19,7 @@ from coop.services.notifications import notification_send
 from .models import AccountKind, Payout, TransactionKind
 from .selectors import account_balance
 from .services import account_for, ledger_post, lock_account, money, require_steward, required_text
+from ..expert.payout_destinations import payout_hold_check
 
 K = AccountKind
 T = TransactionKind
@@ -41,6 +42,7 @@ def payout_request(*, worker: User, amount: Decimal | None = None, currency: str
     """
     earnings = lock_account(account_for(kind=K.WORKER_EARNINGS, user=worker, currency=currency))
     pending = account_for(kind=K.WORKER_PAYOUT_PENDING, user=worker, currency=currency)
+    payout_hold_check(worker)  # a payout destination changed in the last 24 hours: the account-takeover guard
     if Payout.objects.filter(worker=worker, status=Payout.Status.REQUESTED).exists():
         raise Conflict("You already have a payout request open.", code="payout_open")
     available = account_balance(earnings)
@@ -93,6 +95,7 @@ def payout_mark_paid(*, payout: Payout, reference: str, steward: User) -> Payout
         raise Conflict(f"Payout #{payout.pk} was already paid (reference {payout.reference}).", code="payout_already_paid")
     if payout.status != Payout.Status.REQUESTED:
         raise Conflict(f"Payout #{payout.pk} was cancelled.", code="payout_cancelled")
+    payout_hold_check(payout.worker)  # the destination changed after the request: wait out the hold before sending
     pending = account_for(kind=K.WORKER_PAYOUT_PENDING, user=payout.worker, currency=payout.currency)
     bank = account_for(kind=K.COOP_BANK, currency=payout.currency)
     payout.settle_transaction = ledger_post(

@@ -265,4 +265,53 @@ class Migration(migrations.Migration):
             model_name='ratecardrate',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('qualification__isnull', False), ('tier', '')), models.Q(('qualification__isnull', True), models.Q(('tier', ''), _negated=True)), _connector='OR'), name='rate_card_for_qualification_xor_tier'),
         ),
+        migrations.CreateModel(
+            name='InstructionsVersion',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('version', models.PositiveIntegerField()),
+                ('instructions', models.TextField()),
+                ('note', models.CharField(blank=True, help_text="What changed and why, in the client's words.", max_length=500)),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='instruction_versions', to='marketplace.project')),
+            ],
+            options={
+                'ordering': ['project', 'version'],
+                'constraints': [models.UniqueConstraint(fields=('project', 'version'), name='one_instructions_version_number')],
+            },
+        ),
+        migrations.CreateModel(
+            name='PayoutDestination',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('method', models.CharField(choices=[('bank', 'Bank transfer'), ('mobile_money', 'Mobile money (e.g. M-Pesa)'), ('other', 'Other')], max_length=16)),
+                ('details', models.JSONField(help_text='What a steward needs to send the money (shown only on the payout desk).')),
+                ('masked', models.CharField(help_text="Shown everywhere else, e.g. 'M-Pesa ••••4321'.", max_length=120)),
+                ('is_current', models.BooleanField(default=True)),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('payouts_held_until', models.DateTimeField()),
+                ('member', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payout_destinations', to=settings.AUTH_USER_MODEL)),
+            ],
+            options={
+                'ordering': ['-created_at', '-id'],
+                'constraints': [models.UniqueConstraint(condition=models.Q(('is_current', True)), fields=('member',), name='one_current_payout_destination')],
+            },
+        ),
+        migrations.CreateModel(
+            name='ProjectQuestion',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('body', models.TextField()),
+                ('asked_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('answer', models.TextField(blank=True)),
+                ('answered_at', models.DateTimeField(blank=True, null=True)),
+                ('answered_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('asked_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='project_questions', to=settings.AUTH_USER_MODEL)),
+                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='questions', to='marketplace.project')),
+            ],
+            options={
+                'ordering': ['asked_at', 'id'],
+                'constraints': [models.CheckConstraint(condition=models.Q(('answer', ''), ('answered_at__isnull', False), _connector='OR'), name='question_answer_has_time')],
+            },
+        ),
     ]

@@ -17,3 +17,13 @@ def bonuses_of(user):
     from marketplace.expert.selectors import bonuses_of as rows
 
     return list(rows(member=user)[:100])
+
+
+@register.simple_tag(takes_context=True)
+def payout_destination_of(context, user):
+    from django.utils import timezone
+
+    from marketplace.expert.payout_destinations import current_destination
+
+    context["now"] = timezone.now()
+    return current_destination(user)
