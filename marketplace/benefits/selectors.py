@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 from django.db.models.functions import TruncMonth
 
 from coop.models import Membership, User
@@ -175,9 +175,11 @@ def contributions_rows(member: User) -> list[dict]:
     """The contributions record as flat rows (for CSV and JSON Lines exports)."""
     rows = []
     for currency, entry in sorted(contributions_record(member)["currencies"].items()):
-        rows.append({"currency": currency, "item": "contributed", "kind": "", "count": entry["fees"], "days": "", "amount": entry["contributed"]})
+        rows.append(
+            {"currency": currency, "item": "contributed", "kind": "", "count": entry["fees"], "days": "", "amount": entry["contributed"]}
+        )
         for claim in entry["claims"]:
-            rows.append({"currency": currency, "item": "drawn", "kind": claim["kind"], "count": claim["count"], "days": claim["days"], "amount": claim["amount"]})
+            rows.append({"currency": currency, "item": "drawn", **{key: claim[key] for key in ("kind", "count", "days", "amount")}})
     return rows
 
 

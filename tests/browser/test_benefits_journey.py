@@ -10,6 +10,7 @@ from governance.models import PolicyValue
 from marketplace.services import claiming, submission
 from tests import factories
 from tests.browser.conftest import in_thread, sign_in
+from tests.browser.test_accessibility import serious_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -45,6 +46,7 @@ def test_a_sick_day_claim_is_approved_by_the_rules_and_paid_into_earnings(page):
 
     page.goto("/work/benefits/")
     assert page.get_by_test_id("eligible").inner_text().startswith("Yes.")
+    assert serious_violations(page) == []
     today = dt.date.today()
     page.select_option("#id_kind", "sick_days")
     page.fill("#id_start_date", (today - dt.timedelta(days=1)).isoformat())
@@ -59,3 +61,7 @@ def test_a_sick_day_claim_is_approved_by_the_rules_and_paid_into_earnings(page):
     page.goto("/work/earnings/")
     assert page.get_by_test_id("available").inner_text() == "USD 30.00"
     assert "Benefit paid from the fund" in page.content()
+
+    page.goto("/work/benefits/fund/")
+    assert page.get_by_test_id("fund-outflow").inner_text() == "USD 20.00"
+    assert serious_violations(page) == []

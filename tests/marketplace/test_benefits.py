@@ -465,6 +465,8 @@ def test_the_claim_page_shows_private_details_only_to_the_claimant_and_the_decid
         assert ("Down with the flu" in page.content.decode()) is sees and ("4471" in page.content.decode()) is sees
     client.force_login(outsider)
     assert client.get(url).status_code == 404
+    vote_page = client.get(f"/governance/proposals/{claim.proposal.pk}/").content.decode()  # members may read the vote itself
+    assert "USD 60.00" in vote_page and "flu" not in vote_page and "4471" not in vote_page and "Ama Claimant" not in vote_page
     client.force_login(decider)
     assert f"Claim #{claim.pk}" in client.get("/work/benefits/").content.decode()
 
