@@ -21,6 +21,7 @@ from marketplace.benefits import services
 from marketplace.benefits.models import BenefitClaim
 from marketplace.ledger import selectors as ledger
 from marketplace.ledger.models import AccountKind, LedgerTransaction
+from marketplace.ledger.services import account_for
 from marketplace.models import Answer
 from tests import factories
 from tests.conftest import requires_postgres
@@ -492,3 +493,79 @@ def test_the_records_page_links_the_contributions_record_download(fed, claimant,
     assert "USD,contributed,,3,,0.3000" in text and "USD,drawn,sick_days,1,1,30.0000" in text
     api = _api(claimant).get("/api/v1/work/benefits/record/?format=json")
     assert api.status_code == 200
+
+
+def test_every_kind_of_fee_feeds_the_fund_a_dividend_too(organization, steward, member):
+    """ledger_post itself takes the share of any fee line (earnings, top-ups, model dividends), not just the marketplace path."""
+    from marketplace.ledger.services import deposit_record, ledger_post
+
+    deposit_record(organization=organization, amount=D("10.00"), reference="DIV-1", recorded_by=steward)
+    cash = account_for(kind=AccountKind.CLIENT_CASH, organization=organization)
+    earnings = account_for(kind=AccountKind.WORKER_EARNINGS, user=member)
+    fees = account_for(kind=AccountKind.COOP_FEES)
+    entries = [(cash, D("1.0000")), (earnings, D("-0.1250")), (fees, D("-0.8750"))]
+    ledger_post(event_key="dividend:usage:test", kind="dividend", entries=entries, organization=organization)
+    ledger_post(event_key="dividend:usage:test", kind="dividend", entries=entries, organization=organization)  # a retry
+    share = LedgerTransaction.objects.get(event_key="benefits:dividend:usage:test")
+    assert sorted(share.entries.values_list("account__kind", "amount")) == [("benefits", D("-0.1750")), ("coop_fees", D("0.1750"))]
+    assert fund_total() == D("0.1750") and LedgerTransaction.objects.filter(kind="benefits_share").count() == 1
+    assert_books_balance()
+
+
+def test_evidence_files_reach_only_the_claimant_and_the_deciders(fed, claimant, others, client, settings):
+    settings.GOVERNANCE_APPEAL_PANEL_SIZE = 2
+    rule("benefits_auto_approve_max", "10.00")
+    claim = sick(claimant, days=2, evidence_file=("letter.pdf", "application/pdf", b"%PDF-1.4 clinic letter"))
+    panel = set(Elector.objects.filter(proposal=claim.proposal).values_list("membership__user_id", flat=True))
+    url = f"/work/benefits/claims/{claim.pk}/evidence/"
+    for user in others:
+        client.force_login(user)
+        response = client.get(url)
+        if user.pk in panel:
+            assert response.status_code == 200 and response.content == b"%PDF-1.4 clinic letter"
+            assert response["Content-Disposition"].startswith("attachment")
+        else:
+            assert response.status_code == 404
+    with pytest.raises(ApplicationError) as refused:
+        sick(claimant, days=1, start=TODAY() - dt.timedelta(days=30), evidence_file=("x.html", "text/html", b"<script>"))
+    assert refused.value.code == "invalid_evidence"
+
+
+def test_adversarial_members_with_an_undecided_claim_of_their_own_are_kept_off_a_panel(
+    fed, claimant, others, organization, steward, settings
+):
+    """No "you approve mine, I approve yours": a claimant whose claim waits is not drawn to decide another."""
+    settings.GOVERNANCE_APPEAL_PANEL_SIZE = 50
+    rule("benefits_auto_approve_max", "10.00")
+    waiting = others[0]
+    earn(organization, steward, waiting)
+    first = sick(waiting, days=2)
+    second = sick(claimant, days=2)
+    electors = set(Elector.objects.filter(proposal=second.proposal).values_list("membership__user_id", flat=True))
+    assert first.status == second.status == S.PENDING
+    assert waiting.pk not in electors and claimant.pk not in electors and {o.pk for o in others[1:]} <= electors
+
+
+def test_stewards_see_what_waits_without_private_details_and_the_job_pays_the_queue(organization, steward, claimant, client):
+    from marketplace.benefits.tasks import benefits_pay_queue
+
+    claim = sick(claimant, days=1)  # approved, but the fund holds 0.30
+    assert claim.status == S.APPROVED
+    client.force_login(steward)
+    page = client.get("/stewards/benefits/").content.decode()
+    assert f">{claim.pk}<" in page and "USD 30.00" in page and "flu" not in page
+    rule("coop_fee_rate", "0.5")
+    rule("benefits_share_of_fee", "1")
+    earn(organization, steward, factories.make_member(), pay="80.00", answers=1)
+    benefits_pay_queue.fn()  # what the scheduler runs every 15 minutes
+    claim.refresh_from_db()
+    assert claim.status == S.PAID
+
+
+def test_the_fund_api_and_my_claims_cost_a_fixed_number_of_queries(fed, claimant, django_assert_max_num_queries):
+    sick(claimant, days=1)
+    api = _api(claimant)
+    with django_assert_max_num_queries(18):
+        assert api.get("/api/v1/benefits/fund/").status_code == 200
+    with django_assert_max_num_queries(6):
+        assert api.get("/api/v1/work/benefits/claims/").status_code == 200
