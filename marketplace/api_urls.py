@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import apis
+from . import apis_datasets as dataset_apis
 from .ledger import apis as money_apis
 from .expert.api_urls import urlpatterns as expert_urlpatterns
 from .benefits.urls import api_urlpatterns as benefits_api_urlpatterns
@@ -16,8 +17,11 @@ urlpatterns = [
     path("projects/<int:project_id>/publish/", apis.ProjectPublishApi.as_view(), name="project-publish"),
     path("projects/<int:project_id>/pause/", apis.ProjectPauseApi.as_view(), name="project-pause"),
     path("projects/<int:project_id>/cancel/", apis.ProjectCancelApi.as_view(), name="project-cancel"),
-    path("projects/<int:project_id>/results/", apis.ProjectResultsApi.as_view(), name="project-results"),
     path("projects/<int:project_id>/resume-vote/", apis.ProjectResumeVoteApi.as_view(), name="project-resume-vote"),
+    path("projects/<int:project_id>/results/", apis.ProjectResultsApi.as_view(), name="project-results"),
+    path("projects/<int:project_id>/answers/", dataset_apis.ProjectAnswersExportApi.as_view(), name="project-answers"),
+    path("projects/<int:project_id>/preferences/", dataset_apis.ProjectPreferencesApi.as_view(), name="project-preferences"),
+    path("projects/<int:project_id>/datasheet/", dataset_apis.ProjectDatasheetApi.as_view(), name="project-datasheet"),
     path("projects/<int:project_id>/escrow/", money_apis.ProjectEscrowApi.as_view(), name="project-escrow"),
     path("projects/<int:project_id>/statement/", money_apis.ProjectStatementApi.as_view(), name="project-statement"),
     path("organizations/me/balance/", money_apis.OrganizationBalanceApi.as_view(), name="organization-balance"),

@@ -224,17 +224,30 @@ class ProjectResultsApi(APIView):
     )
     def get(self, request, project_id: int):
         project = _client_project(request, project_id)
-        default = "csv" if "text/csv" in request.headers.get("Accept", "") else "jsonl"
-        fmt = request.query_params.get("format", default)
-        if fmt not in ("jsonl", "csv"):
-            raise ApplicationError("format must be jsonl or csv.", fields={"format": ["jsonl or csv"]}, status=400)
-        since = None
-        if request.query_params.get("since"):
-            since = validation.datetime_or_none(request.query_params["since"])
-            if since is None:
-                raise ApplicationError("'since' must be an ISO 8601 date-time.", fields={"since": ["Invalid date-time."]}, status=400)
+        fmt, since = export_format(request), export_since(request)
         entry = exports.export_begin(project=project, purpose=request.query_params.get("purpose", ""))
-        return results_stream(project=project, fmt=fmt, since=since, entry=entry)
+        response = results_stream(project=project, fmt=fmt, since=since, entry=entry)
+        response["Link"] = f'<{request.build_absolute_uri(f"/api/v1/projects/{project.pk}/datasheet/")}>; rel="describedby"'
+        return response
+
+
+def export_format(request) -> str:
+    """?format=jsonl|csv (default from the Accept header, else jsonl)."""
+    default = "csv" if "text/csv" in request.headers.get("Accept", "") else "jsonl"
+    fmt = request.query_params.get("format", default)
+    if fmt not in ("jsonl", "csv"):
+        raise ApplicationError("format must be jsonl or csv.", fields={"format": ["jsonl or csv"]}, status=400)
+    return fmt
+
+
+def export_since(request):
+    """?since=<ISO 8601 date-time>, or None."""
+    if not request.query_params.get("since"):
+        return None
+    since = validation.datetime_or_none(request.query_params["since"])
+    if since is None:
+        raise ApplicationError("'since' must be an ISO 8601 date-time.", fields={"since": ["Invalid date-time."]}, status=400)
+    return since
 
 
 def results_stream(*, project: Project, fmt: str, entry, since=None):

@@ -16,6 +16,7 @@ urlpatterns = [
     path("client/projects/<int:pk>/tasks/<int:task_pk>/image/", views.task_image, name="console_task_image"),
     path("client/projects/<int:pk>/preview/", views.preview, name="console_preview"),
     path("client/projects/<int:pk>/results/", views.results_download, name="console_results"),
+    path("client/projects/<int:pk>/datasheet/", views.datasheet, name="console_datasheet"),
     path("client/projects/<int:pk>/statement/", views.statement_download, name="console_statement"),
     path("client/projects/<int:pk>/webhooks/", views.webhooks, name="console_webhooks"),
     path("client/projects/<int:pk>/webhooks/rotate/", views.webhook_rotate, name="console_webhook_rotate"),

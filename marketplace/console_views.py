@@ -26,8 +26,10 @@ from governance import services as governance_services
 from governance.models import Contract, DataUseAgreement
 from governance.rules import PURPOSES
 
-from . import import_formats, selectors
+from . import dataset_exports, import_formats, selectors
 from .apis import results_stream
+from .apis_datasets import json_cells
+from .datasheet import project_datasheet
 from .console_forms import CATEGORY_LABELS, DeletionAttestationForm, GoldTaskForm, ProjectForm
 from .ledger import selectors as ledger_selectors
 from .models import Project, Task, WebhookDelivery
@@ -312,18 +314,33 @@ def preview(request, pk: int):
 
 @client_required
 def results_download(request, pk: int):
-    """Results with a purpose the DUA permits (checked and logged by the same hook as the API)."""
+    """Accepted labels, every answer or preference pairs, with a purpose the DUA permits (checked and logged as in the API)."""
     project = _project(request, pk)
-    fmt = request.GET.get("format", "jsonl")
-    if fmt not in ("jsonl", "csv"):
-        messages.error(request, "Choose JSON Lines or CSV.")
+    fmt, data = request.GET.get("format", "jsonl"), request.GET.get("data", "labels")
+    if fmt not in ("jsonl", "csv") or data not in ("labels", "answers", "preferences"):
+        messages.error(request, "Choose what to download and JSON Lines or CSV.")
         return redirect("marketplace:console_project", pk=pk)
     try:
+        if data == "preferences":
+            dataset_exports.preference_check(project, "labels")
         entry = exports.export_begin(project=project, purpose=request.GET.get("purpose", ""))
     except ApplicationError as error:
         messages.error(request, f"Results not downloaded: {error.message}")
         return redirect(f"{reverse('marketplace:console_project', kwargs={'pk': pk})}#results")
-    return results_stream(project=project, fmt=fmt, entry=entry)
+    if data == "labels":
+        return results_stream(project=project, fmt=fmt, entry=entry)
+    if data == "answers":
+        rows, fields = dataset_exports.answer_rows(project=project), dataset_exports.ANSWER_FIELDS
+    else:
+        rows, fields = dataset_exports.preference_rows(project=project), dataset_exports.PREFERENCE_FIELDS
+    return streamed(fmt, exports.export_rows_counted(rows, entry=entry), fields=fields, filename=f"project-{pk}-{data}", prepare_csv=json_cells)
+
+
+@client_required
+def datasheet(request, pk: int):
+    """Who made this data, in aggregate, and on what terms (the API's datasheet as a page)."""
+    project = _project(request, pk)
+    return render(request, "marketplace/console/datasheet.html", {"project": project, "sheet": project_datasheet(project=project)})
 
 
 @client_required
