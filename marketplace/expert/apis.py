@@ -176,10 +176,20 @@ class RateCardProposalInput(RefuseUnknownFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=4000, validators=[text_validator])
 
 
+class RateCardRowOutput(serializers.Serializer):
+    card = serializers.CharField()
+    qualification = serializers.CharField(allow_null=True)
+    tier = serializers.CharField(allow_blank=True)
+    hourly_minimum = serializers.CharField()
+    currency = serializers.CharField()
+    since = serializers.DateTimeField()
+    proposal = serializers.IntegerField()
+
+
 class RateCardApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=RateCardRowOutput(many=True))
     def get(self, request):
         return Response([
             {"card": r.card_name, "qualification": r.qualification.slug if r.qualification_id else None, "tier": r.tier,
@@ -222,10 +232,23 @@ class VerifyApi(APIView):
         return Response({"valid": qualifications.qualification_export_verify(request.data), "key_id": qualifications.key_id()})
 
 
+class AccuracyRowOutput(serializers.Serializer):
+    project = serializers.IntegerField()
+    title = serializers.CharField()
+    gold_answered = serializers.IntegerField()
+    gold_correct = serializers.IntegerField()
+    accuracy = serializers.CharField(allow_null=True)
+    counted_answered = serializers.IntegerField()
+    counted_correct = serializers.IntegerField()
+    min_gold_accuracy = serializers.CharField(allow_null=True)
+    min_gold_answers = serializers.IntegerField()
+    held = serializers.BooleanField()
+
+
 class AccuracyApi(APIView):
     permission_classes = [IsMember]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=AccuracyRowOutput(many=True))
     def get(self, request):
         """My gold accuracy per project, the project's minimum and whether I am held off it (and why)."""
         return Response([
@@ -295,10 +318,19 @@ class ProjectBonusApi(APIView):
         return response
 
 
+class BonusRowOutput(serializers.Serializer):
+    project = serializers.CharField()
+    client = serializers.CharField()
+    amount = serializers.CharField()
+    currency = serializers.CharField()
+    reason = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
 class MyBonusesApi(APIView):
     permission_classes = [IsMember]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=BonusRowOutput(many=True))
     def get(self, request):
         return Response([
             {"project": b.batch.project.title, "client": b.batch.organization.name, "amount": str(b.amount),
@@ -325,6 +357,18 @@ class InstructionsInput(RefuseUnknownFieldsMixin, serializers.Serializer):
     note = serializers.CharField(max_length=500, validators=[text_validator])
 
 
+class QuestionOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    body = serializers.CharField()
+    asked_at = serializers.DateTimeField()
+    answer = serializers.CharField(allow_blank=True)
+    answered_at = serializers.DateTimeField(allow_null=True)
+
+
+class ClientQuestionOutput(QuestionOutput):
+    asked_by = serializers.CharField(help_text="The worker's pseudonym, as in your exports.")
+
+
 def _member_question(q) -> dict:
     return {"id": q.pk, "body": q.body, "asked_at": q.asked_at, "answer": q.answer, "answered_at": q.answered_at}
 
@@ -340,14 +384,14 @@ class MemberQuestionsApi(APIView):
             raise NotFound("No such project.")
         return project
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=QuestionOutput(many=True))
     def get(self, request, project_id: int):
         """Every question about the project and the client's answers (askers are not named)."""
         from .models import ProjectQuestion
 
         return Response([_member_question(q) for q in ProjectQuestion.objects.filter(project=self._project(project_id)).order_by("asked_at", "id")])
 
-    @extend_schema(request=QuestionInput, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=QuestionInput, responses={201: QuestionOutput})
     def post(self, request, project_id: int):
         from .questions import question_ask
 
@@ -360,7 +404,7 @@ class MemberQuestionsApi(APIView):
 class ClientQuestionsApi(APIView):
     permission_classes = [IsClient]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=ClientQuestionOutput(many=True))
     def get(self, request, project_id: int):
         """Members' questions, askers as the pseudonyms of your exports."""
         from .questions import questions_for_client
@@ -374,7 +418,7 @@ class ClientQuestionsApi(APIView):
 class ClientAnswerApi(APIView):
     permission_classes = [IsClient]
 
-    @extend_schema(request=AnswerInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=AnswerInput, responses=QuestionOutput)
     def post(self, request, project_id: int, question_id: int):
         from .questions import question_answer
 

@@ -140,6 +140,8 @@ class TestGoldAccuracy:
         client.post(f"/work/accuracy/{project.pk}/appeal/", {"reason": "The gold answers had typos; see task img-0."})
         appeal = Proposal.objects.get(kind="appeal", effect_key="appeal_accuracy_hold")
         assert appeal.subject == GoldAccuracyHold.objects.get()
+        client.force_login(voters[0])
+        assert client.get(f"/governance/proposals/{appeal.pk}/").status_code == 200  # the deciders read the case
         decide(appeal, "yes")
         assert GoldAccuracyHold.objects.get().status == "lifted"
         assert claiming.work_next(worker=member, project=project).assignment is not None
