@@ -12,6 +12,8 @@ urlpatterns = [
     path("mlops/models/", apis.ModelVersionListApi.as_view(), name="models"),
     path("mlops/models/<int:version_id>/promote/", apis.ModelVersionPromoteApi.as_view(), name="model-promote"),
     path("mlops/models/rollback/", apis.ModelRollbackApi.as_view(), name="model-rollback"),
+    path("mlops/models/<int:version_id>/card/", apis.ModelCardApi.as_view(), name="model-card"),
+    path("mlops/snapshots/<int:snapshot_id>/datasheet/", apis.DatasheetApi.as_view(), name="snapshot-datasheet"),
     path("ocr/predict/", apis.OcrPredictApi.as_view(), name="ocr-predict"),
     path("ocr/models/", apis.OcrModelListApi.as_view(), name="ocr-models"),
 ]

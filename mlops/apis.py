@@ -291,3 +291,71 @@ class OcrModelListApi(APIView):
     def get(self, request):
         versions = inference.entitled_versions(client_organization(request)).order_by("name", "-version")[:200]
         return Response(EntitledModelOutput(versions, many=True).data)
+
+
+# --- Model cards and datasheets ---------------------------------------------------------------------
+
+
+class CardAccess:
+    """Members and stewards read every card; a client reads the cards of versions it may use and datasheets of its own data."""
+
+    @staticmethod
+    def check_version(request, version: ModelVersion) -> None:
+        if getattr(request.user, "is_member", False):
+            return
+        organization = client_organization(request)
+        if organization is None or not (inference.is_entitled(organization, version)
+                                        or version.snapshot.sources.filter(organization=organization).exists()):
+            raise ApplicationError("No such model version.", code="not_found", status=404)
+
+    @staticmethod
+    def check_snapshot(request, snapshot: DatasetSnapshot) -> None:
+        if getattr(request.user, "is_member", False):
+            return
+        organization = client_organization(request)
+        if organization is None or not snapshot.sources.filter(organization=organization).exists():
+            raise ApplicationError("No such snapshot.", code="not_found", status=404)
+
+
+def _card_response(request, card: dict, filename: str):
+    from django.http import HttpResponse
+
+    from . import cards
+
+    if request.query_params.get("download") == "md":
+        response = HttpResponse(cards.card_markdown(card), content_type="text/markdown; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+    return Response(card)
+
+
+class ModelCardApi(APIView):
+    """A model version's card (JSON; `?download=md` for Markdown): intended use, data, raters, pay, metrics, contributors, summary."""
+
+    permission_classes = []
+
+    @extend_schema(responses={200: OpenApiResponse(description="the model card"), 404: OpenApiResponse(description="not_found")})
+    def get(self, request, version_id: int):
+        from . import cards
+
+        if not request.user.is_authenticated and client_organization(request) is None:
+            raise ApplicationError("Sign in or send a token.", code="not_authenticated", status=401)
+        version = selectors.model_version_get(version_id)
+        CardAccess.check_version(request, version)
+        return _card_response(request, cards.model_card(version), f"model-card-{version.name}-v{version.version}.md")
+
+
+class DatasheetApi(APIView):
+    """A snapshot's datasheet (JSON; `?download=md` for Markdown)."""
+
+    permission_classes = []
+
+    @extend_schema(responses={200: OpenApiResponse(description="the datasheet"), 404: OpenApiResponse(description="not_found")})
+    def get(self, request, snapshot_id: int):
+        from . import cards
+
+        if not request.user.is_authenticated and client_organization(request) is None:
+            raise ApplicationError("Sign in or send a token.", code="not_authenticated", status=401)
+        snapshot = selectors.snapshot_get(snapshot_id)
+        CardAccess.check_snapshot(request, snapshot)
+        return _card_response(request, cards.datasheet(snapshot), f"datasheet-snapshot-{snapshot.pk}.md")

@@ -323,3 +323,11 @@ class PredictionUsage(models.Model):
 
     def __str__(self):
         return f"{self.organization} · {self.model_version} · {self.day}: {self.predictions}"
+
+
+class ContributorCredit(models.Model):
+    """A member's choice to be credited by name on model cards and datasheets (default: a pseudonym)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="model_credit")
+    credit_by_name = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)

@@ -10,9 +10,11 @@ from django.views.decorators.http import require_POST
 from coop.errors import ApplicationError, NotFound
 from coop.views import member_required, steward_required
 
-from . import selectors
+from . import cards, selectors
 from .forms import RunForm
+from .models import ContributorCredit
 from .services import registry, training
+from .services.credit import contributor_credit_set
 
 
 def _get(getter, pk):
@@ -38,8 +40,43 @@ def models(request):
             "promotions": selectors.promotion_history(),
             "mine": selectors.models_of_worker(request.user),
             "dividends": selectors.dividends_of_worker(request.user),
+            "credit_by_name": ContributorCredit.objects.filter(user=request.user, credit_by_name=True).exists(),
         },
     )
+
+
+def _markdown(text: str, filename: str):
+    from django.http import HttpResponse
+
+    response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@member_required
+def model_card(request, pk: int):
+    version = _get(selectors.model_version_get, pk)
+    card = cards.model_card(version)
+    if request.GET.get("download") == "md":
+        return _markdown(cards.card_markdown(card), f"model-card-{version.name}-v{version.version}.md")
+    return render(request, "mlops/card.html", {"card": card, "version": version, "title": f"Model card: {version}"})
+
+
+@member_required
+def snapshot_datasheet(request, pk: int):
+    snapshot = _get(selectors.snapshot_get, pk)
+    card = cards.datasheet(snapshot)
+    if request.GET.get("download") == "md":
+        return _markdown(cards.card_markdown(card), f"datasheet-snapshot-{snapshot.pk}.md")
+    return render(request, "mlops/card.html", {"card": card, "snapshot": snapshot, "title": f"Datasheet: snapshot #{snapshot.pk}"})
+
+
+@member_required
+@require_POST
+def credit_preference(request):
+    contributor_credit_set(user=request.user, credit_by_name=request.POST.get("credit_by_name") == "on")
+    messages.success(request, "Saved: model cards credit you " + ("by name." if request.POST.get("credit_by_name") == "on" else "by a pseudonym."))
+    return redirect("mlops:models")
 
 
 @member_required

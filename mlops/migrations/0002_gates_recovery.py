@@ -1,5 +1,6 @@
 # Quality gates (promotion verdicts and overrides), recovery of runs whose worker died (heartbeat, worker, recoveries;
-# one metric point per step), retirement of models whose rights were revoked, and the pre-fill served per assignment.
+# one metric point per step), retirement of models whose rights were revoked, the pre-fill served per assignment, and
+# members' credit preference on model cards.
 
 import django.db.models.deletion
 import django.utils.timezone
@@ -29,6 +30,15 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.CreateModel(
+            name="ContributorCredit",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("credit_by_name", models.BooleanField(default=False)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("user", models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name="model_credit", to=settings.AUTH_USER_MODEL)),
+            ],
+        ),
         migrations.CreateModel(
             name='PrefillServed',
             fields=[

@@ -113,6 +113,14 @@ def training_run_start(
     if snapshot is None:
         snapshot = snapshot_create(actor=actor, name=model_name, projects=projects, **(snapshot_options or {}))
     run_config = clean_config(config, snapshot)  # bad settings are named before an empty split is
+    if snapshot.sources.filter(dua__training_summary_required=True).exists():
+        from ..cards import SummaryUnavailable, public_summary
+
+        try:  # a DUA that requires the public training-content summary blocks training until it can be generated
+            public_summary(snapshot)
+        except SummaryUnavailable as error:
+            raise ApplicationError(f"{error.message} The data-use agreement requires it before training.",
+                                   code="training_summary_unavailable") from None
     if snapshot.train_count == 0:
         raise ApplicationError("The snapshot has no training labels.", code="no_training_data")
     run = TrainingRun.objects.create(
