@@ -12,13 +12,17 @@ from .services import benefit_claim_decide
 
 
 def _deciders(proposal) -> str:
-    return "the panel drawn for it" if proposal.decided_by == "panel" else "the members"
+    who = "the panel drawn for it" if proposal.decided_by == "panel" else "the members"
+    counts = (proposal.result or {}).get("counts") or {}
+    tally = ", ".join(f"{counts[k]} {k}" for k in ("yes", "no", "abstain") if k in counts)
+    quorum = "" if (proposal.result or {}).get("quorum", {}).get("met", True) else "; too few voted"
+    return f"{who} in vote #{proposal.pk}" + (f" ({tally}{quorum})" if tally else "")
 
 
 @register_effect("benefit_claim")
 def approve_claim(proposal) -> str:
     claim = benefit_claim_decide(
-        claim=proposal.subject, approve=True, reasons=f"Approved by {_deciders(proposal)} in vote #{proposal.pk}."
+        claim=proposal.subject, approve=True, reasons=f"Approved by {_deciders(proposal)}."
     )
     return f"Benefit claim #{claim.pk} approved: {claim.currency} {claim.amount:.2f} ({claim.get_status_display().lower()})."
 
@@ -28,6 +32,6 @@ def reject_claim(proposal) -> str:
     claim = benefit_claim_decide(
         claim=proposal.subject,
         approve=False,
-        reasons=f"Not approved by {_deciders(proposal)} in vote #{proposal.pk} (outcome: {proposal.outcome or 'withdrawn'}).",
+        reasons=f"Not approved by {_deciders(proposal)}." if proposal.outcome else "The vote on it was withdrawn.",
     )
     return f"Benefit claim #{claim.pk} not approved."
