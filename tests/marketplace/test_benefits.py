@@ -327,6 +327,17 @@ def test_adversarial_double_approval_in_parallel_threads_pays_once(fed, claimant
 
 @requires_postgres
 @pytest.mark.django_db(transaction=True)
+def test_adversarial_the_same_claim_sent_four_times_at_once_is_filed_once(fed, claimant):
+    from tests.concurrency import run_threads
+
+    results, errors = run_threads([lambda: sick(claimant, days=2) for _ in range(4)])
+    assert len(results) == 1 and sorted(e.code for e in errors) == ["overlapping_dates"] * 3
+    assert BenefitClaim.objects.count() == 1 and LedgerTransaction.objects.filter(kind="benefit_payout").count() == 1
+    assert_books_balance()
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
 def test_adversarial_parallel_payouts_never_overdraw_the_fund(organization, steward):
     from tests.concurrency import run_threads
 
