@@ -207,3 +207,46 @@ def payout_destination(request):
             return redirect("marketplace:payout_destination")
     return render(request, "marketplace/qualifications/payout_destination.html",
                   {"current": current_destination(request.user), "fields": FIELDS})
+
+
+# --- Members' proposals: a qualification by vote, a rate card ---------------------------------------
+
+
+@member_required
+@require_POST
+def nominate(request, slug: str):
+    from coop.models import Membership
+
+    qualification = get_object_or_404(Qualification, slug=slug, is_active=True)
+    number = request.POST.get("member_number", "")
+    membership = Membership.objects.filter(member_number=int(number)).select_related("user").first() if number.isdigit() else None
+    if membership is None:
+        messages.error(request, "No member with that number.")
+        return redirect("marketplace:qualification", slug=slug)
+    try:
+        proposal = qualifications.qualification_nominate(
+            nominator=request.user, candidate=membership.user, qualification=qualification,
+            evidence=request.POST.get("evidence", ""), by_panel=request.POST.get("by_panel") == "1",
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("marketplace:qualification", slug=slug)
+    messages.success(request, "Nomination put to a vote.")
+    return redirect("governance:proposal_detail", pk=proposal.pk)
+
+
+@member_required
+@require_POST
+def rate_card_propose(request):
+    from .rate_cards import rate_card_propose as propose
+
+    slug = request.POST.get("qualification", "")
+    qualification = Qualification.objects.filter(slug=slug, is_active=True).first() if slug else None
+    try:
+        proposal = propose(author=request.user, qualification=qualification, tier=request.POST.get("tier", ""),
+                           hourly_minimum=request.POST.get("hourly_minimum", ""), reason=request.POST.get("reason", ""))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("marketplace:qualifications")
+    messages.success(request, f"Proposal drafted: it goes to a vote once {proposal.sponsors_required} members co-sponsor it.")
+    return redirect("governance:proposal_detail", pk=proposal.pk)

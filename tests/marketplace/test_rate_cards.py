@@ -135,3 +135,17 @@ def test_transparency_shows_hourly_pay_per_qualification(organization, client):
     client.force_login(member)
     page = client.get("/work/transparency/").content.decode()
     assert 'data-testid="pay-by-qualification"' in page and "Radiology reports" in page and "90.00" in page and "60.00" in page
+
+
+def test_members_propose_rates_and_nominate_from_the_portal(organization, member, client):
+    qualification = make_qualification(organization)
+    candidate = factories.make_member()
+    client.force_login(member)
+    response = client.post("/work/rate-cards/propose/", {"qualification": qualification.slug, "hourly_minimum": "55.00", "reason": "Fair."})
+    proposal = Proposal.objects.get(kind="rate_card_change")
+    assert response.url == f"/governance/proposals/{proposal.pk}/" and proposal.payload["hourly_minimum"] == "55.00"
+    client.post("/work/rate-cards/propose/", {"qualification": qualification.slug, "hourly_minimum": "-1"})
+    assert Proposal.objects.filter(kind="rate_card_change").count() == 1
+    client.post(f"/work/qualifications/{qualification.slug}/nominate/",
+                {"member_number": candidate.membership.member_number, "evidence": "Board-certified radiologist for ten years."})
+    assert Proposal.objects.get(kind="qualification_grant").payload["candidate_membership"] == candidate.membership.pk
