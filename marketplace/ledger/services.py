@@ -76,8 +76,9 @@ def fee_for(amount: Decimal, fee_rate: Decimal) -> Decimal:
     return (amount * fee_rate).quantize(PLACES, rounding=ROUND_HALF_UP)
 
 
-# Postings whose co-op fee line feeds the benefits fund (see benefits_share_post).
-FEE_KINDS = frozenset({T.EARNING, T.TOP_UP, T.DIVIDEND})
+# Every posting that credits the co-op's fees feeds the benefits fund (see benefits_share_post), except
+# the fund's own movements and corrections (a correction undoes a posting; it earns nothing).
+NOT_FEE_KINDS = frozenset({T.BENEFITS_SHARE, T.BENEFIT_PAYOUT, T.CORRECTION})
 
 
 def benefits_share_rate() -> Decimal:
@@ -232,7 +233,7 @@ def ledger_post(
         if existing is None:
             raise
         return _replayed(existing, kind, lines)
-    if kind in FEE_KINDS:
+    if kind not in NOT_FEE_KINDS:
         for account, amount in lines:
             if account.kind == K.COOP_FEES and amount < 0:
                 benefits_share_post(source=posted, fee=-amount, fee_account=account)
@@ -244,7 +245,8 @@ def benefits_share_post(
 ) -> LedgerTransaction | None:
     """Move the benefits fund's share of a co-op fee: coop_fees (debit) → benefits (credit), in the fee's own transaction.
 
-    ledger_post calls it for every posting in FEE_KINDS with a fee line, and
+    ledger_post calls it for every posting that credits coop_fees (earnings,
+    top-ups, dividends, bonuses, sponsored test pay; not NOT_FEE_KINDS), and
     escrow_pay_accepted writes the same rows in bulk; the event key
     "benefits:<the fee's event key>" makes it post once. The share carries the
     fee's worker (not its answer or project, whose transactions stay the

@@ -506,8 +506,8 @@ def test_the_records_page_links_the_contributions_record_download(fed, claimant,
     assert api.status_code == 200
 
 
-def test_every_kind_of_fee_feeds_the_fund_a_dividend_too(organization, steward, member):
-    """ledger_post itself takes the share of any fee line (earnings, top-ups, model dividends), not just the marketplace path."""
+def test_every_kind_of_fee_feeds_the_fund_and_a_correction_does_not(organization, steward, member):
+    """ledger_post itself takes the share of any fee line (dividends, bonuses, test pay…), not just the marketplace path."""
     from marketplace.ledger.services import deposit_record, ledger_post
 
     deposit_record(organization=organization, amount=D("10.00"), reference="DIV-1", recorded_by=steward)
@@ -515,11 +515,16 @@ def test_every_kind_of_fee_feeds_the_fund_a_dividend_too(organization, steward, 
     earnings = account_for(kind=AccountKind.WORKER_EARNINGS, user=member)
     fees = account_for(kind=AccountKind.COOP_FEES)
     entries = [(cash, D("1.0000")), (earnings, D("-0.1250")), (fees, D("-0.8750"))]
-    ledger_post(event_key="dividend:usage:test", kind="dividend", entries=entries, organization=organization)
-    ledger_post(event_key="dividend:usage:test", kind="dividend", entries=entries, organization=organization)  # a retry
-    share = LedgerTransaction.objects.get(event_key="benefits:dividend:usage:test")
+    for kind in ("dividend", "bonus", "correction"):
+        ledger_post(event_key=f"{kind}:test", kind=kind, entries=entries, organization=organization)
+        ledger_post(event_key=f"{kind}:test", kind=kind, entries=entries, organization=organization)  # a retry
+    share = LedgerTransaction.objects.get(event_key="benefits:dividend:test")
     assert sorted(share.entries.values_list("account__kind", "amount")) == [("benefits", D("-0.1750")), ("coop_fees", D("0.1750"))]
-    assert fund_total() == D("0.1750") and LedgerTransaction.objects.filter(kind="benefits_share").count() == 1
+    assert set(LedgerTransaction.objects.filter(kind="benefits_share").values_list("event_key", flat=True)) == {
+        "benefits:dividend:test",
+        "benefits:bonus:test",
+    }
+    assert fund_total() == D("0.3500")
     assert_books_balance()
 
 
