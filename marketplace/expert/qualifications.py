@@ -42,6 +42,8 @@ from ..task_types import gold_value, validate_answer, validate_task_data
 from .models import QualificationAttempt, QualificationAttemptAnswer, QualificationGrant, QualificationNomination, Qualification, QualificationTestItem
 
 MAX_ITEMS = 200
+# Item types a test can use: those graded by their answer alone (the newer types need per-project configuration).
+ITEM_TYPES = (TaskType.OCR, TaskType.CLASSIFICATION, TaskType.PAIRWISE)
 PANEL_MIN_HOLDERS = 3
 EXPORT_FORMAT = "coop.qualifications/v1"
 SIGNING_SALT = "marketplace.expert.qualifications.export"
@@ -52,16 +54,21 @@ SIGNING_SALT = "marketplace.expert.qualifications.export"
 
 def _item_spec(row: dict, index: int) -> SimpleNamespace:
     task_type = row.get("task_type")
-    if task_type not in TaskType.values:
+    if task_type not in ITEM_TYPES:
         raise ApplicationError(
-            f"Item {index}: task_type must be one of {', '.join(TaskType.values)}.", fields={f"items[{index}].task_type": ["Unknown."]}
+            f"Item {index}: task_type must be one of {', '.join(ITEM_TYPES)}.", fields={f"items[{index}].task_type": ["Unknown."]}
         )
     choices = row.get("choices") or []
     if task_type == TaskType.CLASSIFICATION and (
         not isinstance(choices, list) or len(choices) < 2 or not all(isinstance(c, str) and c.strip() for c in choices)
     ):
         raise ApplicationError(f"Item {index}: a classification item needs 2 or more choices.", fields={f"items[{index}].choices": ["Required."]})
-    return SimpleNamespace(task_type=task_type, choices=choices if task_type == TaskType.CLASSIFICATION else [], case_sensitive=bool(row.get("case_sensitive")))
+    return _spec(task_type, choices if task_type == TaskType.CLASSIFICATION else [], bool(row.get("case_sensitive")))
+
+
+def _spec(task_type: str, choices: list, case_sensitive: bool) -> SimpleNamespace:
+    """What the task-type rules read of a project, for one test item."""
+    return SimpleNamespace(task_type=task_type, choices=choices, case_sensitive=case_sensitive, task_config={})
 
 
 def _clean_item(row, index: int) -> tuple[dict, bytes | None]:
@@ -82,7 +89,8 @@ def _clean_item(row, index: int) -> tuple[dict, bytes | None]:
         explanation = check_text(str(row.get("explanation") or "")[:5000], field="explanation")
     except ApplicationError as error:
         raise ApplicationError(f"Item {index}: {error.message}", fields={f"items[{index}]": [error.message]}) from None
-    return {**vars(spec), "data": data, "gold": row["gold"], "explanation": explanation}, image
+    fields = {"task_type": spec.task_type, "choices": spec.choices, "case_sensitive": spec.case_sensitive}
+    return {**fields, "data": data, "gold": row["gold"], "explanation": explanation}, image
 
 
 def _decimal(value, *, field: str, places: int) -> Decimal:
@@ -343,7 +351,7 @@ def attempt_submit(*, member: User, attempt_id: int, answers: dict) -> Qualifica
     graded = []
     for item in items:
         payload = given.pop(str(item.pk), None)
-        spec = SimpleNamespace(task_type=item.task_type, choices=item.choices, case_sensitive=item.case_sensitive)
+        spec = _spec(item.task_type, item.choices, item.case_sensitive)
         if payload is None:
             errors[f"answers.{item.pk}"] = ["Not answered."]
             continue

@@ -43,7 +43,7 @@ class TestDefiningATest:
         assert not Qualification.objects.exists() and not QualificationTestItem.objects.exists()
 
     def test_an_item_without_its_gold_answer_or_with_bad_data_rolls_everything_back(self, organization):
-        for broken in ({**ITEMS[0], "gold": None}, {**ITEMS[0], "data": {}}, {**ITEMS[0], "task_type": "essay"}, {**ITEMS[3], "data": {"image": "bm90IGFuIGltYWdl"}}):
+        for broken in ({**ITEMS[0], "gold": None}, {**ITEMS[0], "data": {}}, {**ITEMS[0], "task_type": "essay"}, {**ITEMS[0], "task_type": "rewrite"}, {**ITEMS[3], "data": {"image": "bm90IGFuIGltYWdl"}}):
             with pytest.raises(ApplicationError):
                 make_qualification(organization, fund=False, items=[ITEMS[1], broken])
         assert not Qualification.objects.exists()
