@@ -18,4 +18,5 @@ urlpatterns = [
     path("work/projects/<int:pk>/questions/", views.project_questions, name="project_questions"),
     path("work/payout-destination/", views.payout_destination, name="payout_destination"),
     path("client/questions/<int:pk>/", views.console_questions, name="console_questions"),
+    path("client/qualifications/", views.console_qualifications, name="console_qualifications"),
 ]

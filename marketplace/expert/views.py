@@ -250,3 +250,47 @@ def rate_card_propose(request):
         return redirect("marketplace:qualifications")
     messages.success(request, f"Proposal drafted: it goes to a vote once {proposal.sponsors_required} members co-sponsor it.")
     return redirect("governance:proposal_detail", pk=proposal.pk)
+
+
+# --- Client console: the qualifications a client sponsors ------------------------------------------
+
+
+@role_required("client")
+def console_qualifications(request):
+    """Define a qualification with its test: the fields of the API, the items as JSON (a list, as POST /api/v1/qualifications/ takes)."""
+    form = {"name": "", "pass_mark": "80", "test_pay": "", "test_estimated_seconds": "300", "retry_delay_hours": "24", "valid_days": "", "items": "", "description": ""}
+    errors: dict = {}
+    if request.method == "POST":
+        form.update({key: request.POST.get(key, "") for key in form})
+        try:
+            items = json.loads(form["items"] or "[]")
+        except ValueError:
+            items, errors = None, {"items": ["Not valid JSON: a list of items."]}
+        if items is not None:
+            def whole(value, field, *, optional=False):
+                if optional and value.strip() == "":
+                    return None
+                if not value.strip().isdigit():
+                    errors[field] = ["A whole number."]
+                    return 0
+                return int(value)
+
+            numbers = {"test_estimated_seconds": whole(form["test_estimated_seconds"], "test_estimated_seconds"),
+                       "retry_delay_hours": whole(form["retry_delay_hours"], "retry_delay_hours"),
+                       "valid_days": whole(form["valid_days"], "valid_days", optional=True)}
+            if not errors:
+                try:
+                    qualification = qualifications.qualification_create(
+                        actor=request.user, sponsor=request.user.organization, name=form["name"], description=form["description"],
+                        items=items, pass_mark=form["pass_mark"] or "0", test_pay=form["test_pay"] or "0", **numbers,
+                    )
+                except ApplicationError as error:
+                    errors = error.fields or {"general": [error.message]}
+                    messages.error(request, error.message)
+                else:
+                    messages.success(request, f"“{qualification.name}” is open to members; its tests are paid from your balance.")
+                    return redirect("marketplace:console_qualifications")
+    mine = Qualification.objects.filter(sponsor=request.user.organization).order_by("name")
+    return render(request, "marketplace/qualifications/console_qualifications.html",
+                  {"form": form, "errors": errors, "mine": mine, "section": "qualifications",
+                   "item_errors": [m for key, found in errors.items() if key.startswith("items") for m in found]})

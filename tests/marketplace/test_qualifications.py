@@ -266,3 +266,19 @@ class TestApi:
         assert "100.00 %" in page and "You passed" in page
         download = client.get("/work/qualifications/export.json")
         assert download["Content-Type"] == "application/json" and qualifications.qualification_export_verify(__import__("json").loads(download.content))
+
+
+def test_the_client_console_defines_a_sponsored_qualification(organization, client_user, client):
+    import json
+
+    client.force_login(client_user)
+    base = {"name": "Python code review", "pass_mark": "80", "test_pay": "2.0000", "test_estimated_seconds": "300", "retry_delay_hours": "24"}
+    refused = client.post("/client/qualifications/", {**base, "items": "[]"}).content.decode()
+    assert "at least one gold item" in refused and not Qualification.objects.exists()
+    assert "pass_mark" in str(client.post("/client/qualifications/", {**base, "pass_mark": "101", "items": json.dumps(ITEMS[:2])}).context["errors"])
+    assert client.post("/client/qualifications/", {**base, "items": "not json"}).status_code == 200 and not Qualification.objects.exists()
+    created = client.post("/client/qualifications/", {**base, "items": json.dumps(ITEMS[:2])})
+    assert created.status_code == 302
+    qualification = Qualification.objects.get()
+    assert qualification.sponsor == organization and qualification.items.count() == 2
+    assert "Python code review" in client.get("/client/qualifications/").content.decode()
