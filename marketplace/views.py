@@ -83,7 +83,9 @@ def label(request, pk: int):
     project = get_object_or_404(Project, pk=pk, status=Project.Status.PUBLISHED)
     refusal = project_refusal(project, request.user)
     if refusal:
-        messages.warning(request, wellbeing.REFUSAL_MESSAGES.get(refusal, "This project is not open to you."))
+        from .expert.eligibility import REFUSAL_MESSAGES as EXPERT_REFUSALS
+
+        messages.warning(request, wellbeing.REFUSAL_MESSAGES.get(refusal) or EXPERT_REFUSALS.get(refusal, "This project is not open to you."))
         return redirect("marketplace:feed")
     if project.sensitive_categories and request.GET.get("confirmed") != "1":
         return redirect("marketplace:project", pk=pk)

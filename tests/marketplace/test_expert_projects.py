@@ -191,3 +191,11 @@ def test_the_client_console_sets_and_shows_the_expert_terms(organization, client
     assert bad.status_code == 200 and "Not a language code" in bad.content.decode()
     project.refresh_from_db()
     assert project.required_languages == ["de", "en"]
+
+
+def test_the_labeling_page_says_why_not(organization, member, client):
+    qualification = make_qualification(organization)
+    project = expert_project(organization, qualification=qualification)
+    client.force_login(member)
+    page = client.get(f"/work/projects/{project.pk}/label/", follow=True).content.decode()
+    assert "take its test (paid) first" in page
