@@ -12,6 +12,9 @@ from decimal import Decimal as D
 
 import pytest
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from coop.errors import ApplicationError
 from governance import services as governance
@@ -385,9 +388,6 @@ def test_transparency_suppresses_small_cells(fed, organization, steward):
 
 
 # --- Property: the fund's balance is inflows − payouts and the books balance --------------------------------------
-
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st  # noqa: E402
-
 
 @hsettings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(steps=st.lists(st.tuples(st.sampled_from(["fee", "claim"]), st.integers(0, 2), st.sampled_from(["3.5000", "47.0000", "120.5500"])), min_size=1, max_size=7))
