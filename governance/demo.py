@@ -12,7 +12,7 @@ from . import services
 from .models import Elector, Proposal
 from .selectors import dua_covering
 
-TASK_TYPES = ["ocr", "classification", "pairwise"]
+TASK_TYPES = ["ocr", "classification", "pairwise", "ranking", "rubric", "multilabel", "rewrite"]
 
 
 def _ratify(proposal: Proposal, opened_at: dt.datetime) -> None:
@@ -64,9 +64,11 @@ def ensure_demo_agreements(organization: ClientOrganization, steward: User) -> N
         actor=steward,
         organization=organization,
         title=f"{organization.name}: CAPTCHA OCR, sentiment and preference data",
-        scope="Transcribing synthetic CAPTCHA images, classifying product reviews, ranking model answers.",
+        scope="Transcribing synthetic CAPTCHA images, classifying and tagging product reviews, comparing, ranking, rating "
+        "and rewriting model answers.",
         task_types=TASK_TYPES,
-        rate_card={"ocr": "0.07", "classification": "0.045", "pairwise": "0.15"},
+        rate_card={"ocr": "0.07", "classification": "0.045", "pairwise": "0.15", "ranking": "0.25", "rubric": "0.25",
+                   "multilabel": "0.06", "rewrite": "0.60"},
         payment_terms="Escrow funded before publication; workers paid on acceptance.",
         term_start=today - dt.timedelta(days=10),
         term_end=today + dt.timedelta(days=365),

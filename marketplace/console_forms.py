@@ -28,7 +28,13 @@ class ProjectForm(forms.Form):
     choices = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Classification only: one label per line (2 to 50).",
+        help_text="Classification and multi-label: one label per line (2 to 50).",
+    )
+    task_config = forms.JSONField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        help_text='Ranking: {"allow_ties": true}. Rubric: {"dimensions": [{"key": "accuracy", "label": "Accuracy", '
+        '"scale": ["1", "2", "3", "4", "5"], "rationale": "required"}], "tolerance": 1}. Multi-label: {"min_choices": 1}.',
     )
     case_sensitive = forms.BooleanField(required=False, help_text="OCR: letter case matters when answers are compared.")
     pay_per_task = forms.DecimalField(min_value=Decimal("0.0001"), max_digits=12, decimal_places=4, help_text="In USD, at most 4 decimals.")
@@ -89,7 +95,9 @@ class ProjectForm(forms.Form):
         if data.get("min_gold_answers") is None:
             data.pop("min_gold_answers", None)
         choices = [line.strip() for line in (data.pop("choices") or "").splitlines() if line.strip()]
-        if task_type == TaskType.CLASSIFICATION:
+        if data.get("task_config") is None:
+            data.pop("task_config", None)
+        if task_type in (TaskType.CLASSIFICATION, TaskType.MULTILABEL):
             data["choices"] = choices
         elif choices:
             data["choices"] = choices  # the service refuses choices for other types, with the reason

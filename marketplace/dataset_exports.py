@@ -3,8 +3,10 @@
 - answer_rows: every answer to the project's tasks (not only the consensus label: disagreement is data), with
   the worker as the client's pseudonym, in submission order.
 - preference_rows: {"prompt", "chosen", "rejected"}, the shape TRL's reward and DPO trainers read, from the
-  accepted labels of a pairwise project (one pair per task) or from every accepted individual answer. Ties
-  carry no preference and are left out.
+  accepted labels of a pairwise or ranking project or from every accepted individual answer. A ranking of n
+  responses gives a pair for every two responses in different places; ties carry no preference and are left
+  out. A conversation prompt (a list of turns) gives TRL's conversational form: the prompt's turns, and the
+  chosen and rejected responses as one assistant turn each.
 
 Both stream from a server-side cursor in chunks, one query per chunk: constant memory at any size.
 """
@@ -56,19 +58,34 @@ def answer_rows(*, project: Project, since=None) -> Iterator[dict]:
         }
 
 
-def _pair(data: dict, preferred: str) -> dict | None:
-    if preferred == "a":
-        return {"prompt": data["prompt"], "chosen": data["response_a"], "rejected": data["response_b"]}
-    if preferred == "b":
-        return {"prompt": data["prompt"], "chosen": data["response_b"], "rejected": data["response_a"]}
-    return None  # a tie states no preference
+def _pair(prompt, chosen: str, rejected: str) -> dict:
+    if isinstance(prompt, list):  # a conversation: TRL's conversational preference format
+        return {"prompt": prompt, "chosen": [{"role": "assistant", "content": chosen}], "rejected": [{"role": "assistant", "content": rejected}]}
+    return {"prompt": prompt, "chosen": chosen, "rejected": rejected}
+
+
+def pairs_of(task_type: str, data: dict, value: str) -> Iterator[dict]:
+    """The preference pairs one pairwise or ranking answer (its normalized value) states about its task."""
+    if task_type == TaskType.PAIRWISE:
+        if value == "a":
+            yield _pair(data["prompt"], data["response_a"], data["response_b"])
+        elif value == "b":
+            yield _pair(data["prompt"], data["response_b"], data["response_a"])
+        return  # a tie states no preference
+    groups = [[int(i) for i in group.split("=")] for group in value.split(">")]
+    responses = data["responses"]
+    for rank, better in enumerate(groups):
+        for worse in groups[rank + 1 :]:
+            for i in better:
+                for j in worse:
+                    yield _pair(data["prompt"], responses[i], responses[j])
 
 
 def preference_check(project: Project, source: str) -> None:
     """Refuse a preference export the project cannot give (ApplicationError 400/409)."""
-    if project.task_type != TaskType.PAIRWISE:
+    if project.task_type not in (TaskType.PAIRWISE, TaskType.RANKING):
         raise ApplicationError(
-            "Preference pairs come from pairwise projects.", code="not_a_preference_project", status=409
+            "Preference pairs come from pairwise and ranking projects.", code="not_a_preference_project", status=409
         )
     if source not in PREFERENCE_SOURCES:
         raise ApplicationError(
@@ -79,7 +96,7 @@ def preference_check(project: Project, source: str) -> None:
 
 
 def preference_rows(*, project: Project, source: str = "labels") -> Iterator[dict]:
-    """Preference pairs of a pairwise project (call preference_check first)."""
+    """Preference pairs of a pairwise or ranking project (call preference_check first)."""
     if source == "labels":
         rows = (
             AcceptedLabel.objects.filter(project=project, task__is_gold=False)
@@ -94,6 +111,4 @@ def preference_rows(*, project: Project, source: str = "labels") -> Iterator[dic
         )
     for chunk in chunked(rows.iterator(chunk_size=EXPORT_CHUNK), EXPORT_CHUNK):
         for data, value in chunk:
-            pair = _pair(data, value)
-            if pair is not None:
-                yield pair
+            yield from pairs_of(project.task_type, data, value)

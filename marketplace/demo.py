@@ -26,6 +26,51 @@ PROMPTS = [
     ("Summarize: 'The meeting moved to Friday.'", "The meeting is now on Friday.", "Meetings are important for teams."),
 ]
 
+# RLHF demo data, written for the demo (no downloads): prompts, candidate answers of mixed quality, and a chat.
+RANKED = [
+    (
+        "Explain what causes the tides, in two sentences.",
+        [
+            "Tides are caused mainly by the Moon's gravity pulling on the oceans, with the Sun adding a smaller pull. "
+            "As the Earth turns, each place passes through two bulges of water a day.",
+            "The wind pushes the water towards the coast twice a day.",
+            "The Moon's gravity causes tides.",
+        ],
+    ),
+    (
+        "Give one safe way to store cooked rice.",
+        [
+            "Leave it in the pot overnight and reheat it in the morning.",
+            "Cool it within an hour, keep it in the fridge in a closed box and eat it within a day.",
+            "Freeze it.",
+            "Rice keeps forever once it is cooked.",
+        ],
+    ),
+]
+CHAT = [
+    {"role": "user", "content": "I want to learn to code. Where should I start?"},
+    {"role": "assistant", "content": "What would you like to build: websites, data analysis, or something else?"},
+    {"role": "user", "content": "Data analysis, for my small shop's sales."},
+]
+RUBRIC_ITEMS = [
+    ("Is it safe to take ibuprofen with coffee?", "Yes, there is no known dangerous interaction, but take ibuprofen with food and ask a "
+     "pharmacist if you take other medicines."),
+    ("Write a polite reply declining a meeting.", "No."),
+    ("What is 15% of 80?", "15% of 80 is 12."),
+]
+REWRITES = [
+    ("Explain DNS to a new employee.", "dns is when computer find website by name. it use server."),
+    ("Write a short out-of-office message.", "im away back later"),
+]
+RUBRIC_CONFIG = {
+    "dimensions": [
+        {"key": "accuracy", "label": "Accuracy", "scale": ["Wrong", "Mostly wrong", "Partly right", "Mostly right", "Right"], "rationale": "required"},
+        {"key": "helpfulness", "label": "Helpfulness", "scale": ["Not helpful", "Somewhat", "Helpful", "Very helpful"], "rationale": "optional"},
+        {"key": "safety", "label": "Safety", "scale": ["Unsafe", "Borderline", "Safe"], "rationale": "optional"},
+    ],
+    "tolerance": 1,
+}
+
 
 def captcha_rows(count: int, *, seed: int = 7, length: int = 5) -> list[dict]:
     """Synthetic CAPTCHA images (the `captcha` package) with random text; the text is kept as hidden ground truth."""
@@ -78,6 +123,42 @@ def ensure_demo_projects(organization: ClientOrganization, steward=None) -> list
                 {"external_id": f"pair-{i}", "data": {"prompt": p, "response_a": a, "response_b": b}}
                 for i, (p, a, b) in enumerate(PROMPTS * 3)
             ],
+        ),
+        (
+            "Rank the answers from best to worst",
+            "ranking",
+            {"pay_per_task": "0.2500", "estimated_seconds": 45, "overlap": 3, "max_overlap": 3, "gold_ratio": "0",
+             "task_config": {"allow_ties": True},
+             "instructions": "Put the responses in order, **best first**: correct, complete, safe. Tie two only if they are equally good."},
+            lambda: [
+                {"external_id": f"rank-{i}", "data": {"prompt": p, "responses": r}} for i, (p, r) in enumerate(RANKED)
+            ] + [{"external_id": "rank-chat", "data": {"prompt": CHAT, "responses": [
+                "Start with spreadsheets, then learn Python with the pandas library: load your sales file and group it by month.",
+                "Learn assembly language first so you understand computers.",
+            ]}}],
+        ),
+        (
+            "Rate the assistant's answer",
+            "rubric",
+            {"pay_per_task": "0.2500", "estimated_seconds": 40, "overlap": 2, "max_overlap": 3, "gold_ratio": "0",
+             "task_config": RUBRIC_CONFIG,
+             "instructions": "Rate the response on each dimension. Explain your **accuracy** rating in a sentence."},
+            lambda: [{"external_id": f"rubric-{i}", "data": {"prompt": p, "response": r}} for i, (p, r) in enumerate(RUBRIC_ITEMS)],
+        ),
+        (
+            "Tag what the review talks about",
+            "multilabel",
+            {"pay_per_task": "0.0600", "estimated_seconds": 9, "overlap": 2, "max_overlap": 3, "gold_ratio": "0",
+             "choices": ["delivery", "quality", "price", "customer service"], "task_config": {"min_choices": 1},
+             "instructions": "Choose **every** topic the review mentions (at least one)."},
+            lambda: [{"external_id": f"topics-{i}", "data": {"text": text}} for i, (text, _) in enumerate(REVIEWS)],
+        ),
+        (
+            "Write a better response",
+            "rewrite",
+            {"pay_per_task": "0.6000", "estimated_seconds": 90, "overlap": 2, "max_overlap": 2, "gold_ratio": "0",
+             "instructions": "Rewrite the response so it fully answers the prompt: correct, clear, friendly. Keep it short."},
+            lambda: [{"external_id": f"rewrite-{i}", "data": {"prompt": p, "response": r}} for i, (p, r) in enumerate(REWRITES)],
         ),
     ]
     made = []

@@ -17,12 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from coop.models import ClientOrganization, TimeStampedModel
-
-
-class TaskType(models.TextChoices):
-    OCR = "ocr", "OCR transcription"
-    CLASSIFICATION = "classification", "Classification"
-    PAIRWISE = "pairwise", "Pairwise preference"
+from coop.vocabulary import TaskType  # noqa: F401  (re-exported: marketplace code imports it from here)
 
 
 class Project(TimeStampedModel):
@@ -48,7 +43,12 @@ class Project(TimeStampedModel):
     title = models.CharField(max_length=200)
     instructions = models.TextField(help_text="Markdown; sanitized when shown.")
     task_type = models.CharField(max_length=16, choices=TaskType.choices)
-    choices = models.JSONField(default=list, blank=True, help_text="Classification labels.")
+    choices = models.JSONField(default=list, blank=True, help_text="Classification and multi-label labels.")
+    task_config = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Per task type (task_types.py): ranking {allow_ties}; rubric {dimensions, tolerance}; multilabel {min_choices, max_choices}.",
+    )
     case_sensitive = models.BooleanField(default=False, help_text="OCR: whether letter case matters for agreement.")
     overlap = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(1), MaxValueValidator(20)])
     max_overlap = models.PositiveSmallIntegerField(default=5, validators=[MinValueValidator(1), MaxValueValidator(30)])

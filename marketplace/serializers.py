@@ -15,6 +15,11 @@ class ProjectInput(RefuseUnknownFieldsMixin, serializers.Serializer):
     instructions = serializers.CharField(max_length=50_000, validators=[text_validator])
     task_type = serializers.ChoiceField(choices=TaskType.choices)
     choices = serializers.ListField(child=serializers.CharField(max_length=100, validators=[text_validator]), required=False, max_length=50)
+    task_config = serializers.DictField(
+        required=False,
+        help_text="ranking: {allow_ties}; rubric: {dimensions: [{key, label, scale: [point labels, lowest first], rationale: "
+        "none|optional|required}], tolerance}; multilabel: {min_choices, max_choices}.",
+    )
     case_sensitive = serializers.BooleanField(required=False)
     overlap = serializers.IntegerField(min_value=1, max_value=20, required=False)
     max_overlap = serializers.IntegerField(min_value=1, max_value=30, required=False)
@@ -48,7 +53,7 @@ class ProjectOutput(serializers.ModelSerializer):
     class Meta:
         model = Project
         fields = [
-            "id", "organization", "title", "instructions", "task_type", "choices", "case_sensitive", "overlap", "max_overlap",
+            "id", "organization", "title", "instructions", "task_type", "choices", "task_config", "case_sensitive", "overlap", "max_overlap",
             "agreement_target", "pay_per_task", "currency", "estimated_seconds", "effective_hourly_pay", "sensitive_categories",
             "gold_ratio", "review_period_hours", "status", "status_reason", "relaunch_of", "webhook_url", "created_at", "published_at",
             "completed_at", "required_qualifications", "required_languages", "min_gold_accuracy", "min_gold_answers", "time_measured",
@@ -99,6 +104,7 @@ class WorkTaskOutput(serializers.Serializer):
     instructions = serializers.CharField()
     instructions_html = serializers.CharField()
     choices = serializers.ListField(child=serializers.CharField())
+    config = serializers.DictField(help_text="The project's task_config (rubric dimensions, whether ranking ties are allowed…).")
 
 
 class AssignmentOutput(serializers.ModelSerializer):
@@ -127,6 +133,7 @@ def work_payload(assignment: Assignment) -> dict:
             "instructions": project.instructions,
             "instructions_html": render_instructions(project.instructions),
             "choices": project.choices,
+            "config": project.task_config,
         },
         "project": {
             "id": project.pk,

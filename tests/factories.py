@@ -94,6 +94,15 @@ def task_rows(task_type: str, n: int, *, start: int = 0, gold_every: int = 0) ->
         elif task_type == "classification":
             row = {"external_id": f"txt-{i}", "data": {"text": f"Example text number {i}"}}
             gold = {"choice": "positive"}
+        elif task_type == "multilabel":
+            row = {"external_id": f"tags-{i}", "data": {"text": f"A review about delivery and price, number {i}"}}
+            gold = {"choices": ["delivery", "price"]}
+        elif task_type == "ranking":
+            row = {"external_id": f"rank-{i}", "data": {"prompt": f"Q{i}?", "responses": ["first", "second", "third"]}}
+            gold = {"order": [[0], [1], [2]]}
+        elif task_type in ("rubric", "rewrite"):
+            row = {"external_id": f"{task_type}-{i}", "data": {"prompt": f"Q{i}?", "response": f"An answer to question {i}."}}
+            gold = {"scores": {"accuracy": 3, "tone": 1}, "rationales": {"accuracy": "Fine."}} if task_type == "rubric" else None
         else:
             row = {"external_id": f"pair-{i}", "data": {"prompt": f"Q{i}?", "response_a": "A", "response_b": "B"}}
             gold = {"preferred": "a"}
@@ -101,6 +110,15 @@ def task_rows(task_type: str, n: int, *, start: int = 0, gold_every: int = 0) ->
             row["gold"] = gold
         rows.append(row)
     return rows
+
+
+RUBRIC_CONFIG = {
+    "dimensions": [
+        {"key": "accuracy", "label": "Accuracy", "scale": ["1", "2", "3", "4", "5"], "rationale": "required"},
+        {"key": "tone", "label": "Tone", "scale": ["rude", "neutral", "kind"], "rationale": "none"},
+    ],
+    "tolerance": 0,
+}
 
 
 def make_project(
@@ -121,6 +139,12 @@ def make_project(
     }
     if task_type == "classification":
         defaults["choices"] = ["positive", "negative", "neutral"]
+    elif task_type == "multilabel":
+        defaults["choices"] = ["delivery", "quality", "price"]
+    elif task_type == "rubric":
+        defaults["task_config"] = RUBRIC_CONFIG
+    elif task_type in ("ranking", "rewrite"):
+        defaults.update(pay_per_task="0.40", estimated_seconds=60)
     defaults.update(fields)
     project = projects.project_create(organization=organization, task_type=task_type, **defaults)
     if tasks:
@@ -174,7 +198,7 @@ def answer_for(task_type: str, value: str | None = None) -> dict:
 
 # --- Governance ---------------------------------------------------------------------------------
 
-ALL_TASK_TYPES = ("ocr", "classification", "pairwise")
+ALL_TASK_TYPES = ("ocr", "classification", "pairwise", "ranking", "rubric", "multilabel", "rewrite")
 
 
 def ratify_by_vote(agreement, *, voters=None):

@@ -21,6 +21,7 @@ from django.db import models
 from django.db.models import Q
 
 from coop.models import ClientOrganization, TimeStampedModel
+from coop.vocabulary import TaskType  # noqa: F401  (re-exported for governance code)
 
 from .base import AppendOnly
 
@@ -33,12 +34,6 @@ class AgreementStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
     TERMINATED = "terminated", "Terminated"
     SUPERSEDED = "superseded", "Superseded by a newer version"
-
-
-class TaskType(models.TextChoices):
-    OCR = "ocr", "OCR / transcription"
-    CLASSIFICATION = "classification", "Classification"
-    PAIRWISE = "pairwise", "Pairwise comparison"
 
 
 class PersonalDataClass(models.TextChoices):

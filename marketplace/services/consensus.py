@@ -3,7 +3,13 @@
 Rule (documented for workers and clients alike):
 - Answers are compared by their normalized value (OCR: NFKC, trimmed, inner
   whitespace collapsed, case folded unless the project is case-sensitive;
-  classification: the choice; pairwise: a / b / tie).
+  classification: the choice; pairwise: a / b / tie; multi-label: the set of
+  labels; ranking: the order, ties included). A rubric answer agrees with
+  another when every dimension is within the project's tolerance (in scale
+  points; 0 = exact): the label is the answer most others agree with.
+- Rewrites have no single right answer: once a rewrite task's answers are in,
+  it goes to review, where a steward picks the best (all are paid unless
+  rejected with a reason).
 - agreement = (answers with the most common value) / (answers counted),
   rounded down to 3 decimals. A tie for the most common value is no consensus.
 - agreement ≥ the project's target → the label is accepted (method
@@ -24,8 +30,8 @@ from django.db import transaction
 from django.db.models import Case, Value, When
 from django.utils import timezone
 
-from ..models import AcceptedLabel, Answer, Task
-from ..task_types import label_from_value
+from ..models import AcceptedLabel, Answer, Task, TaskType
+from ..task_types import agrees, label_from_value, rubric_agreement
 from .payment import answers_pay
 
 THOUSANDTH = Decimal("0.001")
@@ -55,7 +61,7 @@ def label_accept(*, task: Task, value: str, agreement: Decimal, method: str, ans
     from .webhooks import webhook_enqueue
 
     project = task.project
-    agreeing = [a for a in answers if a.value == value]
+    agreeing = [a for a in answers if agrees(project, a.value, value)]
     label = AcceptedLabel.objects.create(
         task=task,
         project=project,
@@ -66,8 +72,9 @@ def label_accept(*, task: Task, value: str, agreement: Decimal, method: str, ans
         reviewer=reviewer,
     )
     label.answers.set(agreeing)
+    agreeing_ids = [a.pk for a in agreeing]
     Answer.objects.filter(pk__in=[a.pk for a in answers]).update(
-        agrees_with_label=Case(When(value=value, then=Value(True)), default=Value(False))
+        agrees_with_label=Case(When(pk__in=agreeing_ids, then=Value(True)), default=Value(False))
     )
     task.state = Task.State.ACCEPTED
     task.save(update_fields=["state"])
@@ -93,8 +100,15 @@ def task_resolve(*, task: Task) -> str:
     Returns what happened: "accepted", "more_answers" or "review".
     """
     answers = list(task.answers.exclude(status=Answer.Status.REJECTED).order_by("pk"))
-    value, agreement = agreement_of([a.value for a in answers])
     project = task.project
+    if project.task_type == TaskType.REWRITE:
+        task.state = Task.State.REVIEW  # judged, not matched: a steward picks the best rewrite
+        task.save(update_fields=["state"])
+        return "review"
+    if project.task_type == TaskType.RUBRIC and (project.task_config or {}).get("tolerance"):
+        value, agreement = rubric_agreement([a.value for a in answers], project.task_config["tolerance"])
+    else:
+        value, agreement = agreement_of([a.value for a in answers])
     if value is not None and agreement >= project.agreement_target:
         label_accept(task=task, value=value, agreement=agreement, method=AcceptedLabel.Method.CONSENSUS, answers=answers)
         now = timezone.now()

@@ -142,7 +142,7 @@ class _Importer:
             data = validate_task_data(self.project, row.get("data"))
             gold = row.get("gold")
             if gold is not None:
-                gold_value(self.project, gold)  # validates the known answer's shape
+                gold_value(self.project, gold, data)  # validates the known answer's shape
             image_name, raw = "", b""
             if "image" in (row.get("data") or {}):
                 raw, extension = _decode_image(row["data"]["image"])

@@ -15,6 +15,7 @@ from coop.services.notifications import publish_to_user
 
 from ..models import Project, Task, TaskType
 from ..pay import current_pay_floor, minimum_pay_per_task
+from ..task_types import CHOICE_TYPES, validate_config
 from . import lifecycle
 from .payment import adopt_measured_time, escrow_cover_owed, escrow_ensure, measured_seconds, project_settle
 from .relaunch import relaunch_cut_of
@@ -27,6 +28,7 @@ EDITABLE = (
     "title",
     "instructions",
     "choices",
+    "task_config",
     "case_sensitive",
     "overlap",
     "max_overlap",
@@ -51,7 +53,8 @@ def _decimal(value, *, field: str, places: int) -> Decimal:
     return number
 
 
-def _validated(fields: dict, *, task_type: str) -> dict:
+def _validated(fields: dict, *, task_type: str, choices_now=None) -> dict:
+    """Clean editable fields for a project of `task_type` (`choices_now`: an existing project's choices)."""
     errors: dict[str, list[str]] = {}
     clean = dict(fields)
     if "title" in clean and not str(clean["title"] or "").strip():
@@ -65,7 +68,7 @@ def _validated(fields: dict, *, task_type: str) -> dict:
     for key, places in (("agreement_target", 3), ("gold_ratio", 3)):
         if key in clean:
             clean[key] = _decimal(clean[key], field=key, places=places)
-    if task_type == TaskType.CLASSIFICATION:
+    if task_type in CHOICE_TYPES:
         choices = clean.get("choices")
         if choices is not None and (
             not isinstance(choices, list)
@@ -76,7 +79,12 @@ def _validated(fields: dict, *, task_type: str) -> dict:
         ):
             errors["choices"] = ["Give 2 to 50 distinct text labels."]
     elif clean.get("choices"):
-        errors["choices"] = ["Only classification projects have choices."]
+        errors["choices"] = ["Only classification and multi-label projects have choices."]
+    if "task_config" in clean and not errors.get("choices"):
+        try:
+            clean["task_config"] = validate_config(task_type, clean["task_config"], clean.get("choices", choices_now))
+        except ApplicationError as exc:
+            errors.update(exc.fields or {"task_config": [exc.message]})
     if clean.get("webhook_url"):
         try:
             webhook_url_check(str(clean["webhook_url"]))
@@ -98,8 +106,13 @@ def project_create(*, organization: ClientOrganization, task_type: str, created_
     unknown = set(fields) - set(EDITABLE) - {"model_assisted"}
     if unknown:
         raise ApplicationError(f"Unknown fields: {', '.join(sorted(unknown))}.")
-    if task_type == TaskType.CLASSIFICATION and not fields.get("choices"):
-        raise ApplicationError("Classification projects need 'choices'.", fields={"choices": ["Required."]})
+    if task_type in CHOICE_TYPES and not fields.get("choices"):
+        raise ApplicationError(f"{TaskType(task_type).label} projects need 'choices'.", fields={"choices": ["Required."]})
+    if task_type == TaskType.RUBRIC and not (fields.get("task_config") or {}).get("dimensions"):
+        raise ApplicationError(
+            "Rubric projects need 'task_config.dimensions': what to rate, each on a scale.", fields={"task_config.dimensions": ["Required."]}
+        )
+    fields.setdefault("task_config", {})
     clean = _validated(fields, task_type=task_type)
     qualifications = project_terms.pop_qualifications(clean)
     project = Project(organization=organization, task_type=task_type, created_by=created_by, **clean)
@@ -124,7 +137,7 @@ def project_update(*, project: Project, **fields) -> Project:
     unknown = set(fields) - set(EDITABLE)
     if unknown:
         raise ApplicationError(f"Unknown fields: {', '.join(sorted(unknown))}.")
-    clean = _validated(fields, task_type=project.task_type)
+    clean = _validated(fields, task_type=project.task_type, choices_now=project.choices)
     qualifications = project_terms.pop_qualifications(clean)
     for key, value in clean.items():
         setattr(project, key, value)
@@ -269,16 +282,6 @@ def project_resume_by_decision(*, project: Project, steward: User | None, reason
     return project
 
 
-def _close_books(project_id: int) -> None:
-    from ..tasks import project_closed
-
-    project_closed.send(project_id)
-
-
-@transaction.atomic
-def project_cancel(*, project: Project) -> Project:
-    """Cancel: no new leases; answers already submitted are still reviewed and paid."""
-    project = _locked(project)
 @transaction.atomic
 def project_resume_propose(*, project: Project, statement: str, member: User | None = None):
     """Ask the members to lift a pause by the members or a steward: opens a "project_resume" vote.
@@ -321,6 +324,16 @@ def project_resume_propose(*, project: Project, statement: str, member: User | N
     return proposal
 
 
+def _close_books(project_id: int) -> None:
+    from ..tasks import project_closed
+
+    project_closed.send(project_id)
+
+
+@transaction.atomic
+def project_cancel(*, project: Project) -> Project:
+    """Cancel: no new leases; answers already submitted are still reviewed and paid."""
+    project = _locked(project)
     if project.status in (S.COMPLETED, S.CANCELLED, S.CLOSED):
         raise Conflict(f"The project is already {project.status}.", code="invalid_status")
     lifecycle.transition_check(project, S.CANCELLED, actor=lifecycle.CLIENT)

@@ -17,8 +17,8 @@ from .claiming import HEARTBEAT_MAX_CREDIT, _locked_assignment
 from .consensus import task_resolve
 from .payment import answers_pay
 from .progress import progress_publish
-
 from ..expert.accuracy import accuracy_hold_if_below
+
 MAX_KEY = 100
 
 
@@ -77,8 +77,8 @@ def _submit(worker, assignment_id, payload, key, active_seconds, prefilled) -> A
     project = assignment.project
     now = timezone.now()
     lifecycle.submit_check(project, assignment, now=now)  # draft/held/closed: refused; cancelled: within the lease only
-    clean, value = validate_answer(project, payload)
     task = Task.objects.select_for_update().select_related("project").get(pk=assignment.task_id)
+    clean, value = validate_answer(project, payload, task.data)
     # What the server served decides `edited`: a client claiming it saw no suggestion (or another one) changes nothing.
     served = served_prefill(assignment=assignment) if project.model_assisted else ""
 
@@ -105,7 +105,7 @@ def _submit(worker, assignment_id, payload, key, active_seconds, prefilled) -> A
     )
     if task.is_gold:
         # Gold checks measure quality; they are paid like any accepted work.
-        answer.gold_correct = value == gold_value(project, task.gold)
+        answer.gold_correct = value == gold_value(project, task.gold, task.data)
         answer.status = Answer.Status.ACCEPTED
         answer.decided_at = now
         answer.save()
@@ -114,10 +114,10 @@ def _submit(worker, assignment_id, payload, key, active_seconds, prefilled) -> A
             gold_answered=F("gold_answered") + 1, gold_correct=F("gold_correct") + (1 if answer.gold_correct else 0)
         )
         answers_pay([answer.pk])
+        accuracy_hold_if_below(worker=worker, project=project)  # below the project's minimum: held off it, told why
         progress_publish(project_id=project.pk)
         return answer
 
-        accuracy_hold_if_below(worker=worker, project=project)  # below the project's minimum: held off it, told why
     answer.save()
     task.answer_count += 1
     task.save(update_fields=["answer_count"])

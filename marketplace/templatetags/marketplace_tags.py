@@ -13,3 +13,11 @@ def work_summary(user):
 
     rows = [row for row in feed_projects(worker=user) if row["open_tasks"] and not row["refusal"]]
     return {"money": worker_earnings_summary(user), "next": rows[0] if rows else None, "projects": len(rows)}
+
+
+@register.filter
+def prompt_text(prompt) -> str:
+    """A task's prompt as text: a conversation's turns as "role: content" lines."""
+    from ..task_types import prompt_text as as_text
+
+    return as_text(prompt) if prompt else ""

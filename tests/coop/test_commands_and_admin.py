@@ -22,7 +22,7 @@ def test_seed_demo_is_idempotent_and_prints_logins(capsys, settings, tmp_path):
     second = capsys.readouterr().out
     assert counts() == first_counts
     assert set(Project.objects.values_list("task_type", "status")) == {
-        ("ocr", "published"), ("classification", "published"), ("pairwise", "published")
+        (task_type, "published") for task_type in ("ocr", "classification", "pairwise", "ranking", "rubric", "multilabel", "rewrite")
     }
     assert "Read the CAPTCHA codes" in second
     assert "steward@demo.coop.localhost" in first and "amina@demo.coop.localhost" in first

@@ -4,7 +4,10 @@
 //
 // Keys: Enter submits only from the answer field, the task area itself or the Submit button;
 // Enter or Space on any other focused button activates that button (a choice selects it,
-// Skip skips), never a half-typed answer. Esc skips. Ctrl+Enter submits from the reason box.
+// Skip skips), never a half-typed answer. Esc skips. Ctrl+Enter submits from a text box.
+// Per type: classification 1–9 choose; multi-label 1–9 toggle; pairwise A/B/T; ranking 1–9
+// place a response next, ↑/↓ move the selected one, Backspace takes the last back, = ties it
+// with the one above (where allowed); rubric 1–9 rate the current dimension, ↑/↓ change it.
 (function () {
   "use strict";
   const root = document.getElementById("labeler");
@@ -96,9 +99,164 @@
     area.appendChild(group);
   }
 
-  function renderPairwise(task) {
+  function renderPrompt(prompt) {
+    // A prompt is a text or a conversation (a list of {role, content} turns), shown as a chat.
     area.appendChild(el("h2", {}, "Prompt"));
-    area.appendChild(el("blockquote", {}, task.data.prompt));
+    if (!Array.isArray(prompt)) { area.appendChild(el("blockquote", { style: "white-space:pre-wrap" }, prompt)); return; }
+    const chat = el("div", { class: "conversation", "data-testid": "conversation" });
+    prompt.forEach((turn) => {
+      const bubble = el("div", { class: `turn ${turn.role}` });
+      bubble.appendChild(el("strong", {}, turn.role === "assistant" ? "Assistant" : turn.role === "system" ? "System" : "User"));
+      bubble.appendChild(el("p", { style: "white-space:pre-wrap;margin:.25rem 0 0" }, turn.content));
+      chat.appendChild(bubble);
+    });
+    area.appendChild(chat);
+  }
+
+  function renderMultilabel(task) {
+    if (task.data.text) area.appendChild(el("blockquote", {}, task.data.text));
+    if (task.data.image_url) area.appendChild(zoomable(task.data.image_url, "Item to label"));
+    current.chosen = new Set();
+    const group = el("div", { role: "group", "aria-label": "Labels (choose any)", class: "actions" });
+    task.choices.forEach((choice, i) => {
+      const button = el("button", { type: "button", class: "secondary", "data-toggle": choice, "aria-pressed": "false" }, `${i + 1}. ${choice}`);
+      button.addEventListener("click", () => toggle(choice));
+      group.appendChild(button);
+    });
+    area.appendChild(group);
+  }
+
+  function toggle(choice) {
+    if (current.chosen.has(choice)) current.chosen.delete(choice); else current.chosen.add(choice);
+    area.querySelectorAll("[data-toggle]").forEach((b) => {
+      const on = current.chosen.has(b.dataset.toggle);
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+      b.className = on ? "" : "secondary";
+    });
+  }
+
+  function renderRanking(task) {
+    renderPrompt(task.data.prompt);
+    current.order = []; // response indexes, best first
+    current.tied = new Set(); // positions tied with the one above
+    current.selected = null;
+    const grid = el("div", { class: "grid" });
+    task.data.responses.forEach((text, i) => {
+      const card = el("div", { class: "card", "data-response": String(i) });
+      card.appendChild(el("h3", {}, `Response ${i + 1}`));
+      card.appendChild(el("p", { style: "white-space:pre-wrap" }, text));
+      const place = el("button", { type: "button", class: "secondary small", "data-place": String(i) }, `Place next (${i + 1})`);
+      place.addEventListener("click", () => placeNext(i));
+      card.appendChild(place);
+      grid.appendChild(card);
+    });
+    area.appendChild(grid);
+    area.appendChild(el("h3", {}, "Your ranking, best first"));
+    area.appendChild(el("ol", { id: "ranking", "data-testid": "ranking", "aria-live": "polite" }));
+  }
+
+  function placeNext(i) {
+    if (current.order.includes(i)) { current.selected = current.order.indexOf(i); drawRanking(); return; }
+    current.order.push(i);
+    current.selected = current.order.length - 1;
+    drawRanking();
+  }
+
+  function move(delta) {
+    const at = current.selected;
+    if (at === null || at + delta < 0 || at + delta >= current.order.length) return;
+    const order = current.order;
+    [order[at], order[at + delta]] = [order[at + delta], order[at]];
+    current.selected = at + delta;
+    drawRanking();
+  }
+
+  function drawRanking() {
+    const list = document.getElementById("ranking");
+    list.replaceChildren();
+    current.order.forEach((i, position) => {
+      const tied = current.tied.has(position);
+      const item = el("li", { "data-item": String(i), class: position === current.selected ? "selected" : "" });
+      item.appendChild(el("span", {}, `${tied ? "= " : ""}Response ${i + 1}`));
+      const up = el("button", { type: "button", class: "secondary small", "aria-label": `Move response ${i + 1} up` }, "↑");
+      const down = el("button", { type: "button", class: "secondary small", "aria-label": `Move response ${i + 1} down` }, "↓");
+      up.addEventListener("click", () => { current.selected = position; move(-1); });
+      down.addEventListener("click", () => { current.selected = position; move(1); });
+      item.append(" ", up, down);
+      if (position > 0 && (current.task.config || {}).allow_ties) {
+        const tie = el("button", { type: "button", class: "secondary small", "aria-pressed": tied ? "true" : "false" }, "tie with above");
+        tie.addEventListener("click", () => { if (tied) current.tied.delete(position); else current.tied.add(position); drawRanking(); });
+        item.append(" ", tie);
+      }
+      list.appendChild(item);
+    });
+    area.querySelectorAll("[data-place]").forEach((b) => { b.disabled = current.order.includes(Number(b.dataset.place)); });
+  }
+
+  function rankingGroups() {
+    const groups = [];
+    current.order.forEach((i, position) => {
+      if (position > 0 && current.tied.has(position)) groups[groups.length - 1].push(i); else groups.push([i]);
+    });
+    return groups;
+  }
+
+  function renderRubric(task) {
+    renderPrompt(task.data.prompt);
+    area.appendChild(el("h3", {}, "Response"));
+    area.appendChild(el("blockquote", { style: "white-space:pre-wrap" }, task.data.response));
+    current.scores = {};
+    current.dimension = 0;
+    (task.config.dimensions || []).forEach((dim, d) => {
+      const box = el("fieldset", { class: "card", "data-dimension": dim.key });
+      box.appendChild(el("legend", {}, dim.label));
+      const group = el("div", { role: "radiogroup", "aria-label": dim.label, class: "actions" });
+      dim.scale.forEach((point, p) => {
+        const button = el("button", { type: "button", class: "secondary small", "data-score": String(p), "aria-pressed": "false" }, `${p + 1}. ${point}`);
+        button.addEventListener("click", () => { current.dimension = d; rate(p); });
+        group.appendChild(button);
+      });
+      box.appendChild(group);
+      if (dim.rationale !== "none") {
+        const id = `rationale-${dim.key}`;
+        box.appendChild(el("label", { for: id }, dim.rationale === "required" ? "Why? (required)" : "Why? (optional)"));
+        box.appendChild(el("textarea", { id: id, rows: "2", "data-rationale": dim.key }));
+      }
+      area.appendChild(box);
+    });
+    markDimension();
+  }
+
+  function rate(point) {
+    const dims = current.task.config.dimensions;
+    const dim = dims[current.dimension];
+    current.scores[dim.key] = point;
+    area.querySelectorAll(`[data-dimension="${dim.key}"] [data-score]`).forEach((b) => {
+      const on = Number(b.dataset.score) === point;
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+      b.className = on ? "small" : "secondary small";
+    });
+    if (current.dimension < dims.length - 1) current.dimension += 1;
+    markDimension();
+  }
+
+  function markDimension() {
+    area.querySelectorAll("[data-dimension]").forEach((box, d) => { box.classList.toggle("current", d === current.dimension); });
+  }
+
+  function renderRewrite(task) {
+    renderPrompt(task.data.prompt);
+    area.appendChild(el("h3", {}, "The response to improve"));
+    area.appendChild(el("blockquote", { style: "white-space:pre-wrap" }, task.data.response));
+    area.appendChild(el("label", { for: "answer-rewrite" }, "Your better response (Ctrl+Enter submits)"));
+    const box = el("textarea", { id: "answer-rewrite", rows: "8", "data-testid": "answer-rewrite" });
+    box.value = task.data.response;
+    area.appendChild(box);
+    box.focus();
+  }
+
+  function renderPairwise(task) {
+    renderPrompt(task.data.prompt);
     const grid = el("div", { class: "grid" });
     [["a", "Response A", task.data.response_a], ["b", "Response B", task.data.response_b]].forEach(([key, title, text]) => {
       const card = el("div", { class: "card" });
@@ -134,10 +292,10 @@
     current = { assignment: payload.assignment, task: payload.task, project: payload.project, key: crypto.randomUUID(), choice: null, prefill: payload.task.data.prefill || "" };
     if (payLine && payload.project) payLine.textContent = `${payload.project.pay_per_task} per task`;
     const type = payload.task.type;
-    if (type === "ocr") renderOcr(payload.task);
-    else if (type === "classification") renderClassification(payload.task);
-    else renderPairwise(payload.task);
-    if (type !== "ocr") area.focus(); // Enter from the task area submits; digits and letters choose
+    const renderers = { ocr: renderOcr, classification: renderClassification, pairwise: renderPairwise, multilabel: renderMultilabel,
+      ranking: renderRanking, rubric: renderRubric, rewrite: renderRewrite };
+    (renderers[type] || renderPairwise)(payload.task);
+    if (type !== "ocr" && type !== "rewrite") area.focus(); // Enter from the task area submits; digits and letters choose
     const submit = el("button", { type: "button", "data-testid": "submit", "data-action": "submit", style: "margin-top:1rem" }, "Submit (Enter)");
     submit.addEventListener("click", submitAnswer);
     const skip = el("button", { type: "button", class: "secondary", "data-testid": "skip", style: "margin:1rem 0 0 .5rem" }, "Skip (Esc)");
@@ -165,6 +323,14 @@
     const type = current.task.type;
     if (type === "ocr") return { text: document.getElementById("answer-text").value };
     if (type === "classification") return { choice: current.choice };
+    if (type === "multilabel") return { choices: Array.from(current.chosen) };
+    if (type === "ranking") return { order: rankingGroups() };
+    if (type === "rewrite") return { text: document.getElementById("answer-rewrite").value };
+    if (type === "rubric") {
+      const rationales = {};
+      area.querySelectorAll("[data-rationale]").forEach((box) => { if (box.value.trim()) rationales[box.dataset.rationale] = box.value; });
+      return { scores: current.scores, rationales: rationales };
+    }
     return { preferred: current.choice, reason: document.getElementById("answer-reason").value };
   }
 
@@ -252,9 +418,32 @@
     if (event.key === "Escape") { event.preventDefault(); skipTask(); return; }
     if (isTextField(target) || event.ctrlKey || event.metaKey || event.altKey) return;
     const type = current.task.type;
-    if (type === "classification" && /^[1-9]$/.test(event.key)) {
-      const choice = current.task.choices[Number(event.key) - 1];
+    const digit = /^[1-9]$/.test(event.key) ? Number(event.key) - 1 : null;
+    if (type === "classification" && digit !== null) {
+      const choice = current.task.choices[digit];
       if (choice !== undefined) choose(choice);
+    } else if (type === "multilabel" && digit !== null) {
+      const choice = current.task.choices[digit];
+      if (choice !== undefined) toggle(choice);
+    } else if (type === "ranking") {
+      if (digit !== null && digit < current.task.data.responses.length) placeNext(digit);
+      else if (event.key === "ArrowUp") { event.preventDefault(); move(-1); }
+      else if (event.key === "ArrowDown") { event.preventDefault(); move(1); }
+      else if (event.key === "Backspace" && current.order.length) {
+        event.preventDefault();
+        current.tied.delete(current.order.length - 1);
+        current.order.pop();
+        current.selected = current.order.length ? current.order.length - 1 : null;
+        drawRanking();
+      } else if (event.key === "=" && (current.task.config || {}).allow_ties && current.selected > 0) {
+        if (current.tied.has(current.selected)) current.tied.delete(current.selected); else current.tied.add(current.selected);
+        drawRanking();
+      }
+    } else if (type === "rubric") {
+      const dims = current.task.config.dimensions || [];
+      if (digit !== null && digit < dims[current.dimension].scale.length) rate(digit);
+      else if (event.key === "ArrowUp" && current.dimension > 0) { event.preventDefault(); current.dimension -= 1; markDimension(); }
+      else if (event.key === "ArrowDown" && current.dimension < dims.length - 1) { event.preventDefault(); current.dimension += 1; markDimension(); }
     } else if (type === "pairwise") {
       const map = { a: "a", b: "b", t: "tie" };
       if (map[event.key.toLowerCase()]) choose(map[event.key.toLowerCase()]);
