@@ -419,6 +419,15 @@ def qualification_nominate(*, nominator: User, candidate: User, qualification: Q
         raise Conflict("This qualification is retired.", code="qualification_inactive")
     if grant_in_force(member=candidate, qualification=qualification) is not None:
         raise Conflict(f"{candidate.display_name} holds “{qualification.name}” already.", code="already_qualified")
+    from django.contrib.contenttypes.models import ContentType
+
+    open_votes = Proposal.objects.filter(
+        kind=ProposalKind.QUALIFICATION_GRANT, status__in=("draft", "scheduled", "open"),
+        subject_type=ContentType.objects.get_for_model(QualificationNomination),
+        subject_id__in=[str(pk) for pk in QualificationNomination.objects.filter(candidate=candidate, qualification=qualification).values_list("pk", flat=True)],
+    )
+    if open_votes.exists():  # one question at a time: no re-nominating until a low-turnout vote happens to pass
+        raise Conflict(f"A vote on {candidate.display_name} for “{qualification.name}” is already open.", code="already_open")
     conflicted = {nominator_membership.pk, candidate_membership.pk}
     panel = None
     if by_panel:

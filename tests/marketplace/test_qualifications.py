@@ -175,6 +175,15 @@ class TestGrantedByTheMembers:
         grant = QualificationGrant.objects.get(member=member)
         assert grant.source == "vote" and grant.proposal == proposal and grant.attempt is None
 
+    def test_adversarial_no_second_nomination_while_one_is_open(self, organization, member):
+        qualification = make_qualification(organization)
+        factories.make_member(), factories.make_member()
+        evidence = "Ten years reading radiology reports at a hospital."
+        qualifications.qualification_nominate(nominator=factories.make_member(), candidate=member, qualification=qualification, evidence=evidence)
+        with pytest.raises(Conflict) as twice:
+            qualifications.qualification_nominate(nominator=factories.make_member(), candidate=member, qualification=qualification, evidence=evidence)
+        assert twice.value.code == "already_open"
+
     def test_a_failed_vote_grants_nothing(self, organization, member):
         qualification = make_qualification(organization)
         factories.make_member(), factories.make_member()
