@@ -199,3 +199,13 @@ def test_the_labeling_page_says_why_not(organization, member, client):
     client.force_login(member)
     page = client.get(f"/work/projects/{project.pk}/label/", follow=True).content.decode()
     assert "take its test (paid) first" in page
+
+
+def test_members_and_the_client_see_the_expert_terms(organization, member, client_user, client):
+    qualification = make_qualification(organization)
+    project = expert_project(organization, qualification=qualification, languages=["de"], min_gold_accuracy="0.9", min_gold_answers=4)
+    client.force_login(member)
+    terms = client.get(f"/work/projects/{project.pk}/").content.decode()
+    assert 'data-testid="expert-terms"' in terms and "Radiology reports" in terms and "90 %" in terms
+    client.force_login(client_user)
+    assert "Radiology reports" in client.get(f"/client/projects/{project.pk}/").content.decode()
