@@ -28,6 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--lr", type=float, default=2e-3)
         parser.add_argument("--img-height", type=int, default=32)
         parser.add_argument("--img-width", type=int, default=96)
+        parser.add_argument("--in-chans", type=int, default=3, choices=[1, 3], help="1: grayscale (faster on a CPU)")
         parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
         parser.add_argument("--charset", default="", help="allowed characters (labels outside are excluded)")
         parser.add_argument("--promote", action="store_true", help="promote the model when training succeeds")
@@ -39,7 +40,7 @@ class Command(BaseCommand):
             projects = list(Project.objects.filter(pk__in=options["project"]))
             if len(projects) != len(set(options["project"])):
                 raise CommandError("Unknown project id.")
-        config = {key: options[key] for key in ("epochs", "batch_size", "lr", "img_height", "img_width", "device")}
+        config = {key: options[key] for key in ("epochs", "batch_size", "lr", "img_height", "img_width", "in_chans", "device")}
         if options["backbone"]:
             config["backbone"] = options["backbone"]
         snapshot_options = {"charset": options["charset"]} if options["charset"] else {}
@@ -66,3 +67,7 @@ class Command(BaseCommand):
             f"{version} ({'promoted' if version.promoted else 'not promoted'}) on {run.device} in {run.train_seconds:.0f} s: "
             f"validation sequence accuracy {metrics.get('val_seq_acc')}, test {metrics.get('test_seq_acc')}."
         ))
+        if options["promote"] and not version.promoted:
+            from mlops.services.registry import promotion_gate
+
+            self.stdout.write(self.style.WARNING(f"Not promoted: {promotion_gate(version)['reason']}"))
