@@ -16,4 +16,6 @@ urlpatterns = [
     path("mlops/snapshots/<int:snapshot_id>/datasheet/", apis.DatasheetApi.as_view(), name="snapshot-datasheet"),
     path("ocr/predict/", apis.OcrPredictApi.as_view(), name="ocr-predict"),
     path("ocr/models/", apis.OcrModelListApi.as_view(), name="ocr-models"),
+    path("ocr/usage/", apis.OcrUsageApi.as_view(), name="ocr-usage"),
+    path("work/models/", apis.MyModelWorkApi.as_view(), name="my-model-work"),
 ]

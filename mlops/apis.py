@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from coop.errors import ApplicationError
 from coop.parsers import LargeJSONParser
-from coop.permissions import IsClient, IsSteward, client_organization
+from coop.permissions import IsClient, IsMember, IsSteward, client_organization
 from coop.validation import IdField, RefuseUnknownFieldsMixin
 from marketplace.models import Project
 
@@ -359,3 +359,50 @@ class DatasheetApi(APIView):
         snapshot = selectors.snapshot_get(snapshot_id)
         CardAccess.check_snapshot(request, snapshot)
         return _card_response(request, cards.datasheet(snapshot), f"datasheet-snapshot-{snapshot.pk}.md")
+
+
+# --- Usage and records -------------------------------------------------------------------------------
+
+
+class UsageOutput(serializers.Serializer):
+    day = serializers.DateField()
+    model = serializers.CharField()
+    version = serializers.IntegerField()
+    model_version_id = serializers.IntegerField()
+    predictions = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=4)
+    currency = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=4, help_text="Billed, or owed while `billed` is false.")
+    billed = serializers.BooleanField()
+    dividends_funded = serializers.DecimalField(max_digits=14, decimal_places=4, help_text="The share paid to the workers.")
+
+
+class OcrUsageApi(APIView):
+    """Your organization's predictions per day and model version, what they cost and the data dividends they funded."""
+
+    permission_classes = [IsClient]
+
+    @extend_schema(responses=UsageOutput(many=True))
+    def get(self, request):
+        return Response(UsageOutput(selectors.client_usage(client_organization(request)), many=True).data)
+
+
+class MyModelWorkOutput(serializers.Serializer):
+    snapshot = serializers.IntegerField(source="snapshot.pk")
+    snapshot_created_at = serializers.DateTimeField(source="snapshot.created_at")
+    labels = serializers.IntegerField(help_text="Your accepted labels in it.")
+    models = serializers.SerializerMethodField()
+
+    def get_models(self, row) -> list[dict]:
+        return [{"id": v.pk, "name": v.name, "version": v.version, "promoted": v.promoted, "retired": v.retired_at is not None}
+                for v in row["versions"]]
+
+
+class MyModelWorkApi(APIView):
+    """The snapshots that included your labels and the models trained on them (your records)."""
+
+    permission_classes = [IsMember]
+
+    @extend_schema(responses=MyModelWorkOutput(many=True))
+    def get(self, request):
+        return Response(MyModelWorkOutput(selectors.work_used_by_models(request.user), many=True).data)

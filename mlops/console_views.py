@@ -14,6 +14,7 @@ from coop.views import role_required
 
 from .models import PredictionUsage
 from .services import inference
+from .services.dividends import usage_amounts
 
 USAGE_DAYS = 30
 
@@ -43,6 +44,9 @@ def client_models(request):
         .annotate(amount=F("predictions") * F("unit_price"))
         .order_by("-day", "model_version__name")
     )
+    usage = list(usage)
+    for row in usage:  # the share of a billed day that went to the workers whose labels made the model
+        row.dividends_funded = usage_amounts(row)[1] if row.billed_at and row.unit_price > 0 else 0
     totals = PredictionUsage.objects.filter(organization=organization).aggregate(predictions=Sum("predictions"))
     return render(
         request,
@@ -55,6 +59,7 @@ def client_models(request):
             "result": result,
             "error": error,
             "usage_days": USAGE_DAYS,
+            "dividends_funded": sum((row.dividends_funded for row in usage), 0),
         },
         status=400 if error else 200,
     )

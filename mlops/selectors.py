@@ -99,3 +99,34 @@ def dividends_of_worker(user: User, limit: int = 100) -> QuerySet[LedgerEntry]:
         .select_related("transaction")
         .order_by("-transaction__created_at", "-id")[:limit]
     )
+
+
+def client_usage(organization, *, since=None) -> list[dict]:
+    """Per day and model version: predictions, amount billed (or owed), and the data dividend it funded for the workers."""
+    from decimal import Decimal
+
+    from .models import PredictionUsage
+    from .services.dividends import usage_amounts
+
+    rows = PredictionUsage.objects.filter(organization=organization).select_related("model_version").order_by("-day", "model_version_id")
+    if since is not None:
+        rows = rows.filter(day__gte=since)
+    out = []
+    for usage in rows[:1000]:
+        amount, share, _fee = usage_amounts(usage) if usage.unit_price > 0 else (Decimal(0), Decimal(0), Decimal(0))
+        out.append({
+            "day": usage.day, "model": usage.model_version.name, "version": usage.model_version.version,
+            "model_version_id": usage.model_version_id, "predictions": usage.predictions, "unit_price": usage.unit_price,
+            "currency": usage.currency, "amount": amount, "billed": usage.billed_at is not None,
+            "dividends_funded": share if usage.billed_at is not None else Decimal(0),
+        })
+    return out
+
+
+def work_used_by_models(user: User) -> list[dict]:
+    """For a member's records: each snapshot that included their labels, and the model versions trained on it."""
+    rows = DatasetContributor.objects.filter(worker=user).select_related("snapshot").order_by("-snapshot__created_at")
+    versions: dict[int, list] = {}
+    for version in ModelVersion.objects.filter(snapshot_id__in=[r.snapshot_id for r in rows]).order_by("name", "version"):
+        versions.setdefault(version.snapshot_id, []).append(version)
+    return [{"snapshot": r.snapshot, "labels": r.label_count, "versions": versions.get(r.snapshot_id, [])} for r in rows]

@@ -112,3 +112,28 @@ def test_usage_without_a_revenue_share_is_not_billed(paid_model):
     PredictionUsage.objects.create(organization=organization, model_version=version, day=dt.date(2026, 1, 5),
                                    predictions=10, unit_price=Decimal(0), revenue_share_pct=Decimal(0))
     assert usage_bill_due(today=dt.date(2026, 1, 6)) == {"billed": 0, "unbilled": 0}
+
+
+@pytest.mark.django_db
+def test_clients_see_usage_billing_and_the_dividends_they_funded_and_members_see_which_models_used_their_work(paid_model):
+    from rest_framework.test import APIClient
+
+    organization, version, workers = paid_model
+    deposit(organization, "10.00")
+    PredictionUsage.objects.create(organization=organization, model_version=version, day=dt.date(2026, 1, 5),
+                                   predictions=1003, unit_price=Decimal("0.0010"), revenue_share_pct=Decimal("12.50"))
+    usage_bill_due(today=dt.date(2026, 1, 6))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {factories.org_token(organization)}")
+    [row] = client.get("/api/v1/ocr/usage/").json()
+    assert (row["day"], row["model"], row["predictions"], row["billed"]) == ("2026-01-05", "captcha", 1003, True)
+    assert Decimal(row["amount"]) == Decimal("1.0030") and Decimal(row["dividends_funded"]) == Decimal("0.1253")
+    rival = APIClient()
+    rival.credentials(HTTP_AUTHORIZATION=f"Bearer {factories.org_token(factories.make_organization('Rival'))}")
+    assert rival.get("/api/v1/ocr/usage/").json() == []
+
+    member = APIClient()
+    member.force_authenticate(workers[0])
+    [work] = member.get("/api/v1/work/models/").json()
+    assert work["snapshot"] == version.snapshot_id and work["labels"] == 3
+    assert work["models"] == [{"id": version.pk, "name": "captcha", "version": 1, "promoted": True, "retired": False}]
