@@ -14,11 +14,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from coop.exports import streamed
-from coop.permissions import IsClient
+from coop.permissions import IsClient, IsMember
 
-from . import dataset_exports
+from . import agreement, dataset_exports
 from .apis import _client_project, export_format, export_since
 from .datasheet import project_datasheet
+from .selectors import worker_pseudonym
 from .services import exports
 
 PURPOSE = OpenApiParameter("purpose", str, required=True, description="the declared purpose (checked against the DUA)")
@@ -79,3 +80,28 @@ class ProjectDatasheetApi(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, project_id: int):
         return Response(project_datasheet(project=_client_project(request, project_id)))
+
+
+class ProjectAgreementApi(APIView):
+    """Agreement by the type's measure (Krippendorff's alpha, Kendall's W) for the project and per worker (pseudonyms)."""
+
+    permission_classes = [IsClient]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, project_id: int):
+        project = _client_project(request, project_id)
+        workers = [
+            {"worker": worker_pseudonym(organization_id=project.organization_id, worker_id=worker_id), **figures}
+            for worker_id, figures in sorted(agreement.worker_agreement(project=project).items())
+        ]
+        return Response({"project": agreement.project_agreement(project=project), "workers": workers})
+
+
+class MyAgreementApi(APIView):
+    """Your own agreement with the accepted labels, per project you worked on."""
+
+    permission_classes = [IsMember]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        return Response({"projects": agreement.member_agreement(worker=request.user)})

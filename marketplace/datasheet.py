@@ -1,8 +1,8 @@
 """The datasheet of a project's data: whose judgment it holds and on what terms (after "Datasheets for Datasets").
 
 Who the raters were (how many; their countries, languages and qualifications in aggregate), what they were
-paid per hour (median, 10th percentile, the share of answers topped up to the floor), the data-use agreement
-the data is under, and the dates. It describes the raters whose answers were accepted into the data.
+paid per hour (median, 10th percentile, the share of answers topped up to the floor), how much they agreed
+(agreement.py: the type's measure), the data-use agreement the data is under, and the dates. It describes the raters whose answers were accepted into the data.
 
 Privacy: a count under SMALL_CELL (5) is never shown; it is folded into "fewer_than_5" (how many raters sit in
 such cells), so no single rater's country or language can be read off a small project. Memory stays bounded:
@@ -21,6 +21,7 @@ from django.utils import timezone
 from coop.exports import chunked
 from coop.models import Membership
 
+from .agreement import project_agreement
 from .ledger.models import LedgerTransaction, TransactionKind
 from .ledger.selectors import paid_by_answer
 from .models import AcceptedLabel, Answer, Project
@@ -106,6 +107,7 @@ def project_datasheet(*, project: Project) -> dict:
         "rater_languages": suppressed(languages),
         "rater_qualifications": suppressed(qualifications),
         "pay": _pay(project, accepted),
+        "agreement": project_agreement(project=project),
         "data_use_agreement": None
         if dua is None
         else {

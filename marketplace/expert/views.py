@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from coop.errors import ApplicationError
 from coop.views import member_required, role_required
 
+from ..agreement import member_agreement
 from ..models import Project
 from ..rendering import render_instructions
 from . import accuracy, qualifications, selectors
@@ -112,7 +113,11 @@ def my_accuracy(request):
     return render(
         request,
         "marketplace/qualifications/accuracy.html",
-        {"rows": selectors.accuracy_of(member=request.user), "holds": selectors.holds_of(member=request.user)},
+        {
+            "rows": selectors.accuracy_of(member=request.user),
+            "holds": selectors.holds_of(member=request.user),
+            "agreement": member_agreement(worker=request.user),
+        },
     )
 
 
