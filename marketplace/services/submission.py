@@ -11,7 +11,7 @@ from coop.models import User
 
 from ..models import Answer, Assignment, Task, TaskType, WorkerProjectStats
 from ..prefill import served_prefill
-from ..task_types import gold_value, normalize_ocr, validate_answer
+from ..task_types import agrees, gold_value, normalize_ocr, validate_answer
 from . import lifecycle
 from .claiming import HEARTBEAT_MAX_CREDIT, _locked_assignment
 from .consensus import task_resolve
@@ -105,7 +105,7 @@ def _submit(worker, assignment_id, payload, key, active_seconds, prefilled) -> A
     )
     if task.is_gold:
         # Gold checks measure quality; they are paid like any accepted work.
-        answer.gold_correct = value == gold_value(project, task.gold, task.data)
+        answer.gold_correct = agrees(project, value, gold_value(project, task.gold, task.data))  # a rubric: within its tolerance
         answer.status = Answer.Status.ACCEPTED
         answer.decided_at = now
         answer.save()
