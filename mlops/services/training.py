@@ -259,15 +259,20 @@ def snapshot_samples(snapshot: DatasetSnapshot) -> dict[str, list[tuple[object, 
     return out
 
 
+class RunSuperseded(Exception):
+    """Raised from should_stop when another worker took the run over: the trainer stops at once, writing no checkpoint."""
+
+
 class _Reporter:
     """Progress callback, heartbeat and cheap cancellation check for one attempt.
 
     `should_stop` is polled before every step; at most once per
     MLOPS_CANCEL_POLL_SECONDS it reads the run (cancel flag, attempt number)
     and at most once per MLOPS_RUN_HEARTBEAT_S it writes the heartbeat. It
-    stops the attempt when a steward cancelled the run or when another worker
-    took it over (the scheduler decided this one was dead): two workers never
-    train one checkpoint directory.
+    stops the attempt when a steward cancelled the run (returns True: the
+    trainer checkpoints and raises TrainingCancelled) or when another worker
+    took it over (raises RunSuperseded: the trainer stops without writing to
+    the checkpoint directory, which the new attempt owns).
     """
 
     def __init__(self, run_id: int, attempt: int | None = None):
@@ -294,7 +299,10 @@ class _Reporter:
             row = TrainingRun.objects.filter(pk=self.run_id).values("cancel_requested", "attempts", "status").first() or {}
             self.cancel = bool(row.get("cancel_requested"))
             self.superseded = self.attempt is not None and (row.get("attempts") != self.attempt or row.get("status") != S.RUNNING)
-        return self.cancel or self.superseded
+        if self.superseded:
+            # Raised rather than returned: a cancelled trainer writes a checkpoint, and the directory is no longer ours.
+            raise RunSuperseded(f"run {self.run_id} was taken over by another worker")
+        return self.cancel
 
     def __call__(self, event: dict) -> None:
         if self.superseded:
@@ -346,10 +354,10 @@ def training_run_execute(*, run_id: int) -> None:
             config, samples[Split.TRAIN], samples[Split.VAL], run.checkpoint_dir, resume=True,
             progress_callback=reporter, should_stop=reporter.should_stop,
         )
+    except RunSuperseded:
+        _append_log(run.pk, f"attempt {run.attempts} on {worker_identity()} stopped: another worker took the run over")
+        return
     except ocr.TrainingCancelled as exc:
-        if reporter.superseded and not reporter.cancel:
-            _append_log(run.pk, f"attempt {run.attempts} on {worker_identity()} stopped: another worker took the run over")
-            return
         with transaction.atomic():
             locked = TrainingRun.objects.select_for_update().get(pk=run.pk)
             locked.status, locked.finished_at = S.CANCELLED, timezone.now()

@@ -204,7 +204,9 @@ def test_adversarial_a_superseded_worker_stops_and_never_writes_over_the_new_att
     TrainingRun.objects.filter(pk=run.pk).update(status="running", attempts=2, heartbeat_at=timezone.now() - timedelta(hours=1))
     old_attempt = training._Reporter(run.pk, attempt=1)
     old_attempt.last_check = -1e9
-    assert old_attempt.should_stop() and old_attempt.superseded
+    with pytest.raises(training.RunSuperseded):  # stops at once, before the trainer could write a checkpoint
+        old_attempt.should_stop()
+    assert old_attempt.superseded
     old_attempt({"event": "step", "epoch": 1, "step": 5, "loss": 1.0})
     old_attempt.heartbeat()
     fresh = TrainingRun.objects.get(pk=run.pk)
