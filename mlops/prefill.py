@@ -16,6 +16,7 @@ from marketplace.task_types import normalize_ocr
 
 from .models import PrefillServed
 from .services.inference import entitled_versions, run_model
+from .services.rights import rights_enforce
 from .services.training import _image_input
 
 
@@ -26,6 +27,8 @@ def ocr_prefill(*, task, project, assignment=None) -> str | None:
     version = (entitled_versions(project.organization).filter(promoted=True, retired_at__isnull=True)
                .order_by("-promoted_at", "-pk").first())
     if version is None:
+        return None
+    if rights_enforce(version).retired_at is not None:  # today's agreements first, as the predict API does
         return None
     key = f"mlops:prefill:v2:{version.pk}:{task.pk}"
     cached = cache.get(key)

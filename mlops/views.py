@@ -29,9 +29,10 @@ def _get(getter, pk):
 @member_required
 def models(request):
     versions = list(selectors.model_versions()[:300])
-    if request.user.is_steward:
-        for version in versions:  # the steward sees, before clicking, whether the gate would let it through
-            version.gate = None if version.promoted else registry.promotion_gate(version)
+    if request.user.is_steward:  # the steward sees, before clicking, whether the gate would let it through
+        promoted = {v.name: v for v in versions if v.promoted}
+        for version in versions:
+            version.gate = None if version.promoted else registry.promotion_gate(version, promoted.get(version.name))
     return render(
         request,
         "mlops/models.html",

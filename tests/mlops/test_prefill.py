@@ -91,3 +91,23 @@ def test_adversarial_a_prefilled_claim_without_a_served_guess_records_nothing(st
     assert _submit(api, work, digit_texts(1)[0], prefilled="5555").status_code == 201
     answer = Answer.objects.get(assignment_id=work["assignment"]["id"])
     assert (answer.prefilled, answer.edited) == ("", None)
+
+
+def test_a_model_whose_training_right_was_withdrawn_prefills_nothing(assisted, monkeypatch):
+    from governance import services as governance
+    from governance.signals import dua_rights_changed
+    from mlops.rights import retire_models_on_rights_change
+
+    project, version = assisted
+    _reading(monkeypatch, "1234", 0.99)
+    dua_rights_changed.disconnect(retire_models_on_rights_change, dispatch_uid="mlops.rights_apply_for_dua")
+    try:  # even with nobody told, the hook checks today's agreement itself
+        amendment = governance.dua_amend(actor=factories.make_steward(), dua=project.dua, train_models=False,
+                                         publish_trained_models=False, permitted_purposes=["evaluation"])
+        factories.ratify_by_vote(amendment)
+    finally:
+        dua_rights_changed.connect(retire_models_on_rights_change, dispatch_uid="mlops.rights_apply_for_dua")
+    work = _next(_worker_api(), project)
+    assert "prefill" not in work["task"]["data"]
+    version.refresh_from_db()
+    assert version.retired_at is not None
