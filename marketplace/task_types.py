@@ -14,6 +14,13 @@ from coop.validation import check_text
 
 from .models import Project, TaskType
 
+
+class InvalidShape(ApplicationError):
+    """Task data or an answer not in its type's shape: a 400 naming the field (nothing is written)."""
+
+    status = 400
+    code = "invalid_answer"
+
 MAX_TEXT = 20_000
 MAX_OCR_ANSWER = 200
 MAX_REASON = 2_000
@@ -31,10 +38,10 @@ def _prompt(value, field: str = "data.prompt"):
     """A prompt is a text or a conversation: a list of {"role": system|user|assistant, "content": text} turns."""
     if isinstance(value, list):
         if not 1 <= len(value) <= MAX_TURNS:
-            raise ApplicationError(f"'{field}' must have 1 to {MAX_TURNS} turns.", fields={field: ["1 to 50 turns."]})
+            raise InvalidShape(f"'{field}' must have 1 to {MAX_TURNS} turns.", fields={field: ["1 to 50 turns."]})
         for i, turn in enumerate(value):
             if not isinstance(turn, dict) or set(turn) != {"role", "content"} or turn.get("role") not in ROLES:
-                raise ApplicationError(
+                raise InvalidShape(
                     f"Each turn of '{field}' is {{\"role\": system|user|assistant, \"content\": text}}.",
                     fields={f"{field}[{i}]": ["A role and content."]},
                 )
@@ -54,36 +61,36 @@ def validate_config(task_type: str, config, choices) -> dict:
     """Check a project's task_config for its type; returns the config to store. Raises ApplicationError naming the field."""
     config = {} if config in (None, "") else config
     if not isinstance(config, dict):
-        raise ApplicationError("'task_config' must be an object.", fields={"task_config": ["Must be an object."]})
+        raise InvalidShape("'task_config' must be an object.", fields={"task_config": ["Must be an object."]})
     if task_type == TaskType.RANKING:
         unknown = set(config) - {"allow_ties"}
         if "allow_ties" in config and not isinstance(config["allow_ties"], bool):
-            raise ApplicationError("'allow_ties' is true or false.", fields={"task_config.allow_ties": ["true or false"]})
+            raise InvalidShape("'allow_ties' is true or false.", fields={"task_config.allow_ties": ["true or false"]})
         clean = {"allow_ties": bool(config.get("allow_ties", False))}
     elif task_type == TaskType.RUBRIC:
         unknown = set(config) - {"dimensions", "tolerance"}
         clean = {"dimensions": _dimensions(config.get("dimensions")), "tolerance": config.get("tolerance", 0)}
         if not isinstance(clean["tolerance"], int) or isinstance(clean["tolerance"], bool) or not 0 <= clean["tolerance"] < MAX_SCALE:
-            raise ApplicationError("'tolerance' is a whole number of scale steps (0: exact).", fields={"task_config.tolerance": ["0 to 10."]})
+            raise InvalidShape("'tolerance' is a whole number of scale steps (0: exact).", fields={"task_config.tolerance": ["0 to 10."]})
     elif task_type == TaskType.MULTILABEL:
         unknown = set(config) - {"min_choices", "max_choices"}
         count = len(choices or [])
         low, high = config.get("min_choices", 0), config.get("max_choices", count)
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high)) or not 0 <= low <= high <= max(count, 1):
-            raise ApplicationError(
+            raise InvalidShape(
                 f"0 ≤ min_choices ≤ max_choices ≤ the number of choices ({count}).", fields={"task_config": ["Invalid bounds."]}
             )
         clean = {"min_choices": low, "max_choices": high}
     else:
         unknown, clean = set(config), {}
     if unknown:
-        raise ApplicationError(f"Unknown task_config fields: {', '.join(sorted(unknown))}.", fields={"task_config": ["Unknown fields."]})
+        raise InvalidShape(f"Unknown task_config fields: {', '.join(sorted(unknown))}.", fields={"task_config": ["Unknown fields."]})
     return clean
 
 
 def _dimensions(value) -> list[dict]:
     if not isinstance(value, list) or not 1 <= len(value) <= MAX_DIMENSIONS:
-        raise ApplicationError(
+        raise InvalidShape(
             f"A rubric needs 'dimensions': 1 to {MAX_DIMENSIONS} of {{key, label, scale, rationale}}.",
             fields={"task_config.dimensions": ["1 to 10 dimensions."]},
         )
@@ -91,19 +98,19 @@ def _dimensions(value) -> list[dict]:
     for i, dim in enumerate(value):
         field = f"task_config.dimensions[{i}]"
         if not isinstance(dim, dict) or set(dim) - {"key", "label", "scale", "rationale"}:
-            raise ApplicationError("Each dimension is {key, label, scale, rationale}.", fields={field: ["Unknown or missing fields."]})
+            raise InvalidShape("Each dimension is {key, label, scale, rationale}.", fields={field: ["Unknown or missing fields."]})
         key = dim.get("key")
         if not isinstance(key, str) or not key.isidentifier() or len(key) > 40 or key in keys:
-            raise ApplicationError("Each dimension needs a distinct 'key' (letters, digits, _).", fields={f"{field}.key": ["Invalid or repeated."]})
+            raise InvalidShape("Each dimension needs a distinct 'key' (letters, digits, _).", fields={f"{field}.key": ["Invalid or repeated."]})
         keys.add(key)
         scale = dim.get("scale")
         if not isinstance(scale, list) or not 2 <= len(scale) <= MAX_SCALE or not all(isinstance(x, str) and x.strip() and len(x) <= 60 for x in scale):
-            raise ApplicationError(
+            raise InvalidShape(
                 "A dimension's 'scale' lists 2 to 11 point labels, lowest first (a Likert scale).", fields={f"{field}.scale": ["2 to 11 labels."]}
             )
         rationale = dim.get("rationale", "optional")
         if rationale not in RATIONALE:
-            raise ApplicationError("'rationale' is none, optional or required.", fields={f"{field}.rationale": ["none, optional or required"]})
+            raise InvalidShape("'rationale' is none, optional or required.", fields={f"{field}.rationale": ["none, optional or required"]})
         clean.append({"key": key, "label": _text(dim.get("label") or key, field=f"{field}.label", max_len=100), "scale": scale, "rationale": rationale})
     return clean
 
@@ -112,34 +119,34 @@ def _text(value, *, field: str, max_len: int, required: bool = True) -> str:
     if value is None and not required:
         return ""
     if not isinstance(value, str):
-        raise ApplicationError(f"'{field}' must be text.", fields={field: ["Must be a string."]})
+        raise InvalidShape(f"'{field}' must be text.", fields={field: ["Must be a string."]})
     if required and not value.strip():
-        raise ApplicationError(f"'{field}' is required.", fields={field: ["Required."]})
+        raise InvalidShape(f"'{field}' is required.", fields={field: ["Required."]})
     if len(value) > max_len:
-        raise ApplicationError(f"'{field}' is longer than {max_len} characters.", fields={field: [f"At most {max_len} characters."]})
+        raise InvalidShape(f"'{field}' is longer than {max_len} characters.", fields={field: [f"At most {max_len} characters."]})
     return check_text(value, field=field)
 
 
 def validate_task_data(project: Project, data) -> dict:
     """Check the non-image part of a task's data; returns the data to store (image handled by the importer)."""
     if not isinstance(data, dict):
-        raise ApplicationError("'data' must be an object.", fields={"data": ["Must be a JSON object."]})
+        raise InvalidShape("'data' must be an object.", fields={"data": ["Must be a JSON object."]})
     kind = project.task_type
     if kind == TaskType.OCR:
         if "image" not in data:
-            raise ApplicationError("OCR tasks need 'data.image' (base64 PNG or JPEG).", fields={"data.image": ["Required."]})
+            raise InvalidShape("OCR tasks need 'data.image' (base64 PNG or JPEG).", fields={"data.image": ["Required."]})
         if "hint" in data:
             _text(data["hint"], field="data.hint", max_len=MAX_HINT, required=False)
         unknown = set(data) - {"image", "hint"}
     elif kind == TaskType.CLASSIFICATION:
         if not data.get("text") and "image" not in data:
-            raise ApplicationError("Classification tasks need 'data.text' and/or 'data.image'.", fields={"data": ["text or image required."]})
+            raise InvalidShape("Classification tasks need 'data.text' and/or 'data.image'.", fields={"data": ["text or image required."]})
         if "text" in data:
             _text(data["text"], field="data.text", max_len=MAX_TEXT)
         unknown = set(data) - {"text", "image"}
     elif kind == TaskType.MULTILABEL:
         if not data.get("text") and "image" not in data:
-            raise ApplicationError("Multi-label tasks need 'data.text' and/or 'data.image'.", fields={"data": ["text or image required."]})
+            raise InvalidShape("Multi-label tasks need 'data.text' and/or 'data.image'.", fields={"data": ["text or image required."]})
         if "text" in data:
             _text(data["text"], field="data.text", max_len=MAX_TEXT)
         unknown = set(data) - {"text", "image"}
@@ -152,7 +159,7 @@ def validate_task_data(project: Project, data) -> dict:
         _prompt(data.get("prompt"))
         responses = data.get("responses")
         if not isinstance(responses, list) or not MIN_RESPONSES <= len(responses) <= MAX_RESPONSES:
-            raise ApplicationError(
+            raise InvalidShape(
                 f"Ranking tasks need 'data.responses': {MIN_RESPONSES} to {MAX_RESPONSES} texts.", fields={"data.responses": ["2 to 9 texts."]}
             )
         for i, response in enumerate(responses):
@@ -163,7 +170,7 @@ def validate_task_data(project: Project, data) -> dict:
         _text(data.get("response"), field="data.response", max_len=MAX_TEXT)
         unknown = set(data) - {"prompt", "response"}
     if unknown:
-        raise ApplicationError(f"Unknown fields in data: {', '.join(sorted(unknown))}.", fields={"data": ["Unknown fields."]})
+        raise InvalidShape(f"Unknown fields in data: {', '.join(sorted(unknown))}.", fields={"data": ["Unknown fields."]})
     return {k: v for k, v in data.items() if k != "image"}
 
 
@@ -177,24 +184,24 @@ def validate_answer(project: Project, payload, task_data: dict | None = None) ->
     """Validate a worker's answer to a task (its `task_data` for types whose answers refer to it: ranking);
     return (payload to store, normalized value)."""
     if not isinstance(payload, dict):
-        raise ApplicationError("The answer must be a JSON object.", fields={"answer": ["Must be an object."]})
+        raise InvalidShape("The answer must be a JSON object.", fields={"answer": ["Must be an object."]})
     kind = project.task_type
     if kind == TaskType.OCR:
         text = _text(payload.get("text"), field="text", max_len=MAX_OCR_ANSWER, required=False)
         if not text.strip():
-            raise ApplicationError("Type the text you see (or skip the task).", fields={"text": ["Required."]})
+            raise InvalidShape("Type the text you see (or skip the task).", fields={"text": ["Required."]})
         return {"text": text}, normalize_ocr(text, case_sensitive=project.case_sensitive)
     if kind == TaskType.CLASSIFICATION:
         choice = payload.get("choice")
         if choice not in project.choices:
-            raise ApplicationError(
+            raise InvalidShape(
                 f"'choice' must be one of: {', '.join(map(str, project.choices))}.", fields={"choice": ["Not one of the project's choices."]}
             )
         return {"choice": choice}, str(choice)
     if kind == TaskType.PAIRWISE:
         preferred = payload.get("preferred")
         if preferred not in PAIRWISE_CHOICES:
-            raise ApplicationError("'preferred' must be 'a', 'b' or 'tie'.", fields={"preferred": ["Must be a, b or tie."]})
+            raise InvalidShape("'preferred' must be 'a', 'b' or 'tie'.", fields={"preferred": ["Must be a, b or tie."]})
         reason = _text(payload.get("reason") or "", field="reason", max_len=MAX_REASON, required=False)
         return {"preferred": preferred, "reason": reason}, preferred
     if kind == TaskType.MULTILABEL:
@@ -210,13 +217,13 @@ def validate_answer(project: Project, payload, task_data: dict | None = None) ->
 def _multilabel_answer(project: Project, payload: dict) -> tuple[dict, str]:
     chosen = payload.get("choices")
     if not isinstance(chosen, list) or any(c not in project.choices for c in chosen) or len(set(chosen)) != len(chosen):
-        raise ApplicationError(
+        raise InvalidShape(
             f"'choices' is a list of distinct labels from: {', '.join(map(str, project.choices))}.", fields={"choices": ["Not the project's labels."]}
         )
     config = project.task_config or {}
     low, high = config.get("min_choices", 0), config.get("max_choices", len(project.choices))
     if not low <= len(chosen) <= high:
-        raise ApplicationError(f"Choose {low} to {high} labels.", fields={"choices": [f"{low} to {high} labels."]})
+        raise InvalidShape(f"Choose {low} to {high} labels.", fields={"choices": [f"{low} to {high} labels."]})
     ordered = [c for c in project.choices if c in chosen]  # the project's order: the same set is the same answer
     return {"choices": ordered}, "|".join(ordered)
 
@@ -227,12 +234,12 @@ def _ranking_answer(project: Project, payload: dict, task_data: dict | None) -> 
     count = len((task_data or {}).get("responses") or [])
     flat = [i for group in order for i in group] if isinstance(order, list) and all(isinstance(g, list) and g for g in order) else None
     if flat is None or not all(isinstance(i, int) and not isinstance(i, bool) for i in flat) or sorted(flat) != list(range(count)):
-        raise ApplicationError(
+        raise InvalidShape(
             f"'order' lists every response (0 to {count - 1}) once, best first, as groups: [[2], [0], [1]].",
             fields={"order": ["Every response once."]},
         )
     if not (project.task_config or {}).get("allow_ties") and any(len(group) > 1 for group in order):
-        raise ApplicationError("This project does not allow ties: put the responses in a strict order.", fields={"order": ["No ties."]})
+        raise InvalidShape("This project does not allow ties: put the responses in a strict order.", fields={"order": ["No ties."]})
     order = [sorted(group) for group in order]
     return {"order": order}, ">".join("=".join(str(i) for i in group) for group in order)
 
@@ -244,19 +251,19 @@ def _rubric_answer(project: Project, payload: dict) -> tuple[dict, str]:
     dimensions = (project.task_config or {}).get("dimensions") or []
     scores, rationales = payload.get("scores"), payload.get("rationales") or {}
     if not isinstance(scores, dict) or set(scores) != {d["key"] for d in dimensions} or not isinstance(rationales, dict):
-        raise ApplicationError(
+        raise InvalidShape(
             "'scores' rates every dimension: " + ", ".join(d["key"] for d in dimensions) + ".", fields={"scores": ["Every dimension, once."]}
         )
     clean_scores, clean_reasons = {}, {}
     for dim in dimensions:
         key, score = dim["key"], scores[dim["key"]]
         if not isinstance(score, int) or isinstance(score, bool) or not 0 <= score < len(dim["scale"]):
-            raise ApplicationError(
+            raise InvalidShape(
                 f"'{key}' is a point of its scale, 0 to {len(dim['scale']) - 1}.", fields={f"scores.{key}": [f"0 to {len(dim['scale']) - 1}."]}
             )
         reason = _text(rationales.get(key) or "", field=f"rationales.{key}", max_len=MAX_REASON, required=False)
         if dim["rationale"] == "required" and not reason.strip():
-            raise ApplicationError(f"Explain your rating of {dim['label']}.", fields={f"rationales.{key}": ["Required."]})
+            raise InvalidShape(f"Explain your rating of {dim['label']}.", fields={f"rationales.{key}": ["Required."]})
         clean_scores[key] = score
         if reason.strip() and dim["rationale"] != "none":
             clean_reasons[key] = reason
@@ -266,7 +273,7 @@ def _rubric_answer(project: Project, payload: dict) -> tuple[dict, str]:
 def gold_value(project: Project, gold, task_data: dict | None = None) -> str:
     """Normalize a gold answer given by the client at import (same shape as a worker answer)."""
     if project.task_type == TaskType.REWRITE:
-        raise ApplicationError("Rewrite tasks have no single right answer: they are reviewed, not checked against gold.", fields={"gold": ["Not for rewrites."]})
+        raise InvalidShape("Rewrite tasks have no single right answer: they are reviewed, not checked against gold.", fields={"gold": ["Not for rewrites."]})
     if isinstance(gold, str):
         gold = {TaskType.OCR: {"text": gold}, TaskType.CLASSIFICATION: {"choice": gold}}.get(project.task_type, {"preferred": gold})
     _, value = validate_answer(project, gold, task_data)

@@ -158,3 +158,25 @@ def test_ranking_labels_export_every_pair_in_trls_shape(org_api, organization):
         (responses[2], responses[0]), (responses[2], responses[1]), (responses[0], responses[1])
     ]
     assert all(set(p) == {"prompt", "chosen", "rejected"} and p["prompt"] == "Explain tides." for p in pairs)
+
+
+@pytest.mark.parametrize(
+    ("task_type", "answer", "field"),
+    [
+        ("ranking", {"order": [[0], [1]]}, "order"),  # a response left out
+        ("rubric", {"scores": {"accuracy": 9, "tone": 1}, "rationales": {"accuracy": "x"}}, "scores.accuracy"),  # off the scale
+        ("rubric", {"scores": {"accuracy": 2, "tone": 1}, "rationales": {"accuracy": "x" * 2001}}, "rationales.accuracy"),  # too long
+        ("multilabel", {"choices": ["delivery", "spam"]}, "choices"),
+        ("rewrite", {"text": ""}, "text"),
+    ],
+)
+def test_adversarial_bad_answers_get_a_400_naming_the_field_through_the_api(task_type, answer, field):
+    from rest_framework.test import APIClient
+
+    project = factories.make_project(factories.make_organization(), task_type=task_type, tasks=1, overlap=1)
+    api = APIClient()
+    api.force_authenticate(factories.make_member())
+    lease = api.post("/api/v1/work/next/", {"project": project.pk}, format="json").json()["assignment"]["id"]
+    response = api.post(f"/api/v1/work/assignments/{lease}/submit/", {"answer": answer}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    assert response.status_code == 400 and field in response.json()["error"]["fields"], response.content
+    assert not Answer.objects.exists()

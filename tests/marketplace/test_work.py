@@ -130,7 +130,7 @@ class TestSubmitAndConsensus:
         no_key = member_api.post(f"/api/v1/work/assignments/{lease}/submit/", {"answer": {"choice": "positive"}}, format="json")
         assert no_key.json()["error"]["code"] == "idempotency_key_required"
         bad = _submit(member_api, lease, {"choice": "maybe"})
-        assert bad.status_code == 422 and "choice" in bad.json()["error"]["fields"]
+        assert bad.status_code == 400 and "choice" in bad.json()["error"]["fields"]
         intruder = _client_for(factories.make_member())
         assert _submit(intruder, lease, {"choice": "positive"}).status_code == 404
         assert Answer.objects.count() == 0 and Assignment.objects.get(pk=lease).state == "leased"
