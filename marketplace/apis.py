@@ -226,9 +226,13 @@ class ProjectResultsApi(APIView):
         project = _client_project(request, project_id)
         fmt, since = export_format(request), export_since(request)
         entry = exports.export_begin(project=project, purpose=request.query_params.get("purpose", ""))
-        response = results_stream(project=project, fmt=fmt, since=since, entry=entry)
-        response["Link"] = f'<{request.build_absolute_uri(f"/api/v1/projects/{project.pk}/datasheet/")}>; rel="describedby"'
-        return response
+        return described_by_datasheet(request, results_stream(project=project, fmt=fmt, since=since, entry=entry), project)
+
+
+def described_by_datasheet(request, response, project: Project):
+    """Every export names its datasheet: `Link: <…/datasheet/>; rel="describedby"`."""
+    response["Link"] = f'<{request.build_absolute_uri(f"/api/v1/projects/{project.pk}/datasheet/")}>; rel="describedby"'
+    return response
 
 
 def export_format(request) -> str:

@@ -17,7 +17,7 @@ from coop.exports import streamed
 from coop.permissions import IsClient, IsMember
 
 from . import agreement, dataset_exports
-from .apis import _client_project, export_format, export_since
+from .apis import _client_project, described_by_datasheet, export_format, export_since
 from .datasheet import project_datasheet
 from .selectors import worker_pseudonym
 from .services import exports
@@ -46,7 +46,8 @@ class ProjectAnswersExportApi(APIView):
         fmt, since = export_format(request), export_since(request)
         entry = exports.export_begin(project=project, purpose=request.query_params.get("purpose", ""))
         rows = exports.export_rows_counted(dataset_exports.answer_rows(project=project, since=since), entry=entry)
-        return streamed(fmt, rows, fields=dataset_exports.ANSWER_FIELDS, filename=f"project-{project.pk}-answers", prepare_csv=json_cells)
+        response = streamed(fmt, rows, fields=dataset_exports.ANSWER_FIELDS, filename=f"project-{project.pk}-answers", prepare_csv=json_cells)
+        return described_by_datasheet(request, response, project)
 
 
 class ProjectPreferencesApi(APIView):
@@ -69,7 +70,8 @@ class ProjectPreferencesApi(APIView):
         dataset_exports.preference_check(project, source)
         entry = exports.export_begin(project=project, purpose=request.query_params.get("purpose", ""))
         rows = exports.export_rows_counted(dataset_exports.preference_rows(project=project, source=source), entry=entry)
-        return streamed(fmt, rows, fields=dataset_exports.PREFERENCE_FIELDS, filename=f"project-{project.pk}-preferences")
+        response = streamed(fmt, rows, fields=dataset_exports.PREFERENCE_FIELDS, filename=f"project-{project.pk}-preferences")
+        return described_by_datasheet(request, response, project)
 
 
 class ProjectDatasheetApi(APIView):

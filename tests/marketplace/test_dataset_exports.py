@@ -64,7 +64,8 @@ def test_preference_pairs_take_trls_shape_and_leave_ties_out(org_api, organizati
     url = f"/api/v1/projects/{project.pk}/preferences/"
     pairs = _lines(org_api.get(url, PURPOSE))
     assert pairs == [{"prompt": "Q0?", "chosen": "A", "rejected": "B"}, {"prompt": "Q1?", "chosen": "B", "rejected": "A"}]
-    assert _lines(org_api.get(url, {**PURPOSE, "source": "answers"})) == pairs
+    from_answers = org_api.get(url, {**PURPOSE, "source": "answers"})
+    assert f"/api/v1/projects/{project.pk}/datasheet/" in from_answers["Link"] and _lines(from_answers) == pairs
     assert org_api.get(url, {**PURPOSE, "source": "everything"}).status_code == 400
     ocr = factories.make_project(organization, tasks=1)
     refused = org_api.get(f"/api/v1/projects/{ocr.pk}/preferences/", PURPOSE)
