@@ -123,3 +123,51 @@ class PayRaiseAdmin(ReadOnlyAdmin):
 
 
 from .ledger import admin as _ledger_admin  # noqa: E402,F401
+
+
+# --- Expert work and the benefits fund: read-only; what is private stays out of the admin ---------------
+
+from .benefits.models import BenefitClaim, BenefitEvidence  # noqa: E402
+from .expert import models as expert  # noqa: E402
+
+for model, columns in (
+    (expert.Qualification, ["slug", "name", "tier", "pass_mark", "is_active"]),
+    (expert.QualificationTestItem, ["qualification", "position", "task_type"]),
+    (expert.QualificationAttempt, ["qualification", "member", "status", "score", "passed", "started_at"]),
+    (expert.QualificationAttemptAnswer, ["attempt", "item", "correct"]),
+    (expert.QualificationNomination, ["qualification", "candidate", "nominated_by", "created_at"]),
+    (expert.QualificationGrant, ["qualification", "member", "source", "granted_at", "expires_at"]),
+    (expert.RateCardRate, ["qualification", "tier", "hourly_minimum", "currency", "effective_from"]),
+    (expert.GoldAccuracyHold, ["project", "worker", "status", "accuracy", "minimum", "created_at"]),
+    (expert.BonusBatch, ["organization", "project", "amount", "created_at"]),
+    (expert.Bonus, ["batch", "worker", "amount"]),
+    (expert.ProjectQuestion, ["project", "asked_by", "asked_at", "answered_at"]),
+    (expert.InstructionsVersion, ["project", "version", "created_at"]),
+):
+    admin.site.register(model, type(f"{model.__name__}Admin", (ReadOnlyAdmin,), {"list_display": ["id", *columns]}))
+
+
+@admin.register(expert.PayoutDestination)
+class PayoutDestinationAdmin(ReadOnlyAdmin):
+    """Only the masked form: the full details are shown on the payout desk, where a payout needs them."""
+
+    list_display = ["id", "member", "method", "masked", "is_current", "created_at"]
+    exclude = ["details"]
+
+
+@admin.register(BenefitClaim)
+class BenefitClaimAdmin(ReadOnlyAdmin):
+    """The decision and amount; the member's statement is for the deciders only (the claim's own pages)."""
+
+    list_display = ["id", "member", "kind", "amount", "currency", "status", "route", "decided_at", "paid_at"]
+    list_filter = ["status", "kind", "route"]
+    exclude = ["statement"]
+
+
+@admin.register(BenefitEvidence)
+class BenefitEvidenceAdmin(ReadOnlyAdmin):
+    """That evidence exists, never what it says: only the claim's deciders see it."""
+
+    list_display = ["id", "claim", "created_at"]
+    fields = ["claim", "created_at"]
+    readonly_fields = ["claim", "created_at"]
