@@ -517,11 +517,20 @@ class WorkRecordsApi(APIView):
             OpenApiParameter("format", str, enum=["json", "csv", "jsonl"], description="json (default), csv or jsonl"),
             OpenApiParameter("from", OpenApiTypes.DATE, description="first day (by lease start)"),
             OpenApiParameter("to", OpenApiTypes.DATE, description="last day"),
+            OpenApiParameter("kind", str, enum=["assignments", "bonuses"], description="assignments (default) or bonuses"),
         ],
         responses=EXPORT_RESPONSES,
     )
     def get(self, request):
         fmt, date_from, date_to = records_parameters(request.query_params)
+        kind = request.query_params.get("kind", "assignments")
+        if kind == "bonuses":
+            from .expert.selectors import BONUS_FIELDS, bonus_records
+
+            rows = bonus_records(member=request.user, date_from=date_from, date_to=date_to)
+            return streamed(fmt, rows, fields=BONUS_FIELDS, filename="my-bonuses")
+        if kind != "assignments":
+            raise ApplicationError("kind must be assignments or bonuses.", fields={"kind": ["assignments or bonuses"]}, status=400)
         rows = selectors.work_records(worker=request.user, date_from=date_from, date_to=date_to)
         return streamed(fmt, rows, fields=selectors.RECORD_FIELDS, filename="my-work-records")
 

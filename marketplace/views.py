@@ -110,6 +110,11 @@ def records(request):
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect("marketplace:records")
+    if request.GET.get("download") == "bonuses":
+        from .expert.selectors import BONUS_FIELDS, bonus_records
+
+        rows = bonus_records(member=request.user, date_from=date_from, date_to=date_to)
+        return streamed(fmt, rows, fields=BONUS_FIELDS, filename="my-bonuses")
     rows = selectors.work_records(worker=request.user, date_from=date_from, date_to=date_to)
     if request.GET.get("download"):
         return streamed(fmt, rows, fields=selectors.RECORD_FIELDS, filename="my-work-records")

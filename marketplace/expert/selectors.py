@@ -74,6 +74,25 @@ def bonuses_of(*, member: User):
     return Bonus.objects.filter(worker=member).select_related("batch__project", "batch__organization").order_by("-batch__created_at", "-id")
 
 
+BONUS_FIELDS = ["bonus_id", "date", "project_id", "project", "client", "currency", "amount", "reason"]
+
+
+def bonus_records(*, member: User, date_from=None, date_to=None):
+    """A member's bonuses as export rows (their records download), newest first, within the dates if given."""
+    bonuses = bonuses_of(member=member)
+    if date_from is not None:
+        bonuses = bonuses.filter(batch__created_at__date__gte=date_from)
+    if date_to is not None:
+        bonuses = bonuses.filter(batch__created_at__date__lte=date_to)
+    for bonus in bonuses.iterator(chunk_size=2000):
+        batch = bonus.batch
+        yield {
+            "bonus_id": bonus.pk, "date": batch.created_at.date().isoformat(), "project_id": batch.project_id,
+            "project": batch.project.title, "client": batch.organization.name, "currency": batch.project.currency,
+            "amount": str(bonus.amount), "reason": batch.reason,
+        }
+
+
 def holds_of(*, member: User):
     return GoldAccuracyHold.objects.filter(worker=member).select_related("project").order_by("-created_at")
 

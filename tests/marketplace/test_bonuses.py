@@ -113,3 +113,23 @@ def test_the_bonus_api_and_what_members_see(organization, org_api, worked, clien
     api = APIClient()
     api.force_authenticate(workers[1])
     assert api.get("/api/v1/work/bonuses/").json()[0]["amount"] == "2.0000"
+
+
+def test_bonuses_are_in_the_members_records_download(organization, worked, client):
+    import csv
+    import io
+
+    project, workers = worked
+    factories.deposit(organization, "10.00")
+    bonuses.bonus_pay(organization=organization, project=project, client_key="rec-1", amount=D("1.50"), reason="Great accuracy this week.", all_accepted=True)
+    client.force_login(workers[0])
+    response = client.get("/work/records/", {"download": "bonuses", "format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [(r["project"], r["amount"], r["reason"]) for r in rows] == [(project.title, "1.5000", "Great accuracy this week.")]
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(workers[0])
+    listed = b"".join(api.get("/api/v1/work/records/", {"kind": "bonuses", "format": "jsonl"}).streaming_content).decode()
+    assert "Great accuracy this week." in listed
+    assert api.get("/api/v1/work/records/", {"kind": "everything"}).status_code == 400
