@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from coop.models import User
+from coop.models import Notification, User
 from coop.realtime import group_send_on_commit
 from coop.services import notification_send
 
@@ -92,9 +92,19 @@ def preference_set(*, user: User, daily_digest: bool) -> NotificationPreference:
     return preference
 
 
-def _digest_body(*, membership_id: int, since: datetime, now: datetime) -> list[str]:
+# Notifications that other apps keep quietly in a digest reader's inbox instead of pushing (e.g. answers to
+# questions about a project, amended instructions); the digest lists the unread ones of its day.
+DIGEST_KINDS = ("project.question_answered", "project.instructions_amended")
+
+
+def _digest_body(*, membership_id: int, since: datetime, now: datetime, user_id: int | None = None) -> list[str]:
     mine = Proposal.objects.filter(electors__membership_id=membership_id)
     lines = []
+    if user_id is not None:
+        kept = Notification.objects.filter(
+            user_id=user_id, kind__in=DIGEST_KINDS, read_at__isnull=True, created_at__gt=since, created_at__lte=now
+        ).order_by("created_at")
+        lines += [note.title for note in kept[:20]]
     voted = Q(votes__membership_id=membership_id) | Q(participations__membership_id=membership_id)
     # Reminders of open votes go only to those who have not voted yet.
     for proposal in mine.filter(opened_at__gt=since, opened_at__lte=now).exclude(voted).order_by("closes_at"):
@@ -127,12 +137,14 @@ def governance_digest_send(*, now: datetime | None = None) -> int:
             membership = getattr(preference.user, "membership", None)
             if not claimed or membership is None:
                 continue
-            lines = _digest_body(membership_id=membership.pk, since=preference.last_digest_at or now - DIGEST_EVERY, now=now)
+            lines = _digest_body(
+                membership_id=membership.pk, since=preference.last_digest_at or now - DIGEST_EVERY, now=now, user_id=preference.user_id
+            )
             if lines:
                 notification_send(
                     user=preference.user,
                     kind="governance.digest",
-                    title=f"Governance digest: {len(lines)} update{'s' if len(lines) != 1 else ''}",
+                    title=f"Your daily digest: {len(lines)} update{'s' if len(lines) != 1 else ''}",
                     body="\n".join(lines),
                     url=reverse("governance:proposal_list"),
                 )

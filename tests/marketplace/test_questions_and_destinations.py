@@ -51,6 +51,12 @@ class TestQuestions:
         assert api.get(f"/api/v1/work/projects/{live.pk}/questions/").json()[0]["answer"] == "Yes, type them."
         assert member.notifications.filter(kind="project.question_answered").exists()
         assert other.notifications.filter(kind="project.question_answered").exists()  # kept in the digest member's inbox
+        # ... and listed in their daily digest, with the governance news.
+        from governance.services import governance_digest_send
+
+        assert governance_digest_send(now=timezone.now() + timedelta(minutes=5)) == 1
+        digest = other.notifications.get(kind="governance.digest")
+        assert live.title in digest.body and not member.notifications.filter(kind="governance.digest").exists()
 
     def test_adversarial_another_client_cannot_read_or_answer(self, live, member):
         question = questions.question_ask(member=member, project=live, body="Is this a 0 or an O?")
