@@ -6,11 +6,14 @@ from coop.admin_site import ReadOnlyAdmin
 from coop.errors import ApplicationError
 
 from .models import (
+    ContributorCredit,
     DatasetContributor,
     DatasetSnapshot,
     ModelPromotion,
     ModelVersion,
     PredictionUsage,
+    PrefillServed,
+    ServingRestriction,
     SnapshotExclusion,
     SnapshotItem,
     SnapshotSource,
@@ -162,3 +165,18 @@ class DatasetContributorAdmin(ReadOnlyAdmin):
 class TrainingMetricAdmin(ReadOnlyAdmin):
     list_display = ["id", "run", "event", "epoch", "step", "loss", "val_seq_acc", "val_char_acc", "images_per_s"]
     list_filter = ["event"]
+
+
+@admin.register(ServingRestriction)
+class ServingRestrictionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "model_version", "organization", "dua", "reason", "created_at"]
+
+
+@admin.register(PrefillServed)
+class PrefillServedAdmin(ReadOnlyAdmin):
+    list_display = ["id", "assignment", "model_version", "confidence", "created_at"]
+
+
+@admin.register(ContributorCredit)
+class ContributorCreditAdmin(ReadOnlyAdmin):
+    list_display = ["id", "user", "credit_by_name", "updated_at"]

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from coop.errors import ApplicationError
+from coop.pagination import PAGE_PARAMETERS, page_of, paginated
 from coop.parsers import LargeJSONParser
 from coop.permissions import IsClient, IsMember, IsSteward, client_organization
 from coop.validation import IdField, RefuseUnknownFieldsMixin
@@ -78,9 +79,9 @@ class TrainingRunListApi(APIView):
 
     permission_classes = [IsSteward]
 
-    @extend_schema(responses=RunOutput(many=True))
+    @extend_schema(operation_id="v1_mlops_runs_list", parameters=PAGE_PARAMETERS, responses=page_of(RunOutput, "TrainingRun"))
     def get(self, request):
-        return Response(RunOutput(selectors.run_list()[:200], many=True).data)
+        return paginated(request, selectors.run_list(), RunOutput, view=self)
 
     @extend_schema(request=RunInput, responses={201: RunOutput, 422: OpenApiResponse(description="refused: reason in error.code")})
     def post(self, request):
@@ -148,9 +149,9 @@ class ModelVersionOutput(serializers.ModelSerializer):
 class ModelVersionListApi(APIView):
     permission_classes = [IsSteward]
 
-    @extend_schema(responses=ModelVersionOutput(many=True))
+    @extend_schema(operation_id="v1_mlops_models_list", parameters=PAGE_PARAMETERS, responses=page_of(ModelVersionOutput, "ModelVersion"))
     def get(self, request):
-        return Response(ModelVersionOutput(selectors.model_versions()[:500], many=True).data)
+        return paginated(request, selectors.model_versions(), ModelVersionOutput, view=self)
 
 
 class PromoteInput(RefuseUnknownFieldsMixin, serializers.Serializer):
@@ -287,10 +288,10 @@ class OcrModelListApi(APIView):
 
     permission_classes = [IsClient]
 
-    @extend_schema(responses=EntitledModelOutput(many=True))
+    @extend_schema(operation_id="v1_ocr_models_list", parameters=PAGE_PARAMETERS, responses=page_of(EntitledModelOutput, "EntitledModel"))
     def get(self, request):
-        versions = inference.entitled_versions(client_organization(request)).order_by("name", "-version")[:200]
-        return Response(EntitledModelOutput(versions, many=True).data)
+        versions = inference.entitled_versions(client_organization(request)).order_by("name", "-version")
+        return paginated(request, versions, EntitledModelOutput, view=self)
 
 
 # --- Model cards and datasheets ---------------------------------------------------------------------

@@ -45,8 +45,8 @@ def test_client_b_cannot_use_a_model_trained_only_on_client_a_data(steward):
     response = _api(org_b).post("/api/v1/ocr/predict/", body, format="json")
     assert response.status_code == 403 and response.json()["error"]["code"] == "not_entitled"
     assert _api(org_b).post("/api/v1/ocr/predict/", {"images": [captcha_b64("1")]}, format="json").status_code == 404
-    assert _api(org_b).get("/api/v1/ocr/models/").json() == []
-    assert [m["id"] for m in _api(org_a).get("/api/v1/ocr/models/").json()] == [version.pk]
+    assert _api(org_b).get("/api/v1/ocr/models/").json()["results"] == []
+    assert [m["id"] for m in _api(org_a).get("/api/v1/ocr/models/").json()["results"]] == [version.pk]
     assert not PredictionUsage.objects.exists()
 
 

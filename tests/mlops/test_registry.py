@@ -58,5 +58,5 @@ def test_members_and_clients_cannot_promote_or_roll_back(member, member_api, org
         assert client.post("/api/v1/mlops/models/rollback/", {"name": "captcha"}, format="json").status_code == 403
     response = steward_api(steward).post(f"/api/v1/mlops/models/{version.pk}/promote/")
     assert response.status_code == 200 and response.json()["promoted"] is True
-    listed = steward_api(steward).get("/api/v1/mlops/models/").json()
+    listed = steward_api(steward).get("/api/v1/mlops/models/").json()["results"]
     assert listed[0]["contributors"] == 1

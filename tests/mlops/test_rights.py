@@ -57,7 +57,7 @@ def test_an_amendment_withdrawing_train_models_retires_the_promoted_model_with_n
     assert response.status_code == 410 and response.json()["error"]["code"] == "model_retired"
     response = _predict(org, model="captcha")
     assert response.status_code == 410 and response.json()["error"]["code"] == "model_retired"
-    assert _api(org).get("/api/v1/ocr/models/").json() == []
+    assert _api(org).get("/api/v1/ocr/models/").json()["results"] == []
 
 
 def test_a_deletion_attestation_retires_the_model(steward):
