@@ -30,7 +30,7 @@ def rss_mb() -> float:
 
 
 def setup(answers: int):
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coop.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DEBUG", "true")
     import django
 

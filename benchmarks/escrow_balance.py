@@ -50,7 +50,7 @@ def main():
     parser.add_argument("--batch", type=int, default=20_000)
     args = parser.parse_args()
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coop.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
     django.setup()

@@ -4,7 +4,7 @@ Runs against a live server (any mode). Example on PostgreSQL + Redis:
 
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/coop_bench REDIS_URL=redis://127.0.0.1:6379/2
     python manage.py migrate
-    uvicorn coop.asgi:application --port 8100 --workers 3 --no-access-log &   # the server under test
+    uvicorn config.asgi:application --port 8100 --workers 3 --no-access-log &   # the server under test
     python benchmarks/marketplace_claiming.py --url http://127.0.0.1:8100 --tasks 100000 --workers 20 --duration 120 \\
         --server-pid $(pgrep -P $!)
 
@@ -38,7 +38,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def setup_accounts(workers: int, deposit: str) -> tuple[str, list[str]]:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coop.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
     django.setup()

@@ -15,7 +15,7 @@ os.environ.setdefault("VAR_DIR", "/tmp/coop-test-var")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")
 os.environ.setdefault("PSEUDONYM_KEY", "test-only-pseudonym-key-0123456789abcdefghijklmnopqrstuvwxyz")
 
-from coop.settings import *  # noqa: E402,F403
+from config.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -25,7 +25,7 @@ def test_adversarial_rotating_the_secret_key_keeps_worker_pseudonyms(settings):
 def _start(**env):
     clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "PSEUDONYM_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE")}
     # ENV_FILE=/dev/null: a developer's .env must not supply the keys.
-    clean.update(env, DJANGO_SETTINGS_MODULE="coop.settings", VAR_DIR="/tmp/coop-test-var", ENV_FILE="/dev/null")
+    clean.update(env, DJANGO_SETTINGS_MODULE="config.settings", VAR_DIR="/tmp/coop-test-var", ENV_FILE="/dev/null")
     code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); import django; django.setup(); print('started')"
     return subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, cwd="/", timeout=120)
 

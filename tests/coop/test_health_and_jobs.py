@@ -51,7 +51,7 @@ def test_web_process_never_imports_torch_or_timm():
         "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'tests.settings');"
         "import django; django.setup();"
         "from django.urls import get_resolver; get_resolver().url_patterns;"
-        "import coop.asgi, coop.wsgi;"
+        "import config.asgi, config.wsgi;"
         "from django.contrib import admin; admin.autodiscover();"
         "bad = sorted(m for m in ('torch', 'timm', 'torchvision') if m in sys.modules);"
         "print(','.join(bad)); sys.exit(1 if bad else 0)"

@@ -6,7 +6,7 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from coop.asgi import application
+from config.asgi import application
 from coop.services import notification_send
 from tests import factories
 

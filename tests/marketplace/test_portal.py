@@ -67,7 +67,7 @@ def test_steward_review_queue_actions(client, steward, organization):
 
 @pytest.mark.django_db(transaction=True)
 def test_feed_socket_announces_publication(client):
-    from coop.asgi import application
+    from config.asgi import application
 
     member = factories.make_member()
     client.force_login(member)

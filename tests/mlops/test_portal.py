@@ -7,7 +7,7 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from coop.asgi import application
+from config.asgi import application
 from mlops.models import ModelVersion, TrainingMetric, TrainingRun
 from mlops.services import training
 from mlops.services.snapshots import snapshot_create

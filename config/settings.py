@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "marketplace",
     "governance",
     "mlops",
+    "config",
 ]
 
 MIDDLEWARE = [
@@ -79,9 +80,9 @@ MIDDLEWARE = [
     "coop.middleware.MemberTimezoneMiddleware",
 ]
 
-ROOT_URLCONF = "coop.urls"
-WSGI_APPLICATION = "coop.wsgi.application"
-ASGI_APPLICATION = "coop.asgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
 
 TEMPLATES = [
     {
