@@ -134,7 +134,7 @@ def _sources(snapshot: DatasetSnapshot) -> list[dict]:
 
 
 def _intended_use(snapshot: DatasetSnapshot) -> dict:
-    purposes, prohibited, summaries = [], [], []
+    purposes, prohibited = [], []
     for source in SnapshotSource.objects.filter(snapshot=snapshot).select_related("dua").order_by("pk"):
         for purpose in source.dua.permitted_purposes or []:
             if purpose not in purposes:

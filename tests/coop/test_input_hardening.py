@@ -258,7 +258,7 @@ def test_the_parser_bounds_depth_without_recursing():
 
 @pytest.mark.parametrize("text", ["a\\u0000b", "\\udc00", "ok\\ud83d"])
 def test_adversarial_an_ocr_answer_with_nul_or_a_lone_surrogate_is_a_400_at_submit(organization, member, text):
-    project = factories.make_project(organization, task_type="ocr", tasks=1)
+    factories.make_project(organization, task_type="ocr", tasks=1)
     api = _as(member)
     lease = api.post("/api/v1/work/next/", {}, format="json").json()["assignment"]["id"]
     response = api.generic(

@@ -5,7 +5,6 @@ from rest_framework.test import APIClient
 
 from coop.services.notifications import notification_send
 from marketplace.services import projects
-from tests import factories
 
 pytestmark = pytest.mark.django_db
 

@@ -355,7 +355,7 @@ def test_adversarial_no_join_or_ordering_links_50_voters_to_their_choices():
     assert tail[hits] >= ALPHA, f"{how} pairs {hits} of 50 voters with their own choice (chance: p = {float(tail[hits]):.2e})"
 
     if connection.vendor == "postgresql":
-        xmin = f"SELECT DISTINCT xmin::text FROM {{}} WHERE proposal_id = %s"
+        xmin = "SELECT DISTINCT xmin::text FROM {} WHERE proposal_id = %s"
         ballot_xids = set(_column(xmin.format(SecretBallot._meta.db_table), [proposal.pk]))
         voter_xids = set(_column(xmin.format(Participation._meta.db_table), [proposal.pk]))
         assert len(ballot_xids) == 1 and not ballot_xids & voter_xids  # all written by the close, none by a voter

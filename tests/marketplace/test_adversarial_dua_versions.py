@@ -6,8 +6,7 @@
 """
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from django.utils import timezone
@@ -18,6 +17,7 @@ from marketplace.models import Task, WebhookDelivery
 from marketplace.selectors import label_rows
 from marketplace.services import claiming, exports, submission, webhooks
 from tests import factories
+from tests.http_receiver import serving
 
 
 def _work(project, worker, text, key):
@@ -157,8 +157,5 @@ class _Receiver(BaseHTTPRequestHandler):
 @pytest.fixture
 def receiver():
     _Receiver.received = []
-    server = HTTPServer(("127.0.0.1", 0), _Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
+    with serving(_Receiver) as server:
+        yield server

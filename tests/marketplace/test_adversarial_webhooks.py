@@ -9,8 +9,7 @@ replaced where the test is about what a name resolves to.
 """
 
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from django.db.models import F
@@ -20,6 +19,7 @@ from coop.services.tokens import api_token_create
 from marketplace.models import Project, WebhookDelivery
 from marketplace.services import projects, webhooks
 from tests import factories
+from tests.http_receiver import serving
 
 pytestmark = pytest.mark.django_db
 
@@ -110,11 +110,8 @@ class _Redirector(BaseHTTPRequestHandler):
 @pytest.fixture
 def redirector():
     _Redirector.hits = []
-    server = HTTPServer(("127.0.0.1", 0), _Redirector)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
+    with serving(_Redirector) as server:
+        yield server
 
 
 def test_adversarial_a_redirect_inward_is_not_followed(redirector, settings):

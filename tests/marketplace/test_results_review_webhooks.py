@@ -3,9 +3,8 @@ import hashlib
 import hmac
 import io
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from django.utils import timezone
@@ -17,6 +16,7 @@ from marketplace.services import claiming, review, submission
 from marketplace.services.review import answers_auto_accept_due
 from tests import factories
 from tests.conftest import join_queues
+from tests.http_receiver import serving
 
 
 PURPOSE = {"purpose": "model_training"}
@@ -192,11 +192,8 @@ class _Receiver(BaseHTTPRequestHandler):
 def receiver():
     _Receiver.received = []
     _Receiver.fail_first = 0
-    server = HTTPServer(("127.0.0.1", 0), _Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
+    with serving(_Receiver) as server:
+        yield server
 
 
 def test_webhooks_are_signed_retried_and_sent_once(receiver, dramatiq_worker, settings):
