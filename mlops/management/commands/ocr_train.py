@@ -31,6 +31,10 @@ class Command(BaseCommand):
         parser.add_argument("--in-chans", type=int, default=3, choices=[1, 3], help="1: grayscale (faster on a CPU)")
         parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
         parser.add_argument("--charset", default="", help="allowed characters (labels outside are excluded)")
+        parser.add_argument(
+            "--no-early-stop", action="store_true",
+            help="train every epoch (a small validation split reaches 100%% long before the model generalizes)",
+        )
         parser.add_argument("--promote", action="store_true", help="promote the model when training succeeds")
         parser.add_argument("--no-wait", action="store_true", help="queue the run and return")
 
@@ -43,6 +47,8 @@ class Command(BaseCommand):
         config = {key: options[key] for key in ("epochs", "batch_size", "lr", "img_height", "img_width", "in_chans", "device")}
         if options["backbone"]:
             config["backbone"] = options["backbone"]
+        if options["no_early_stop"]:
+            config["early_stop_seq_acc"] = None
         snapshot_options = {"charset": options["charset"]} if options["charset"] else {}
         try:
             run = training_run_start(actor=demo.demo_steward(), model_name=options["model_name"], projects=projects, config=config,
