@@ -16,6 +16,7 @@ import threading
 
 import dramatiq
 from django.conf import settings
+from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +26,20 @@ _embedded_lock = threading.Lock()
 
 def broker() -> dramatiq.Broker:
     return dramatiq.get_broker()
+
+
+def enqueue_on_commit(actor_name: str, *ids: int, **options) -> None:
+    """Send the job `actor_name(*ids)` once the current transaction commits (at once outside one).
+
+    Services name the actor instead of importing it, so an app's tasks.py imports its services and never the
+    other way round. `options` go to dramatiq's send_with_options (e.g. on_failure="webhook_failed").
+    A rolled-back write never enqueues a job.
+    """
+
+    def send():
+        broker().get_actor(actor_name).send_with_options(args=ids, **options)
+
+    transaction.on_commit(send)
 
 
 def is_in_process_broker() -> bool:

@@ -9,10 +9,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from coop.errors import ApplicationError, Conflict
+from coop.jobs import enqueue_on_commit
 from coop.models import ClientOrganization, User
 from coop.services.membership import require_steward
 from coop.services.notifications import publish_to_user
 
+from ..expert import project_terms
 from ..models import Project, Task, TaskType
 from ..pay import current_pay_floor, minimum_pay_per_task
 from ..task_types import CHOICE_TYPES, validate_config
@@ -20,7 +22,6 @@ from . import lifecycle
 from .payment import adopt_measured_time, escrow_cover_owed, escrow_ensure, measured_seconds, project_settle
 from .relaunch import relaunch_cut_of
 from .webhooks import webhook_url_check
-from ..expert import project_terms
 
 S = Project.Status
 P = Project.PauseKind
@@ -324,12 +325,6 @@ def project_resume_propose(*, project: Project, statement: str, member: User | N
     return proposal
 
 
-def _close_books(project_id: int) -> None:
-    from ..tasks import project_closed
-
-    project_closed.send(project_id)
-
-
 @transaction.atomic
 def project_cancel(*, project: Project) -> Project:
     """Cancel: no new leases; answers already submitted are still reviewed and paid."""
@@ -346,7 +341,7 @@ def project_cancel(*, project: Project) -> Project:
     project.completed_at = timezone.now()
     project.save(update_fields=["status", "completed_at", "updated_at"])
     _announce(project, "cancelled")
-    transaction.on_commit(lambda: _close_books(project.pk))
+    enqueue_on_commit("project_closed", project.pk)
     return project
 
 

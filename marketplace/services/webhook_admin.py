@@ -11,6 +11,7 @@ import secrets
 from django.db import transaction
 
 from coop.errors import ApplicationError, Conflict, NotFound
+from coop.jobs import enqueue_on_commit
 
 from ..models import Project, WebhookDelivery
 
@@ -34,9 +35,7 @@ def webhook_resend(*, project: Project, delivery_id: int) -> WebhookDelivery:
     delivery.status = WebhookDelivery.Status.PENDING
     delivery.last_error = ""
     delivery.save(update_fields=["status", "last_error"])
-    from ..tasks import deliver_webhook, webhook_failed
-
-    transaction.on_commit(lambda: deliver_webhook.send_with_options(args=(delivery.pk,), on_failure=webhook_failed))
+    enqueue_on_commit("deliver_webhook", delivery.pk, on_failure="webhook_failed")
     return delivery
 
 

@@ -35,6 +35,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from coop.errors import ApplicationError
+from coop.jobs import enqueue_on_commit
 
 from ..models import Project, WebhookDelivery
 from .exports import webhook_release_check
@@ -200,9 +201,7 @@ def webhook_enqueue(*, project: Project, event: str, event_key: str, payload: di
             )
     except IntegrityError:
         return None  # this event was already queued
-    from ..tasks import deliver_webhook, webhook_failed
-
-    transaction.on_commit(lambda: deliver_webhook.send_with_options(args=(delivery.pk,), on_failure=webhook_failed))
+    enqueue_on_commit("deliver_webhook", delivery.pk, on_failure="webhook_failed")
     return delivery
 
 

@@ -25,8 +25,6 @@ import time
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -35,11 +33,14 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from coop.errors import ApplicationError, Conflict
+from coop.jobs import enqueue_on_commit
 from coop.models import User
+from coop.realtime import group_send, group_send_on_commit
 from coop.services.membership import require_steward
 from marketplace.models import Project
 from mlops.ocr.config import TrainConfig
 
+from .. import cards
 from ..models import DatasetSnapshot, Split, TrainingMetric, TrainingRun
 from .snapshots import snapshot_create
 
@@ -58,14 +59,14 @@ def run_group(run_id: int) -> str:
 
 
 def publish_run_event(run_id: int, event: dict) -> None:
-    """Send a progress or status event to the run's sockets now (the worker is not inside a transaction)."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(run_group(run_id), {"type": "run.event", "event": event})
-    except Exception:  # a channel-layer hiccup must never fail a training run
-        logger.warning("Could not publish progress of run %s", run_id, exc_info=True)
+    """Send a progress or status event to the run's sockets now (the worker is not inside a transaction).
+
+    A channel-layer hiccup is logged, never raised: it must not fail a training run."""
+    group_send(run_group(run_id), "run.event", event)
+
+
+def publish_run_event_on_commit(run_id: int, event: dict) -> None:
+    group_send_on_commit(run_group(run_id), "run.event", event)
 
 
 def runs_dir() -> Path:
@@ -114,11 +115,9 @@ def training_run_start(
         snapshot = snapshot_create(actor=actor, name=model_name, projects=projects, **(snapshot_options or {}))
     run_config = clean_config(config, snapshot)  # bad settings are named before an empty split is
     if snapshot.sources.filter(dua__training_summary_required=True).exists():
-        from ..cards import SummaryUnavailable, public_summary
-
         try:  # a DUA that requires the public training-content summary blocks training until it can be generated
-            public_summary(snapshot)
-        except SummaryUnavailable as error:
+            cards.public_summary(snapshot)
+        except cards.SummaryUnavailable as error:
             raise ApplicationError(f"{error.message} The data-use agreement requires it before training.",
                                    code="training_summary_unavailable") from None
     if snapshot.train_count == 0:
@@ -129,14 +128,8 @@ def training_run_start(
     run.checkpoint_dir = str(runs_dir() / str(run.pk))
     run.log = f"{timezone.now():%Y-%m-%d %H:%M:%S} queued by {actor or 'the co-op'} on snapshot {snapshot.pk}\n"
     run.save(update_fields=["checkpoint_dir", "log"])
-    transaction.on_commit(lambda: _enqueue(run.pk))
+    enqueue_on_commit("train_model", run.pk)
     return run
-
-
-def _enqueue(run_id: int) -> None:
-    from ..tasks import train_model
-
-    train_model.send(run_id)
 
 
 def _append_log(run_id: int, line: str) -> None:
@@ -161,7 +154,7 @@ def training_run_cancel(*, actor: User | None, run: TrainingRun) -> TrainingRun:
     run.save(update_fields=["cancel_requested", "updated_at"])
     _append_log(run.pk, f"cancel requested by {actor or 'the co-op'}")
     event = _status_event(run) | {"cancel_requested": True}
-    transaction.on_commit(lambda: publish_run_event(run.pk, event))
+    publish_run_event_on_commit(run.pk, event)
     return run
 
 
@@ -458,7 +451,8 @@ def training_run_resume(*, actor: User | None, run: TrainingRun) -> TrainingRun:
     run.save(update_fields=["status", "status_reason", "finished_at", "cancel_requested", "recoveries", "updated_at"])
     _append_log(run.pk, f"resumed by {actor or 'the co-op'} (was {previous}); continues from the last checkpoint")
     event = _status_event(run)
-    transaction.on_commit(lambda: (publish_run_event(run.pk, event), _enqueue(run.pk)))
+    publish_run_event_on_commit(run.pk, event)
+    enqueue_on_commit("train_model", run.pk)
     return run
 
 
@@ -490,8 +484,7 @@ def runs_recover_stale(*, now=None) -> dict:
                 run.status_reason = f"worker lost ({silent}); re-enqueued to resume from the last checkpoint"[:300]
                 run.save(update_fields=["status", "status_reason", "recoveries", "updated_at"])
                 requeued += 1
-                transaction.on_commit(lambda pk=run.pk: _enqueue(pk))
+                enqueue_on_commit("train_model", run.pk)
             _append_log(run.pk, run.status_reason)
-            event = _status_event(run)
-            transaction.on_commit(lambda pk=run.pk, event=event: publish_run_event(pk, event))
+            publish_run_event_on_commit(run.pk, _status_event(run))
     return {"requeued": requeued, "failed": failed}

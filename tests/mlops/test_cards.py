@@ -93,7 +93,7 @@ def test_a_dua_that_requires_the_summary_blocks_training_until_it_can_be_generat
     texts = digit_texts(6)
     project = make_ocr_project(org, texts, dua_terms={"training_summary_required": True})
     label_project(project, [factories.make_member()], {f"cap-{i}": t for i, t in enumerate(texts)})
-    monkeypatch.setattr(training, "_enqueue", lambda run_id: None)
+    monkeypatch.setattr(training, "enqueue_on_commit", lambda actor_name, *ids: None)
     run = training.training_run_start(actor=steward, model_name="regulated", projects=[project], config=FAST_CONFIG)
     assert run.status == "queued"  # provenance is complete: the summary can be generated, training goes ahead
 

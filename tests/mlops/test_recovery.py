@@ -56,7 +56,7 @@ CHILD = textwrap.dedent('''
 
 def _queued_run(monkeypatch, steward, project, **config):
     """A run started as a steward would, without its job being sent (the test decides who runs it)."""
-    monkeypatch.setattr(training, "_enqueue", lambda run_id: None)
+    monkeypatch.setattr(training, "enqueue_on_commit", lambda actor_name, *ids: None)
     run = training.training_run_start(actor=steward, model_name="recover", projects=[project], config=FAST_CONFIG | config,
                                       snapshot_options={"val_fraction": "0.25", "test_fraction": "0"})
     monkeypatch.undo()
