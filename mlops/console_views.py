@@ -12,9 +12,9 @@ from django.utils import timezone
 from coop.errors import ApplicationError
 from coop.views import role_required
 
+from .dividend_shares import usage_amounts
 from .models import PredictionUsage
 from .services import inference
-from .services.dividends import usage_amounts
 
 USAGE_DAYS = 30
 

@@ -105,8 +105,8 @@ def client_usage(organization, *, since=None) -> list[dict]:
     """Per day and model version: predictions, amount billed (or owed), and the data dividend it funded for the workers."""
     from decimal import Decimal
 
+    from .dividend_shares import usage_amounts
     from .models import PredictionUsage
-    from .services.dividends import usage_amounts
 
     rows = PredictionUsage.objects.filter(organization=organization).select_related("model_version").order_by("-day", "model_version_id")
     if since is not None:

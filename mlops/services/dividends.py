@@ -27,91 +27,52 @@ while unbilled usage exceeds the balance, and the next billing run tries again.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_DOWN, Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
 from coop.errors import ApplicationError
 from coop.models import User
-from marketplace.ledger.models import AccountKind, TransactionKind
-from marketplace.ledger.selectors import account_balance
-from marketplace.ledger.services import account_for, ledger_post, lock_account
+from marketplace.ledger.services import dividend_post
 
+from ..dividend_shares import PLACES, UNITS, split_largest_remainder, usage_amounts  # noqa: F401  (re-exported)
 from ..models import DatasetContributor, PredictionUsage
-
-PLACES = Decimal("0.0001")
-UNITS = 10_000  # ten-thousandths per currency unit
-
-
-def split_largest_remainder(total: Decimal, weights: dict[int, int]) -> dict[int, Decimal]:
-    """Split `total` (4 places) in proportion to integer `weights`; parts are multiples of 0.0001 summing exactly to `total`.
-
-    Keys with a zero part are left out. Deterministic: remainder ties go to the smaller key.
-    """
-    total = Decimal(total)
-    if total != total.quantize(PLACES) or total < 0:
-        raise ValueError("total must be a non-negative amount with at most 4 decimal places")
-    weights = {key: int(w) for key, w in weights.items() if int(w) > 0}
-    weight_sum = sum(weights.values())
-    if total == 0 or weight_sum == 0:
-        return {}
-    units = int(total * UNITS)
-    base = {key: units * w // weight_sum for key, w in weights.items()}
-    left = units - sum(base.values())
-    by_remainder = sorted(weights, key=lambda key: (-(units * weights[key] % weight_sum), key))
-    for key in by_remainder[:left]:
-        base[key] += 1
-    return {key: Decimal(n) / UNITS for key, n in base.items() if n}
-
-
-def usage_amounts(usage: PredictionUsage) -> tuple[Decimal, Decimal, Decimal]:
-    """(amount, share, fee) of a usage row."""
-    amount = (usage.predictions * usage.unit_price).quantize(PLACES)
-    share = (amount * usage.revenue_share_pct / 100).quantize(PLACES, rounding=ROUND_DOWN)
-    return amount, share, amount - share
 
 
 def usage_bill(*, usage_id: int):
     """Bill one usage row (see the module docstring). Returns the ledger transaction, or None when nothing is billed.
 
-    Locks the usage row, then the client's cash account, before reading the balance.
+    Locks the usage row; the ledger's dividend_post then locks the client's cash account before reading the balance.
     """
     with transaction.atomic():
         usage = PredictionUsage.objects.select_for_update().select_related("organization", "model_version").get(pk=usage_id)
         if usage.billed_at is not None or usage.unit_price <= 0 or usage.predictions == 0:
             return usage.ledger_transaction
-        amount, share, fee = usage_amounts(usage)
+        amount, share, _fee = usage_amounts(usage)
         if amount <= 0:
-            return None
-        cash = lock_account(account_for(kind=AccountKind.CLIENT_CASH, organization=usage.organization, currency=usage.currency))
-        available = account_balance(cash)
-        if available < amount:
-            message = f"insufficient funds: {available} {usage.currency} available, {amount} due"
-            PredictionUsage.objects.filter(pk=usage.pk).update(billing_error=message[:300])
             return None
         weights = dict(
             DatasetContributor.objects.filter(snapshot_id=usage.model_version.snapshot_id).values_list("worker_id", "label_count")
         )
-        parts = split_largest_remainder(share, weights)
-        if not parts:  # nobody to credit (e.g. only client-provided labels): the whole amount is the co-op's
-            fee = amount
-        entries = [(cash, amount)]
+        parts = split_largest_remainder(share, weights)  # nobody to credit (e.g. only client-provided labels): all is the co-op's
         workers = User.objects.in_bulk(list(parts))
-        for worker_id, part in sorted(parts.items()):
-            entries.append((account_for(kind=AccountKind.WORKER_EARNINGS, user=workers[worker_id], currency=usage.currency), -part))
-        if fee:
-            entries.append((account_for(kind=AccountKind.COOP_FEES, currency=usage.currency), -fee))
-        posted = ledger_post(
-            event_key=f"dividend:usage:{usage.pk}",
-            kind=TransactionKind.DIVIDEND,
-            entries=entries,
-            description=(
-                f"{usage.predictions} predictions of {usage.model_version} on {usage.day:%Y-%m-%d}; "
-                f"{usage.revenue_share_pct}% data dividend to {len(parts)} contributor(s)"
-            )[:300],
-            organization=usage.organization,
-        )
+        try:
+            posted = dividend_post(
+                event_key=f"dividend:usage:{usage.pk}",
+                organization=usage.organization,
+                currency=usage.currency,
+                amount=amount,
+                parts={workers[worker_id]: part for worker_id, part in parts.items()},
+                description=(
+                    f"{usage.predictions} predictions of {usage.model_version} on {usage.day:%Y-%m-%d}; "
+                    f"{usage.revenue_share_pct}% data dividend to {len(parts)} contributor(s)"
+                )[:300],
+            )
+        except ApplicationError as error:
+            if error.code != "insufficient_funds":
+                raise
+            PredictionUsage.objects.filter(pk=usage.pk).update(billing_error=error.message[:300])
+            return None
         PredictionUsage.objects.filter(pk=usage.pk).update(ledger_transaction=posted, billed_at=timezone.now(), billing_error="")
         return posted
 
