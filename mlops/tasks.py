@@ -57,6 +57,15 @@ def recover_stale_runs() -> None:
     runs_recover_stale()
 
 
+@periodic(seconds=600)
+@dramatiq.actor(queue_name="default", max_retries=0, time_limit=300_000)
+def retire_models_of_ended_agreements() -> None:
+    """Versions trained on labels whose data-use agreement expired or was terminated are retired (notices once)."""
+    from .services.rights import rights_retire_ended
+
+    rights_retire_ended()
+
+
 @periodic(seconds=3600)
 @dramatiq.actor(queue_name="default", max_retries=0, time_limit=600_000)
 def sweep_model_rights() -> None:

@@ -4,19 +4,34 @@ For each (organization, DUA) source of a version's snapshot the terms in force
 now are read (a superseded version follows its active amendment, as snapshots
 do):
 
-- the agreement no longer grants `train_models`, or the client attested
-  deletion of the data (any version of the agreement): the version is
-  **retired**: unpromoted, never promoted again, refused by the predict API
-  (410 `model_retired`) and by model-assisted labeling;
+- the agreement no longer grants `train_models`, the client attested
+  deletion of the data (any version of the agreement), or the agreement
+  **ended**: it expired with its contract's term, or the contract was
+  terminated (by a steward or a members' vote), or the active contract's
+  term end has passed and governance's hourly job has not yet marked it
+  expired: the version is **retired**: unpromoted, never promoted again,
+  refused by the predict API (410 `model_retired`) and by model-assisted
+  labeling. Retirement is final (new snapshots leave out labels of an
+  agreement that ended as well);
 - the agreement no longer grants `publish_trained_models`: the version may no
   longer serve any *other* organization (a ServingRestriction; the predict API
   answers them 403 `rights_revoked`); the client itself keeps it.
 
-Each change notifies the stewards and the affected clients and is written to
-the governance log. Three paths apply the same rules: governance's
+The rule for a model trained on labels from several agreements: a version is
+servable only while *every* agreement its training labels came under still
+permits it. One client's agreement ending retires the version for all of its
+clients (the others are told why); their own later versions, trained without
+those labels, are not touched.
+
+Each change notifies the stewards and the affected clients once (a retired or
+restricted version is never retired or restricted again) and is written to the
+governance log. Four paths apply the same rules: governance's
 `dua_rights_changed` signal (at once, in the transaction that changed the
 agreement), the predict API (`rights_enforce`, a direct call before serving a
-version, so the guarantee does not depend on the signal) and an hourly sweep.
+version, so the guarantee does not depend on the signal or on the clock of a
+job), a ten-minute job for agreements that ended (`rights_retire_ended`:
+governance sends no signal when an agreement expires or is terminated) and an
+hourly sweep of every live version.
 """
 
 from __future__ import annotations
@@ -29,12 +44,35 @@ from django.utils import timezone
 
 from coop.models import Membership, User
 from coop.services import notification_send, notification_send_to_organization
-from governance.models import DataUseAgreement
+from governance.models import AgreementStatus, Contract, DataUseAgreement
+from governance.models.agreements import ENDED_STATUSES
+from governance.selectors import dua_in_force
 
 from ..models import ModelPromotion, ModelVersion, ServingRestriction, SnapshotSource
 from .snapshots import _effective_terms
 
 logger = logging.getLogger(__name__)
+
+
+def _ended(dua: DataUseAgreement, cache: dict) -> str:
+    """'' while the agreement governing labels made under `dua` is in force; else which agreement ended, how and on what date."""
+    key = ("ended", dua.pk)
+    if key in cache:
+        return cache[key]
+    governing, ended = dua_in_force(dua), ""
+    if governing.status in ENDED_STATUSES:
+        how = "expired" if governing.status == AgreementStatus.EXPIRED else "was terminated"
+        when = f" on {timezone.localdate(governing.ended_at):%Y-%m-%d}" if governing.ended_at else ""
+        why = governing.end_reason.strip().rstrip(".")
+        ended = f"({governing}) {how}{when}" + (f": {why}" if why else "")
+    elif governing.status == AgreementStatus.ACTIVE:
+        # Governance expires agreements hourly; a term that has passed ends the right to serve now, not at the next tick.
+        family = Contract.objects.filter(pk=governing.contract_id).values("family")
+        contract = Contract.objects.filter(family__in=family, status=AgreementStatus.ACTIVE).only("term_end").first()
+        if contract is not None and contract.term_end < timezone.localdate():
+            ended = f"({governing}) ended on {contract.term_end:%Y-%m-%d} with its contract's term"
+    cache[key] = ended
+    return ended
 
 
 def _verdict(version: ModelVersion, cache: dict) -> tuple[str, list[tuple[SnapshotSource, str]]]:
@@ -47,6 +85,8 @@ def _verdict(version: ModelVersion, cache: dict) -> tuple[str, list[tuple[Snapsh
             cache[key] = DataUseAgreement.objects.filter(family=source.dua.family, deletion_attested_at__isnull=False).exists()
         if cache[key]:
             retire = retire or f"{source.organization.name} attested deletion of the data it was trained on"
+        elif ended := _ended(source.dua, cache):
+            retire = retire or f"{source.organization.name}'s data-use agreement {ended}"
         elif terms.reason == "dua_no_training":
             retire = retire or f"{source.organization.name}'s data-use agreement no longer permits training models"
         elif source.publish_trained_models and terms.dua is not None and not terms.dua.publish_trained_models:
@@ -128,6 +168,31 @@ def rights_apply_for_dua(*, dua: DataUseAgreement) -> int:
     """Enforce the current terms on every live version trained on data of `dua`'s agreement (any version of it)."""
     versions = ModelVersion.objects.filter(
         retired_at__isnull=True, snapshot__sources__dua__family=dua.family
+    ).distinct().order_by("pk")
+    cache: dict = {}
+    count = 0
+    for version in versions:
+        rights_enforce(version, cache)
+        count += 1
+    return count
+
+
+def rights_retire_ended() -> int:
+    """Every ten minutes: retire the live versions trained on labels whose agreement ended (expired or terminated).
+
+    Governance sends no signal when an agreement ends, so this job (with the
+    direct call in the predict API) is what retires them. Idempotent: a version
+    retired once is skipped, so its notices go out once. Returns the number of
+    versions checked.
+    """
+    today = timezone.localdate()
+    ended = DataUseAgreement.objects.filter(status__in=ENDED_STATUSES).values("family")
+    lapsed = DataUseAgreement.objects.filter(
+        status=AgreementStatus.ACTIVE,
+        contract__family__in=Contract.objects.filter(status=AgreementStatus.ACTIVE, term_end__lt=today).values("family"),
+    ).values("family")
+    versions = ModelVersion.objects.filter(retired_at__isnull=True).filter(
+        Q(snapshot__sources__dua__family__in=ended) | Q(snapshot__sources__dua__family__in=lapsed)
     ).distinct().order_by("pk")
     cache: dict = {}
     count = 0
