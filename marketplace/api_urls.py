@@ -4,9 +4,9 @@ from django.urls import path
 
 from . import apis
 from . import apis_datasets as dataset_apis
-from .ledger import apis as money_apis
-from .expert.api_urls import urlpatterns as expert_urlpatterns
+from . import apis_money as money_apis
 from .benefits.urls import api_urlpatterns as benefits_api_urlpatterns
+from .expert.api_urls import urlpatterns as expert_urlpatterns
 
 urlpatterns = [
     path("projects/", apis.ProjectListApi.as_view(), name="projects"),

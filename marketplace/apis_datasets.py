@@ -19,7 +19,7 @@ from coop.permissions import IsClient, IsMember
 from . import agreement, dataset_exports
 from .apis import _client_project, described_by_datasheet, export_format, export_since
 from .datasheet import project_datasheet
-from .selectors import worker_pseudonym
+from .pseudonyms import worker_pseudonym
 from .services import exports
 
 PURPOSE = OpenApiParameter("purpose", str, required=True, description="the declared purpose (checked against the DUA)")

@@ -29,8 +29,8 @@ from governance.rules import PURPOSES
 from . import dataset_exports, import_formats, selectors
 from .apis import results_stream
 from .apis_datasets import json_cells
-from .datasheet import project_datasheet
 from .console_forms import CATEGORY_LABELS, DeletionAttestationForm, GoldTaskForm, ProjectForm
+from .datasheet import project_datasheet
 from .ledger import selectors as ledger_selectors
 from .models import Project, Task, WebhookDelivery
 from .rendering import render_instructions
@@ -345,7 +345,7 @@ def datasheet(request, pk: int):
 
 @client_required
 def statement_download(request, pk: int):
-    from .ledger.apis import StatementOutput
+    from .apis_money import StatementOutput
 
     project = _project(request, pk)
     statement = ledger_selectors.project_statement_for_client(project)

@@ -19,7 +19,7 @@ from coop.exports import streamed
 from coop.models import ClientOrganization
 from coop.views import member_required, steward_required
 
-from .apis import records_parameters
+from .api_params import records_parameters
 from .ledger import payouts, selectors, services
 from .ledger.models import Payout, TransactionKind
 

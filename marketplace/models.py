@@ -413,6 +413,8 @@ from .expert.models import (  # noqa: E402,F401
     Bonus,
     BonusBatch,
     GoldAccuracyHold,
+    InstructionsVersion,
+    ProjectQuestion,
     Qualification,
     QualificationAttempt,
     QualificationAttemptAnswer,
@@ -420,8 +422,5 @@ from .expert.models import (  # noqa: E402,F401
     QualificationNomination,
     QualificationTestItem,
     RateCardRate,
-    InstructionsVersion,
-    PayoutDestination,
-    ProjectQuestion,
 )
-from .ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction, Payout  # noqa: E402,F401
+from .ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction, Payout, PayoutDestination  # noqa: E402,F401

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Iterator
 
-from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
 from coop.exports import chunked
@@ -14,6 +11,7 @@ from coop.models import ClientOrganization, User
 
 from .ledger.selectors import paid_by_answer
 from .models import AcceptedLabel, Answer, Assignment, ClientRating, Project, ReviewDecision, Task
+from .pseudonyms import worker_pseudonym  # noqa: F401  (re-exported for callers of the old place)
 
 EXPORT_CHUNK = 2000
 
@@ -70,12 +68,6 @@ def project_progress(*, project: Project) -> dict:
     }
 
 
-def worker_pseudonym(*, organization_id: int, worker_id: int) -> str:
-    """A stable pseudonymous id for a worker as seen by one client organization (never the identity)."""
-    digest = hmac.new(settings.PSEUDONYM_KEY.encode(), f"{organization_id}:{worker_id}".encode(), hashlib.sha256).hexdigest()
-    return f"w_{digest[:16]}"
-
-
 def label_rows(*, project: Project, since=None) -> Iterator[dict]:
     """Accepted labels in acceptance order, streamed from the database in chunks (constant memory)."""
     labels = AcceptedLabel.objects.filter(project=project).select_related("task").order_by("accepted_at", "id")
@@ -101,35 +93,6 @@ def label_rows(*, project: Project, since=None) -> Iterator[dict]:
                 "accepted_at": label.accepted_at.isoformat(),
                 "annotators": sorted(workers.get(label.pk, [])),
             }
-
-
-def feed_projects(*, worker: User) -> list[dict]:
-    """The task feed: published projects with pay, effective hourly pay, time, warnings, work left, and why not (if refused)."""
-    from .services.eligibility import project_refusal, published_projects_by_pay
-    from .expert.eligibility import refusal_detail
-
-    projects = published_projects_by_pay()
-    remaining = dict(
-        Task.objects.filter(project__in=projects, state=Task.State.OPEN, is_gold=False)
-        .values_list("project")
-        .annotate(n=Count("id"))
-        .values_list("project", "n")
-    )
-    done = set(Assignment.objects.filter(worker=worker, project__in=projects).values_list("project_id", flat=True).distinct())
-    ratings = client_ratings(organization_ids={p.organization_id for p in projects})
-    rows = [
-        {
-            "project": p,
-            "open_tasks": remaining.get(p.pk, 0),
-            "worked_before": p.pk in done,
-            "rating": ratings.get(p.organization_id),
-            "refusal": project_refusal(p, worker),
-        }
-        for p in projects
-    ]
-    for row in rows:  # expert work: which qualification (and its test), language or accuracy figures stand in the way
-        row["expert"] = refusal_detail(row["project"], worker, row["refusal"])
-    return rows
 
 
 def client_ratings(*, organization_ids) -> dict[int, dict]:

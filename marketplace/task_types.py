@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
+from decimal import ROUND_DOWN, Decimal
 
 from coop.errors import ApplicationError
 from coop.validation import check_text
@@ -322,14 +323,22 @@ def _rubric_distance(a: str, b: str) -> int:
     return max(abs(x[key] - y.get(key, 10**6)) for key in x)
 
 
+THOUSANDTH = Decimal("0.001")
+
+
+def share(count: int, total: int) -> Decimal:
+    """count / total rounded down to 3 decimals (0 when there is nothing to count): how agreement is reported."""
+    if total <= 0:
+        return Decimal(0)
+    return (Decimal(count) / Decimal(total)).quantize(THOUSANDTH, rounding=ROUND_DOWN)
+
+
 def rubric_agreement(values: list[str], tolerance: int):
     """(winning value or None, its share): the answer the most answers agree with within `tolerance` on every dimension.
 
     Equal support for answers that do not agree with each other is no consensus (as a tie is for equality).
     Among equally supported answers that do agree, the one closest to the others wins, then the smallest value.
     """
-    from .services.consensus import share
-
     if not values:
         return None, share(0, 0)
     support = {v: sum(1 for u in values if _rubric_distance(u, v) <= tolerance) for v in set(values)}

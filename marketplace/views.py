@@ -13,16 +13,18 @@ from coop.models import ClientOrganization
 from coop.views import member_required, steward_required
 
 from . import selectors
+from .api_params import records_parameters
 from .models import Answer, ClientRating, Project, ProjectFlag, ReviewDecision
 from .rendering import render_instructions
 from .services import review, voice, wellbeing
 from .services.eligibility import project_refusal
 from .services.projects import SENSITIVE_CATEGORIES
+from .task_feed import feed_projects
 
 
 @member_required
 def feed(request):
-    rows = selectors.feed_projects(worker=request.user)
+    rows = feed_projects(worker=request.user)
     template = "marketplace/partials/feed_rows.html" if request.htmx else "marketplace/feed.html"
     return render(request, template, {"rows": rows})
 
@@ -102,8 +104,6 @@ def records(request):
     from itertools import islice
 
     from coop.exports import streamed
-
-    from .apis import records_parameters
 
     try:
         fmt, date_from, date_to = records_parameters(request.GET)

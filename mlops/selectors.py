@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from coop.errors import NotFound
-from coop.models import User
+from coop.models import ClientOrganization, User
 from marketplace.ledger.models import AccountKind, LedgerEntry, TransactionKind
 
 from .models import (
@@ -14,7 +14,9 @@ from .models import (
     ExclusionReason,
     ModelPromotion,
     ModelVersion,
+    ServingRestriction,
     SnapshotExclusion,
+    SnapshotSource,
     TrainingMetric,
     TrainingRun,
 )
@@ -130,3 +132,20 @@ def work_used_by_models(user: User) -> list[dict]:
     for version in ModelVersion.objects.filter(snapshot_id__in=[r.snapshot_id for r in rows]).order_by("name", "version"):
         versions.setdefault(version.snapshot_id, []).append(version)
     return [{"snapshot": r.snapshot, "labels": r.label_count, "versions": versions.get(r.snapshot_id, [])} for r in rows]
+
+
+def entitled_versions(organization: ClientOrganization):
+    """Model versions `organization` may use: trained on a snapshot with its data, not retired, and not kept from it
+    by another data owner (publish_trained_models off, or a serving restriction; see mlops/services/inference.py)."""
+    own = SnapshotSource.objects.filter(snapshot=OuterRef("snapshot"), organization=organization)
+    foreign_unshared = SnapshotSource.objects.filter(snapshot=OuterRef("snapshot"), publish_trained_models=False).exclude(
+        organization=organization
+    )
+    return ModelVersion.objects.filter(Exists(own), retired_at__isnull=True).exclude(Exists(foreign_unshared)).exclude(
+        Exists(_restricted_away(organization))
+    )
+
+
+def _restricted_away(organization: ClientOrganization):
+    """Restrictions (another organization withdrew publish_trained_models) that keep a version from `organization`."""
+    return ServingRestriction.objects.filter(model_version=OuterRef("pk")).exclude(organization=organization)

@@ -11,7 +11,7 @@ from coop.exports import EXPORT_RESPONSES, streamed
 from coop.permissions import IsMember
 from coop.validation import RefuseUnknownFieldsMixin
 
-from ..ledger.apis import CURRENCY_PARAMETER, AmountField, _currency_param
+from ..apis_money import CURRENCY_PARAMETER, AmountField, _currency_param
 from . import selectors, services
 from .models import BenefitKind
 

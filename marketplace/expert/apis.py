@@ -16,6 +16,7 @@ from coop.permissions import IsClient, IsMember, client_organization
 from coop.validation import DecimalStringField, RefuseUnknownFieldsMixin, text_validator
 
 from .. import selectors as marketplace_selectors
+from ..pseudonyms import worker_pseudonym
 from . import accuracy, bonuses, qualifications, rate_cards, selectors
 from .models import Qualification, QualificationAttempt
 
@@ -309,7 +310,7 @@ class ProjectBonusApi(APIView):
         )
         body = {
             "id": batch.pk, "client_key": batch.client_key, "amount": str(batch.amount), "reason": batch.reason,
-            "workers": sorted(marketplace_selectors.worker_pseudonym(organization_id=organization.pk, worker_id=b.worker_id)
+            "workers": sorted(worker_pseudonym(organization_id=organization.pk, worker_id=b.worker_id)
                               for b in batch.bonuses.all()),
         }
         response = Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -471,14 +472,14 @@ class PayoutDestinationApi(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
-        from .payout_destinations import current_destination
+        from ..ledger.payout_destinations import current_destination
 
         return Response(self._body(current_destination(request.user)))
 
     @extend_schema(request=PayoutDestinationInput, responses=OpenApiTypes.OBJECT)
     def put(self, request):
         """Set where you are paid; you are e-mailed and payouts are held for 24 hours (account-takeover guard)."""
-        from .payout_destinations import payout_destination_set
+        from ..ledger.payout_destinations import payout_destination_set
 
         data = PayoutDestinationInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -25,7 +25,7 @@ from ..ledger.selectors import account_balance
 from ..ledger.services import account_for, fee_for, ledger_post, lock_account, money
 from ..models import Answer, Project
 from ..pay import current_fee_rate
-from ..selectors import worker_pseudonym
+from ..pseudonyms import worker_pseudonym
 from .models import Bonus, BonusBatch
 
 MAX_WORKERS = 1000

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from coop.models import ClientOrganization, TimeStampedModel
 
+from ..ledger.models import PayoutDestination  # noqa: F401  (payouts own it: marketplace/ledger/payout_destinations.py)
 from ..models import Project, TaskType
 
 
@@ -283,26 +284,3 @@ class InstructionsVersion(models.Model):
     class Meta:
         ordering = ["project", "version"]
         constraints = [models.UniqueConstraint(fields=["project", "version"], name="one_instructions_version_number")]
-
-
-class PayoutDestination(models.Model):
-    """Where a member wants to be paid. Changing it e-mails the member and holds payouts for PAYOUT_HOLD (account takeover)."""
-
-    class Method(models.TextChoices):
-        BANK = "bank", "Bank transfer"
-        MOBILE_MONEY = "mobile_money", "Mobile money (e.g. M-Pesa)"
-        OTHER = "other", "Other"
-
-    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payout_destinations")
-    method = models.CharField(max_length=16, choices=Method.choices)
-    details = models.JSONField(help_text="What a steward needs to send the money (shown only on the payout desk).")
-    masked = models.CharField(max_length=120, help_text="Shown everywhere else, e.g. 'M-Pesa ••••4321'.")
-    is_current = models.BooleanField(default=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    payouts_held_until = models.DateTimeField()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["member"], condition=Q(is_current=True), name="one_current_payout_destination"),
-        ]

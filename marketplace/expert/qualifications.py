@@ -38,8 +38,16 @@ from ..ledger.selectors import account_balance
 from ..ledger.services import account_for, fee_for, ledger_post, lock_account
 from ..models import TaskType, WorkerProjectStats
 from ..pay import current_fee_rate, current_pay_floor, minimum_pay_per_task
+from ..task_images import task_image_decode
 from ..task_types import gold_value, validate_answer, validate_task_data
-from .models import QualificationAttempt, QualificationAttemptAnswer, QualificationGrant, QualificationNomination, Qualification, QualificationTestItem
+from .models import (
+    Qualification,
+    QualificationAttempt,
+    QualificationAttemptAnswer,
+    QualificationGrant,
+    QualificationNomination,
+    QualificationTestItem,
+)
 
 MAX_ITEMS = 200
 # Item types a test can use: those graded by their answer alone (the newer types need per-project configuration).
@@ -72,8 +80,6 @@ def _spec(task_type: str, choices: list, case_sensitive: bool) -> SimpleNamespac
 
 
 def _clean_item(row, index: int) -> tuple[dict, bytes | None]:
-    from ..services.importing import _decode_image
-
     if not isinstance(row, dict):
         raise ApplicationError(f"Item {index} must be an object.", fields={f"items[{index}]": ["Must be an object."]})
     unknown = set(row) - {"task_type", "data", "choices", "case_sensitive", "gold", "explanation"}
@@ -82,7 +88,7 @@ def _clean_item(row, index: int) -> tuple[dict, bytes | None]:
     spec = _item_spec(row, index)
     try:
         data = validate_task_data(spec, row.get("data"))
-        image = _decode_image(row["data"]["image"])[0] if isinstance(row.get("data"), dict) and "image" in row["data"] else None
+        image = task_image_decode(row["data"]["image"])[0] if isinstance(row.get("data"), dict) and "image" in row["data"] else None
         if row.get("gold") in (None, "", {}):
             raise ApplicationError("Every test item needs its gold answer.")
         gold_value(spec, row["gold"])
@@ -381,8 +387,9 @@ def attempt_submit(*, member: User, attempt_id: int, answers: dict) -> Qualifica
 
 
 def _notify(member: User, attempt: QualificationAttempt) -> None:
-    from coop.services.notifications import notification_send
     from django.urls import reverse
+
+    from coop.services.notifications import notification_send
 
     q = attempt.qualification
     outcome = "passed: you hold it now" if attempt.passed else f"not passed (the pass mark is {q.pass_mark} %)"

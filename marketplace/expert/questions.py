@@ -123,7 +123,7 @@ def instructions_history(project: Project) -> list[dict]:
 
 
 def questions_for_client(project: Project) -> list[dict]:
-    from ..selectors import worker_pseudonym
+    from ..pseudonyms import worker_pseudonym
 
     return [
         {"id": q.pk, "asked_by": worker_pseudonym(organization_id=project.organization_id, worker_id=q.asked_by_id), "body": q.body,

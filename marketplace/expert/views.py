@@ -198,7 +198,7 @@ def console_questions(request, pk: int):
 
 @member_required
 def payout_destination(request):
-    from .payout_destinations import FIELDS, current_destination, payout_destination_set
+    from ..ledger.payout_destinations import FIELDS, current_destination, payout_destination_set
 
     if request.method == "POST":
         method = request.POST.get("method", "")

@@ -35,7 +35,10 @@ Money moves (A -> B means A is debited, B credited; see services.py):
     benefits_share  coop_fees (+)           benefits (-)     posted with every fee (services.benefits_share_post)
     benefit_payout  benefits (+)            worker_earnings (-)  an approved claim (marketplace/benefits)
 
-Modules: models (accounts, transactions, entries, payouts); services (posting,
-accounts, deposits, escrow, earnings and top-ups); payouts (the payout
-workflow); selectors (every read); admin (read-only).
+Modules: models (accounts, transactions, entries, payouts, payout destinations);
+posting (amounts, fees, accounts, ledger_post, account locks); services (every
+business move: deposits, escrow, earnings and top-ups, data dividends; it
+re-exports posting); payouts (the payout workflow) and payout_destinations
+(where a member is paid, and the hold after a change); selectors (the books'
+reads); admin (read-only).
 """

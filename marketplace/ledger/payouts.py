@@ -17,9 +17,9 @@ from coop.models import User
 from coop.services.notifications import notification_send
 
 from .models import AccountKind, Payout, TransactionKind
+from .payout_destinations import payout_hold_check
 from .selectors import account_balance
 from .services import account_for, ledger_post, lock_account, money, require_steward, required_text
-from ..expert.payout_destinations import payout_hold_check
 
 K = AccountKind
 T = TransactionKind

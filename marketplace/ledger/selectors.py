@@ -488,7 +488,7 @@ def project_statement_for_client(project: Project) -> dict:
     out. One more query than project_statement.
     """
     from ..models import Answer
-    from ..selectors import worker_pseudonym
+    from ..pseudonyms import worker_pseudonym
 
     statement = project_statement(project)
     answer_ids = {row["answer"] for row in statement["rows"] if row["answer"]}

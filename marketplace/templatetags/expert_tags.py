@@ -23,7 +23,7 @@ def bonuses_of(user):
 def payout_destination_of(context, user):
     from django.utils import timezone
 
-    from marketplace.expert.payout_destinations import current_destination
+    from marketplace.ledger.payout_destinations import current_destination
 
     context["now"] = timezone.now()
     return current_destination(user)

@@ -28,7 +28,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
@@ -37,26 +37,11 @@ from coop.models import ClientOrganization
 from marketplace.ledger.selectors import client_cash_balance
 
 from ..models import ModelPromotion, ModelVersion, PredictionUsage, ServingRestriction, SnapshotSource
+from ..selectors import entitled_versions  # noqa: F401  (re-exported: callers of the old place)
 
 _cache: OrderedDict[int, object] = OrderedDict()
 _cache_lock = threading.Lock()
 _predict_lock = threading.Lock()
-
-
-def entitled_versions(organization: ClientOrganization):
-    """Model versions `organization` may use (see the module docstring)."""
-    own = SnapshotSource.objects.filter(snapshot=OuterRef("snapshot"), organization=organization)
-    foreign_unshared = SnapshotSource.objects.filter(snapshot=OuterRef("snapshot"), publish_trained_models=False).exclude(
-        organization=organization
-    )
-    return ModelVersion.objects.filter(Exists(own), retired_at__isnull=True).exclude(Exists(foreign_unshared)).exclude(
-        Exists(_restricted_away(organization))
-    )
-
-
-def _restricted_away(organization: ClientOrganization):
-    """Restrictions (another organization withdrew publish_trained_models) that keep a version from `organization`."""
-    return ServingRestriction.objects.filter(model_version=OuterRef("pk")).exclude(organization=organization)
 
 
 def _refuse_unservable(organization: ClientOrganization, version: ModelVersion) -> None:

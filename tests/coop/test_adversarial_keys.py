@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from marketplace.selectors import worker_pseudonym
+from marketplace.pseudonyms import worker_pseudonym
 
 ROOT = Path(__file__).resolve().parents[2]
 

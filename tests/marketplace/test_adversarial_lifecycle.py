@@ -10,9 +10,9 @@ import pytest
 
 from coop.errors import ApplicationError, Forbidden
 from marketplace.models import Project
-from marketplace.selectors import feed_projects
 from marketplace.services import claiming, lifecycle, projects, voice
 from marketplace.services.eligibility import published_projects_by_pay
+from marketplace.task_feed import feed_projects
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from marketplace.expert import bonuses
 from marketplace.expert.models import Bonus, BonusBatch
 from marketplace.ledger.models import LedgerTransaction
 from marketplace.ledger.selectors import client_cash_balance, trial_balance, worker_balance, worker_statement
-from marketplace.selectors import worker_pseudonym
+from marketplace.pseudonyms import worker_pseudonym
 from marketplace.services import claiming, submission
 from tests import factories
 

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from coop import services as coop_services
 from marketplace.ledger import selectors, services
 from marketplace.ledger.models import LedgerTransaction
-from marketplace.selectors import worker_pseudonym
+from marketplace.pseudonyms import worker_pseudonym
 from marketplace.services import projects
 from tests import factories
 from tests.marketplace.money import answer, assert_books_balance, fee_rate, funded_project, pay

@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from coop.errors import ApplicationError, Conflict, NotFound
 from governance.models import NotificationPreference
-from marketplace.expert import payout_destinations, questions
+from marketplace.expert import questions
 from marketplace.expert.models import InstructionsVersion, PayoutDestination, ProjectQuestion
-from marketplace.ledger import payouts
-from marketplace.selectors import worker_pseudonym
+from marketplace.ledger import payout_destinations, payouts
+from marketplace.pseudonyms import worker_pseudonym
 from marketplace.services import claiming, submission
 from tests import factories
 

@@ -11,13 +11,12 @@ from django.utils import timezone
 
 from coop.errors import ApplicationError, Conflict, Forbidden
 from marketplace.models import AcceptedLabel, Answer, Project, Task, WebhookDelivery
-from marketplace.selectors import worker_pseudonym
+from marketplace.pseudonyms import worker_pseudonym
 from marketplace.services import claiming, review, submission
 from marketplace.services.review import answers_auto_accept_due
 from tests import factories
 from tests.conftest import join_queues
 from tests.http_receiver import serving
-
 
 PURPOSE = {"purpose": "model_training"}
 

@@ -25,9 +25,9 @@ from coop.pagination import PAGE_PARAMETERS, page_of, paginated
 from coop.permissions import IsClient, IsMember, IsSteward, client_organization
 from coop.validation import RefuseUnknownFieldsMixin
 
-from ..apis import _client_project, records_parameters
-from . import payouts, selectors, services
-from .models import Payout
+from .api_params import client_project, records_parameters
+from .ledger import payouts, selectors, services
+from .ledger.models import Payout
 
 AMOUNT_PATTERN = re.compile(r"[0-9]{1,11}(\.[0-9]{1,4})?")  # ASCII digits only: \d also matches ١٢ and １２
 
@@ -137,7 +137,7 @@ class ProjectEscrowApi(APIView):
 
     @extend_schema(responses={200: EscrowOutput, 404: OpenApiResponse(description="not one of your projects")})
     def get(self, request, project_id: int):
-        return Response(EscrowOutput(selectors.escrow_summary(_client_project(request, project_id))).data)
+        return Response(EscrowOutput(selectors.escrow_summary(client_project(request, project_id))).data)
 
 
 class StatementRowOutput(serializers.Serializer):
@@ -181,7 +181,7 @@ class ProjectStatementApi(APIView):
         responses={(200, "application/json"): StatementOutput, (200, "text/csv"): OpenApiTypes.STR},
     )
     def get(self, request, project_id: int):
-        project = _client_project(request, project_id)
+        project = client_project(request, project_id)
         fmt = request.query_params.get("format", "json")
         if fmt not in ("json", "csv"):
             raise ApplicationError("format must be json or csv.", fields={"format": ["json or csv"]}, status=400)
