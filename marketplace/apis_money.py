@@ -25,6 +25,7 @@ from coop.pagination import PAGE_PARAMETERS, page_of, paginated
 from coop.permissions import IsClient, IsMember, IsSteward, client_organization
 from coop.validation import RefuseUnknownFieldsMixin
 
+from . import earnings
 from .api_params import client_project, records_parameters
 from .ledger import payouts, selectors, services
 from .ledger.models import Payout
@@ -354,8 +355,8 @@ class EarningsApi(APIView):
     def get(self, request):
         currency = _currency_param(request)
         body = {
-            "summary": selectors.worker_earnings_summary(request.user, currency),
-            "projects": selectors.worker_project_pay(request.user, currency),
+            "summary": earnings.worker_earnings_summary(request.user, currency),
+            "projects": earnings.worker_project_pay(request.user, currency),
             "payout_minimum": payouts.PAYOUT_MINIMUM,
         }
         return Response(EarningsOutput(body).data)

@@ -20,6 +20,7 @@ from coop.models import ClientOrganization
 from coop.views import member_required, steward_required
 
 from .api_params import records_parameters
+from .earnings import worker_earnings_summary, worker_project_pay
 from .ledger import payouts, selectors, services
 from .ledger.models import Payout, TransactionKind
 
@@ -77,8 +78,8 @@ def earnings(request):
         "marketplace/earnings.html",
         {
             **context,
-            "summary": selectors.worker_earnings_summary(request.user, currency),
-            "projects": selectors.worker_project_pay(request.user, currency),
+            "summary": worker_earnings_summary(request.user, currency),
+            "projects": worker_project_pay(request.user, currency),
             "payouts": selectors.worker_payouts(request.user, currency)[:50],
             "currencies": selectors.worker_currencies(request.user),
             "form": PayoutRequestForm(initial={"currency": currency}),

@@ -37,4 +37,5 @@ from .due_process import (  # noqa: F401
 from .initiative import proposal_cosponsor, proposal_draft  # noqa: F401
 from .notify import governance_digest_send, preference_set, proposals_remind_due  # noqa: F401
 from .policies import policy_set  # noqa: F401
-from .proposals import proposal_close, proposal_create, proposal_withdraw, proposals_close_due, proposals_open_due  # noqa: F401
+from .proposal_lifecycle import proposal_close, proposal_withdraw, proposals_close_due, proposals_open_due  # noqa: F401
+from .proposals import proposal_create  # noqa: F401

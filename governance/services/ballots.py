@@ -137,7 +137,7 @@ def ballot_cast(
     """Cast or change `user`'s vote on an open proposal.
 
     Holds FOR SHARE on the proposal row for the whole transaction (see
-    governance.services.proposals), FOR UPDATE on the member's Vote row when
+    governance.services.proposal_lifecycle), FOR UPDATE on the member's Vote row when
     changing it. Bad input, closed ballots, members not on the electorate and
     second secret votes raise ApplicationError and write nothing.
     """

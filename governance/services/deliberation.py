@@ -7,7 +7,7 @@ reason, never deletes it (the hidden text stays in the database for an
 appeal). Amendments: members propose new wording for a motion while it is
 not yet open for voting; the motion's author accepts (the text changes) or
 declines; those still open when voting is due are put to the members first
-(governance.services.proposals opens the motion after they close).
+(governance.services.proposal_lifecycle opens the motion after they close).
 """
 
 from __future__ import annotations

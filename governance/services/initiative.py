@@ -25,7 +25,9 @@ from .audit import log_write
 from .due_process import suspension_parties
 from .notify import notify_users, publish_to_proposal
 from .policies import policy_clean_value
-from .proposals import _open, amendments_put_to_vote, proposal_create_unchecked, proposal_url
+from .proposal_lifecycle import amendments_put_to_vote
+from .proposal_opening import proposal_open, proposal_url
+from .proposals import proposal_create_unchecked
 
 K = ProposalKind
 
@@ -204,4 +206,4 @@ def _schedule(proposal: Proposal, *, now: datetime) -> None:
             force=True,
         )
     if proposal.opens_at <= now and not amendments_put_to_vote(proposal=proposal, now=now):
-        _open(proposal, now=now)
+        proposal_open(proposal, now=now)

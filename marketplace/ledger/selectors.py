@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import BigIntegerField, Count, DecimalField, ExpressionWrapper, F, Q, Sum
+from django.db.models import BigIntegerField, DecimalField, ExpressionWrapper, F, Sum
 from django.db.models.functions import Cast, Round
 from django.utils import timezone
 
@@ -250,10 +250,10 @@ def project_statement(project: Project) -> dict:
     }
 
 
-# --- Earnings page, payouts desk and client money API ---------------------------------------------
+# --- Payouts desk and client money API (the earnings page reads are in marketplace/earnings.py) ---------------------------------------------
 
 
-def _scaled_sum_where(path: str, condition) -> Sum:
+def scaled_sum_where(path: str, condition) -> Sum:
     """`scaled_sum(path)` over the rows matching `condition` only."""
     scaled = ExpressionWrapper(F(path) * SCALE, output_field=DecimalField(max_digits=24, decimal_places=4))
     return Sum(Cast(Round(scaled), BigIntegerField()), filter=condition)
@@ -263,104 +263,6 @@ def worker_currencies(user: User) -> list[str]:
     """Currencies the worker has ledger accounts in (USD first: the co-op's own currency)."""
     found = set(LedgerAccount.objects.filter(user=user).values_list("currency", flat=True))
     return sorted(found | {"USD"}, key=lambda c: (c != "USD", c))
-
-
-def worker_earnings_summary(user: User, currency: str = "USD") -> dict:
-    """The worker's money at a glance, in four queries.
-
-    Balances come from `worker_balance`. `accepted` and `top_ups` are what the
-    ledger credited for accepted answers (earnings and top-ups). `pending` is
-    the submitted answers not yet decided, valued at their project's pay per
-    task: not money yet, so never in a balance. `accepted_unpaid` is accepted
-    answers with no earning posted yet (still owed from escrow).
-    """
-    from ..models import Answer
-
-    credited = dict(
-        LedgerEntry.objects.filter(
-            account__kind=K.WORKER_EARNINGS,
-            account__user=user,
-            account__currency=currency,
-            transaction__kind__in=(T.EARNING, T.TOP_UP),
-        )
-        .values_list("transaction__kind")
-        .annotate(total=scaled_sum())
-        .values_list("transaction__kind", "total")
-    )
-    answers = Answer.objects.filter(worker=user, task__project__currency=currency).aggregate(
-        pending_count=Count("id", filter=Q(status=Answer.Status.PENDING)),
-        pending_value=_scaled_sum_where("task__project__pay_per_task", Q(status=Answer.Status.PENDING)),
-    )
-    unpaid = (
-        Answer.objects.filter(worker=user, status=Answer.Status.ACCEPTED, task__project__currency=currency)
-        .exclude(ledger_transactions__kind=T.EARNING)
-        .count()
-    )
-    return {
-        **worker_balance(user, currency),
-        "accepted": -from_scaled(credited.get(T.EARNING)),
-        "top_ups": -from_scaled(credited.get(T.TOP_UP)),
-        "pending_count": answers["pending_count"],
-        "pending_value": from_scaled(answers["pending_value"]),
-        "accepted_unpaid_count": unpaid,
-    }
-
-
-def worker_project_pay(user: User, currency: str = "USD") -> list[dict]:
-    """Per project: what the ledger paid the worker and their measured effective hourly pay. Three queries.
-
-    Hourly pay = (earnings + top-ups of the worker's paid answers that have a
-    measured active time) / those answers' active seconds × 3600, to the cent.
-    Answers with no measured time (0 s) are left out of the rate, not counted
-    as infinitely fast; the rate is None when no paid answer was measured.
-    """
-    from ..models import Answer
-    from ..pay import hourly_rate
-
-    measured = Q(transaction__answer__active_seconds__gt=0)
-    money_rows = (
-        LedgerEntry.objects.filter(
-            account__kind=K.WORKER_EARNINGS,
-            account__user=user,
-            account__currency=currency,
-            transaction__kind__in=(T.EARNING, T.TOP_UP),
-        )
-        .values("transaction__project")
-        .annotate(
-            earnings=_scaled_sum_where("amount", Q(transaction__kind=T.EARNING)),
-            top_ups=_scaled_sum_where("amount", Q(transaction__kind=T.TOP_UP)),
-            measured_pay=_scaled_sum_where("amount", measured),
-        )
-    )
-    # One earning transaction per answer (its event key is unique), so this join never double-counts.
-    time_rows = (
-        Answer.objects.filter(worker=user, ledger_transactions__kind=T.EARNING, task__project__currency=currency)
-        .values("task__project")
-        .annotate(paid=Count("id"), measured=Count("id", filter=Q(active_seconds__gt=0)), seconds=Sum("active_seconds"))
-    )
-    times = {row["task__project"]: row for row in time_rows}
-    by_project = {row["transaction__project"]: row for row in money_rows if row["transaction__project"]}
-    projects = Project.objects.select_related("organization").in_bulk(list(by_project))
-    result = []
-    for project_id, row in by_project.items():
-        project = projects[project_id]
-        timing = times.get(project_id, {"paid": 0, "measured": 0, "seconds": 0})
-        measured_pay = -from_scaled(row["measured_pay"])
-        seconds = timing["seconds"] or 0
-        result.append(
-            {
-                "project": project,
-                "earnings": -from_scaled(row["earnings"]),
-                "top_ups": -from_scaled(row["top_ups"]),
-                "answers_paid": timing["paid"],
-                "answers_measured": timing["measured"],
-                "active_seconds": seconds,
-                "hourly": hourly_rate(measured_pay, seconds) if seconds and measured_pay > 0 else None,
-                "posted_hourly": project.effective_hourly_pay,
-            }
-        )
-    result.sort(key=lambda r: (r["project"].title, r["project"].pk))
-    return result
 
 
 def worker_payouts(user: User, currency: str | None = None):

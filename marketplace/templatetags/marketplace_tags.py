@@ -8,7 +8,7 @@ register = template.Library()
 @register.simple_tag
 def work_summary(user):
     """{% work_summary user as work %}: the member's money at a glance and the best next project to work on."""
-    from marketplace.ledger.selectors import worker_earnings_summary
+    from marketplace.earnings import worker_earnings_summary
     from marketplace.task_feed import feed_projects
 
     rows = [row for row in feed_projects(worker=user) if row["open_tasks"] and not row["refusal"]]

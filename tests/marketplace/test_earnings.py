@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from marketplace import earnings
 from marketplace.ledger import payouts, selectors, services
 from marketplace.ledger.models import AccountKind, LedgerEntry, LedgerTransaction, Payout
 from tests import factories
@@ -62,10 +63,10 @@ def test_page_shows_balance_pending_accepted_top_ups_and_measured_hourly_pay(cli
     review_project = funded_project(organization, steward, pay="0.40", overlap=2, title="Tweets")
     answer(review_project, worker, active_seconds=30)  # overlap 2: waits for a second answer
 
-    summary = selectors.worker_earnings_summary(worker)
+    summary = earnings.worker_earnings_summary(worker)
     assert (summary["accepted"], summary["top_ups"], summary["available"]) == (D("1.50"), D("0.10"), D("1.60"))
     assert (summary["pending_count"], summary["pending_value"]) == (1, D("0.40"))
-    [row] = selectors.worker_project_pay(worker)
+    [row] = earnings.worker_project_pay(worker)
     # (0.50 + 0.10 + 0.50) earned on the two measured answers over 45 + 75 s = 33.00 an hour.
     assert (row["answers_paid"], row["answers_measured"], row["active_seconds"], row["hourly"]) == (3, 2, 120, D("33.00"))
 
