@@ -4,9 +4,10 @@
 purposes and prohibited uses), the training data (sources by client and DUA
 version, counts per split, the date range of acceptance, exclusions by
 reason), the rater pool in aggregate (number of raters, countries, languages;
-any cell under SMALL_CELL is shown as "<5"), the pay behind the labels
-(median and 10th-percentile hourly pay of the answers that made them, the
-share topped up to the pay floor), the contributors (a pseudonym, or the
+no cell under 5 is shown), the pay behind the labels (median and
+10th-percentile measured hourly pay of the accepted answers that made them,
+the share topped up to the pay floor), in the shape and by the rules of
+marketplace.rater_pool that the project datasheet shares, the contributors (a pseudonym, or the
 name of a member who opted in to credit) and a public summary of training
 content in the structure of the EU AI Act Art. 53(1)(d) template.
 `model_card(version)` adds the model, its metrics with confusion pairs and
@@ -22,38 +23,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import math
-import statistics
 from collections import Counter
-from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Max, Min
 
 from coop.errors import ApplicationError
+from marketplace.models import AcceptedLabel, Answer
+from marketplace.rater_pool import SMALL_CELL, SMALL_CELLS_NOTE, pay_summary, rater_pool
 
 from .models import DatasetContributor, DatasetSnapshot, ModelVersion, SnapshotSource
 from .selectors import exclusion_summary
 
-SMALL_CELL = 5
-PAY_SAMPLE_CHUNK = 2000
-
 
 class SummaryUnavailable(ApplicationError):
     default_code = "training_summary_unavailable"
-
-
-def _cells(counter: Counter) -> list[dict]:
-    """Counts per value, largest first; values held by fewer than SMALL_CELL raters are merged into one suppressed cell."""
-    shown = [{"value": k, "raters": n} for k, n in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])) if n >= SMALL_CELL]
-    hidden = sum(n for n in counter.values() if n < SMALL_CELL)
-    if hidden:
-        shown.append({"value": "other (cells under 5 suppressed)", "raters": "<5" if hidden < SMALL_CELL else hidden})
-    return shown
-
-
-def _count(n: int):
-    return n if n >= SMALL_CELL else "<5"
 
 
 def contributor_label(user) -> str:
@@ -66,64 +50,28 @@ def contributor_label(user) -> str:
 
 
 def _pay(snapshot: DatasetSnapshot) -> dict:
-    """Hourly pay of the answers behind the included labels: median, 10th percentile, share topped up to the floor."""
-    from marketplace.ledger.models import LedgerEntry, TransactionKind
-    from marketplace.ledger.selectors import paid_by_answer
-    from marketplace.models import AcceptedLabel
+    """The pay behind the included labels: that of the answers each label was made from, each answer once.
 
-    hourly: list[Decimal] = []
-    answers_seen = topped = 0
-    estimated_basis = [0]
-    currency = "USD"
-    label_ids = snapshot.items.order_by("pk").values_list("label_id", flat=True)
-    chunk: list[int] = []
-
-    def flush(ids):
-        nonlocal answers_seen, topped
-        rows = list(AcceptedLabel.answers.through.objects.filter(acceptedlabel_id__in=ids)
-                    .values_list("answer_id", "answer__active_seconds", "answer__task__project__estimated_seconds"))
-        answer_ids = [a for a, _, _ in rows]
-        paid = paid_by_answer(answer_ids)
-        topped_ids = set(LedgerEntry.objects.filter(transaction__answer_id__in=answer_ids, transaction__kind=TransactionKind.TOP_UP)
-                         .values_list("transaction__answer_id", flat=True))
-        for answer_id, active, estimated in rows:
-            # Measured active time when the screen reported it, else the project's estimate (what the pay was set for).
-            seconds = active or estimated
-            if answer_id not in paid or not seconds:
-                continue
-            if not active:
-                estimated_basis[0] += 1
-            answers_seen += 1
-            topped += answer_id in topped_ids
-            hourly.append(paid[answer_id] * 3600 / seconds)
-
-    for label_id in label_ids.iterator(chunk_size=PAY_SAMPLE_CHUNK):
-        chunk.append(label_id)
-        if len(chunk) >= PAY_SAMPLE_CHUNK:
-            flush(chunk)
-            chunk = []
-    if chunk:
-        flush(chunk)
-    if not hourly:
-        return {"answers": 0, "currency": currency, "median_hourly": None, "p10_hourly": None, "topped_up_share": None}
-    hourly.sort()
-    p10 = hourly[max(0, math.ceil(len(hourly) * 0.1) - 1)]  # nearest rank
-    return {"answers": answers_seen, "currency": currency, "median_hourly": f"{statistics.median(hourly):.2f}",
-            "p10_hourly": f"{p10:.2f}", "topped_up_share": round(topped / answers_seen, 3),
-            "at_estimated_time": estimated_basis[0]}
+    Amounts in different currencies are never mixed: the summary is of the currency most of the labels were paid in.
+    """
+    by_currency = Counter()
+    for currency, labels in SnapshotSource.objects.filter(snapshot=snapshot).values_list("project__currency", "item_count"):
+        by_currency[currency] += labels
+    currency = max(sorted(by_currency), key=by_currency.__getitem__, default="USD")
+    label_answers = AcceptedLabel.answers.through.objects.filter(acceptedlabel_id__in=snapshot.items.values("label_id"))
+    answers = Answer.objects.filter(pk__in=label_answers.values("answer_id"), task__project__currency=currency)
+    return pay_summary(answers, currency=currency)
 
 
 def _raters(snapshot: DatasetSnapshot) -> tuple[dict, list[dict]]:
-    contributors = list(DatasetContributor.objects.filter(snapshot=snapshot).select_related("worker__membership", "worker__model_credit"))
-    countries, languages = Counter(), Counter()
+    contributors = list(DatasetContributor.objects.filter(snapshot=snapshot).select_related("worker__membership", "worker__model_credit")
+                        .order_by("pk"))
+    profiles = []
     for c in contributors:
         membership = getattr(c.worker, "membership", None)
-        countries[(membership.country if membership else "") or "unknown"] += 1
-        for language in set((membership.languages if membership else []) or ["unknown"]):
-            languages[language] += 1
-    pool = {"raters": _count(len(contributors)), "countries": _cells(countries), "languages": _cells(languages)}
+        profiles.append((membership.country, membership.languages) if membership else (None, None))
     credits = [{"contributor": contributor_label(c.worker), "labels": c.label_count} for c in contributors]
-    return pool, credits
+    return rater_pool(profiles), credits
 
 
 def _sources(snapshot: DatasetSnapshot) -> list[dict]:
@@ -208,6 +156,7 @@ def datasheet(snapshot: DatasetSnapshot) -> dict:
             "exclusions": exclusion_summary(snapshot),
         },
         "rater_pool": pool,
+        "small_cells": SMALL_CELLS_NOTE,
         "pay": _pay(snapshot),
         "contributors": credits,
         "public_summary": summary,
@@ -247,6 +196,17 @@ def _md_table(rows: list[dict], columns: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _md_cells(cells: dict) -> str:
+    """A suppressed count (marketplace.rater_pool.suppressed) as a table and a line for the cells not shown."""
+    table = _md_table([{"value": key, "raters": n} for key, n in cells["counts"].items()], ["value", "raters"]) \
+        if cells["counts"] or not cells["cells_suppressed"] else ""
+    if cells["cells_suppressed"]:
+        plural = "s" if cells["cells_suppressed"] != 1 else ""
+        table += (f"{cells['fewer_than_5']} more in {cells['cells_suppressed']} group{plural} of fewer than {SMALL_CELL} "
+                  "(not shown).\n")
+    return table
+
+
 def card_markdown(card: dict) -> str:
     """A model card or datasheet as Markdown (the download)."""
     out = []
@@ -280,12 +240,15 @@ def card_markdown(card: dict) -> str:
     pool = card["rater_pool"]
     out.append("## Rater pool (aggregate; cells under 5 suppressed)\n")
     out.append(f"Raters: {pool['raters']}.\n")
-    out.append(_md_table(pool["countries"], ["value", "raters"]))
-    out.append(_md_table(pool["languages"], ["value", "raters"]))
+    out.append("### Countries\n")
+    out.append(_md_cells(pool["countries"]))
+    out.append("### Languages\n")
+    out.append(_md_cells(pool["languages"]))
     pay = card["pay"]
     out.append("## Pay behind the labels\n")
-    out.append(f"Median hourly pay {pay['median_hourly']} {pay['currency']}, 10th percentile {pay['p10_hourly']} {pay['currency']}, "
-               f"share topped up to the floor {pay['topped_up_share']} (over {pay['answers']} paid answers).\n")
+    out.append(f"Median hourly pay {pay['median_hourly']} {pay['currency']}, 10th percentile {pay['p10_hourly']} {pay['currency']} "
+               f"(measured working time of {pay['answers_measured']} of {pay['answers_paid']} paid answers); "
+               f"share topped up to the floor {pay['share_topped_up']}.\n")
     out.append("## Contributors\n")
     out.append(_md_table(card["contributors"], ["contributor", "labels"]))
     out.append("## Public summary of training content (EU AI Act Art. 53(1)(d) structure)\n")

@@ -28,6 +28,9 @@ def trained(steward):
     truth = {f"cap-{i}": t for i, t in enumerate(texts)}
     for worker in workers:
         label_project(project, [worker], truth, max_tasks=2)
+    from marketplace.models import Answer
+
+    Answer.objects.filter(task__project=project).update(active_seconds=30)  # the labeling page measured 30 s each
     snapshot = snapshot_create(actor=steward, name="captcha", projects=[project])
     version = registered_version(snapshot, metrics={"test_confusion_pairs": [["8", "3", 2]]})
     return org, project, workers, version
@@ -42,10 +45,12 @@ def test_a_model_card_says_what_the_model_was_trained_on_by_whom_and_at_what_pay
     assert card["training_data"]["sources"][0]["client"] == "Acme Vision Labs"
     assert card["training_data"]["counts"]["included"] == version.snapshot.item_count == 14
     assert card["rater_pool"]["raters"] == 7
-    assert {"value": "KE", "raters": 6} in card["rater_pool"]["countries"]
-    assert all(cell["value"] != "PE" for cell in card["rater_pool"]["countries"])  # one rater: suppressed
-    assert card["rater_pool"]["countries"][-1]["raters"] == "<5"
-    assert card["pay"]["answers"] == 14 and card["pay"]["median_hourly"] is not None
+    # The project datasheet's shape (marketplace.rater_pool): the one Peruvian is not shown.
+    assert card["rater_pool"]["countries"] == {"counts": {"KE": 6}, "fewer_than_5": 1, "cells_suppressed": 1}
+    assert "PE" not in str(card["rater_pool"]) and "es" not in card["rater_pool"]["languages"]["counts"]
+    # 0.10 per task over 30 s measured = 12.00/hour, for each of the 14 answers behind the 14 labels.
+    assert card["pay"] == {"currency": "USD", "answers_paid": 14, "answers_measured": 14, "median_hourly": "12.00",
+                           "p10_hourly": "12.00", "share_topped_up": "0.000"}
     assert card["metrics"]["confusion_pairs"] == [["8", "3", 2]]
     labels = [c["contributor"] for c in card["contributors"]]
     assert all(label.startswith("w_") for label in labels) and "Lima" not in labels
@@ -68,6 +73,8 @@ def test_html_json_and_markdown_of_a_card_and_a_datasheet(client, trained, stewa
     assert page.status_code == 200 and "Acme Vision Labs" in page.content.decode() and "cells under 5 suppressed" in page.content.decode()
     markdown = client.get(f"/mlops/models/{version.pk}/card/?download=md")
     assert markdown["Content-Type"].startswith("text/markdown") and b"# Model card: captcha v1" in markdown.content
+    assert b"| KE | 6 |" in markdown.content and b"1 more in 1 group of fewer than 5 (not shown)" in markdown.content
+    assert "1 more in 1 group of fewer than 5" in page.content.decode() and "12.00 USD" in page.content.decode()
     sheet = client.get(f"/mlops/snapshots/{version.snapshot_id}/datasheet/?download=md")
     assert b"# Datasheet: snapshot" in sheet.content
     api = steward_api(steward)
