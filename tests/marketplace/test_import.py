@@ -176,3 +176,56 @@ def test_publication_below_the_pay_floor_names_floor_rate_and_minimum(org_api, o
     assert (error["pay_floor_hourly"], error["effective_hourly_pay"], error["minimum_pay_per_task"]) == ("20.00", "15.00", "0.0667")
     assert "USD 20.00/hour" in error["message"]
     assert Project.objects.get(pk=project.pk).status == "draft"
+
+
+def _image_rows(n: int) -> list[dict]:
+    return [{"external_id": f"img-{i}", "data": {"image": factories.png_base64(f"t{i}"), "hint": f"h{i}"}} for i in range(n)]
+
+
+@pytest.mark.django_db
+def test_a_large_import_checks_images_in_worker_processes_and_keeps_the_order(organization, settings, tmp_path, monkeypatch):
+    import base64
+
+    from marketplace.services import importing
+    from marketplace.task_types import task_content_hash
+
+    settings.MEDIA_ROOT = tmp_path
+    monkeypatch.setattr(importing, "BATCH_SIZE", 4)  # 11 rows: three batches, so the process pool starts
+    project = _project(organization)
+    rows = _image_rows(11)
+    rows[5]["gold"] = "t5"
+    report = importing.tasks_import(project=project, rows=enumerate(rows, start=1))
+    assert (report.imported, report.gold) == (11, 1)
+    tasks = list(Task.objects.filter(project=project).order_by("pk"))
+    assert [t.external_id for t in tasks] == [f"img-{i}" for i in range(11)]  # claimed in pk order: the file's order
+    for task, row in zip(tasks, rows):
+        raw = base64.b64decode(row["data"]["image"])
+        assert task.image.name.startswith(f"tasks/{project.pk}/") and task.image.name.endswith(".png")
+        assert default_storage.open(task.image.name).read() == raw
+        assert task.content_hash == task_content_hash({"hint": row["data"]["hint"]}, raw)
+        assert task.data == {"hint": row["data"]["hint"]} and task.required_answers == project.overlap
+    assert tasks[5].is_gold and tasks[5].gold == "t5" and not tasks[4].is_gold
+
+
+@pytest.mark.django_db
+def test_adversarial_a_bad_image_deep_in_a_large_import_leaves_no_task_and_no_file(organization, settings, tmp_path, monkeypatch):
+    from coop.errors import ApplicationError
+    from marketplace.services import importing
+
+    settings.MEDIA_ROOT = tmp_path
+    monkeypatch.setattr(importing, "BATCH_SIZE", 4)
+    project = _project(organization)
+    rows = _image_rows(14)
+    rows[9]["data"]["image"] = "aGVsbG8="  # "hello": not an image, in the third batch
+    rows[12]["external_id"] = "img-2"  # a duplicate of a row already inserted two batches earlier
+    rows[13] = {"external_id": "x", "data": {"image": factories.png_base64(), "colour": "red"}}
+    with pytest.raises(ApplicationError) as refused:
+        importing.tasks_import(project=project, rows=enumerate(rows, start=1))
+    listed = refused.value.extra["rows"]
+    by_line = {row["line"]: row for row in listed}
+    assert sorted(by_line) == [10, 13, 14] and [by_line[n]["external_id"] for n in (10, 13, 14)] == ["img-9", "img-2", "x"]
+    assert "not a readable PNG or JPEG" in by_line[10]["message"] and "already exists" in by_line[13]["message"]
+    assert "Unknown fields in data: colour" in by_line[14]["message"]
+    assert refused.value.extra["duplicates"] == ["img-2"]
+    assert Task.objects.filter(project=project).count() == 0
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
