@@ -20,7 +20,7 @@ from coop.exports import EXPORT_RESPONSES, streamed
 from coop.pagination import PAGE_PARAMETERS, page_of, paginated
 from coop.permissions import IsClient, IsMember, client_organization
 
-from . import import_formats, selectors
+from . import dataset_exports, import_formats, selectors
 from .models import Answer, Assignment, Project, Task
 from .prefill import prefill_for
 from .serializers import (
@@ -258,7 +258,7 @@ def results_stream(*, project: Project, fmt: str, entry, since=None):
     """The streamed results file (JSON Lines or CSV) of a project, counted into its export log `entry` (export_begin)."""
     return streamed(
         fmt,
-        exports.export_rows_counted(selectors.label_rows(project=project, since=since), entry=entry),
+        exports.export_rows_counted(dataset_exports.label_rows(project=project, since=since), entry=entry),
         fields=ProjectResultsApi.CSV_FIELDS,
         filename=f"project-{project.pk}-results",
         prepare_csv=lambda row: {

@@ -1,5 +1,8 @@
-"""Reads for exports that training pipelines take without glue: every individual answer, and preference pairs.
+"""Reads for exports that training pipelines take without glue: the accepted labels, every individual answer,
+and preference pairs.
 
+- label_rows: the results export, one accepted label per task in acceptance order, its annotators as the
+  client's pseudonyms.
 - answer_rows: every answer to the project's tasks (not only the consensus label: disagreement is data), with
   the worker as the client's pseudonym, in submission order.
 - preference_rows: {"prompt", "chosen", "rejected"}, the shape TRL's reward and DPO trainers read, from the
@@ -8,12 +11,19 @@
   out. A conversation prompt (a list of turns) gives TRL's conversational form: the prompt's turns, and the
   chosen and rejected responses as one assistant turn each.
 
-Both stream from a server-side cursor in chunks, one query per chunk: constant memory at any size.
+Labels and answers are read by keyset pagination in their export order (indexes label_export_order and
+answer_export_order): each chunk is one indexed range query for plain tuples (no model instances), plus one
+query for the chunk's annotators, and each worker's pseudonym is computed once. So the first row comes at once
+at any size, memory stays constant, and no cursor or transaction stays open while the client downloads (a
+server-side cursor outside a transaction is WITH HOLD: PostgreSQL materializes every row before the first).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+
+from django.db.models import QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 
 from coop.errors import ApplicationError
 from coop.exports import chunked
@@ -21,10 +31,68 @@ from coop.exports import chunked
 from .models import AcceptedLabel, Answer, Project, TaskType
 from .selectors import EXPORT_CHUNK, worker_pseudonym
 
+LABEL_FIELDS = ["task_id", "external_id", "label", "agreement", "method", "accepted_at", "annotators"]
+
 ANSWER_FIELDS = ["answer_id", "task_id", "external_id", "is_gold", "worker", "answer", "status", "agrees_with_label",
                  "submitted_at", "decided_at", "active_seconds"]
 PREFERENCE_FIELDS = ["prompt", "chosen", "rejected"]
 PREFERENCE_SOURCES = ("labels", "answers")
+
+
+class _Pseudonyms(dict):
+    """Worker id -> the organization's pseudonym for them, each HMAC computed once per export."""
+
+    def __init__(self, organization_id: int):
+        super().__init__()
+        self.organization_id = organization_id
+
+    def __missing__(self, worker_id: int) -> str:
+        self[worker_id] = pseudonym = worker_pseudonym(organization_id=self.organization_id, worker_id=worker_id)
+        return pseudonym
+
+
+def _keyset_chunks(rows: QuerySet, key: tuple[str, str]) -> Iterator[list[tuple]]:
+    """Chunks of EXPORT_CHUNK tuples of `rows` (values_list leading with the two `key` columns, ordered by them),
+    each read as `WHERE (key) > (last row's key) ... LIMIT`: one indexed range scan per chunk."""
+    after = None
+    while True:
+        page = rows if after is None else rows.filter(TupleGreaterThan(Tuple(*key), after))
+        chunk = list(page[:EXPORT_CHUNK])
+        if chunk:
+            yield chunk
+        if len(chunk) < EXPORT_CHUNK:
+            return
+        after = chunk[-1][:2]
+
+
+def label_rows(*, project: Project, since=None) -> Iterator[dict]:
+    """Accepted labels in acceptance order (index label_export_order), with their annotators' pseudonyms."""
+    labels = (
+        AcceptedLabel.objects.filter(project=project)
+        .order_by("accepted_at", "id")
+        .values_list("accepted_at", "pk", "task_id", "task__external_id", "label", "agreement", "method")
+    )
+    if since is not None:
+        labels = labels.filter(accepted_at__gt=since)
+    through = AcceptedLabel.answers.through
+    pseudonyms = _Pseudonyms(project.organization_id)
+    for chunk in _keyset_chunks(labels, ("accepted_at", "id")):
+        annotators: dict[int, list[str]] = {}
+        links = through.objects.filter(acceptedlabel_id__in=[row[1] for row in chunk]).values_list(
+            "acceptedlabel_id", "answer__worker_id"
+        )
+        for label_id, worker_id in links:
+            annotators.setdefault(label_id, []).append(pseudonyms[worker_id])
+        for accepted_at, pk, task_id, external_id, label, agreement, method in chunk:
+            yield {
+                "task_id": task_id,
+                "external_id": external_id,
+                "label": label,
+                "agreement": str(agreement),
+                "method": method,
+                "accepted_at": accepted_at.isoformat(),
+                "annotators": sorted(annotators.get(pk, ())),
+            }
 
 
 def answer_rows(*, project: Project, since=None) -> Iterator[dict]:
@@ -32,30 +100,27 @@ def answer_rows(*, project: Project, since=None) -> Iterator[dict]:
     answers = (
         Answer.objects.filter(task__project=project)
         .order_by("submitted_at", "id")
-        .values_list("pk", "task_id", "task__external_id", "task__is_gold", "worker_id", "payload", "status",
-                     "agrees_with_label", "submitted_at", "decided_at", "active_seconds")
+        .values_list("submitted_at", "pk", "task_id", "task__external_id", "task__is_gold", "worker_id", "payload", "status",
+                     "agrees_with_label", "decided_at", "active_seconds")
     )
     if since is not None:
         answers = answers.filter(submitted_at__gt=since)
-    pseudonyms: dict[int, str] = {}
-    for pk, task_id, external_id, is_gold, worker_id, payload, status, agrees, submitted, decided, seconds in answers.iterator(
-        chunk_size=EXPORT_CHUNK
-    ):
-        if worker_id not in pseudonyms:
-            pseudonyms[worker_id] = worker_pseudonym(organization_id=project.organization_id, worker_id=worker_id)
-        yield {
-            "answer_id": pk,
-            "task_id": task_id,
-            "external_id": external_id,
-            "is_gold": is_gold,
-            "worker": pseudonyms[worker_id],
-            "answer": payload,
-            "status": status,
-            "agrees_with_label": agrees,
-            "submitted_at": submitted.isoformat(),
-            "decided_at": decided.isoformat() if decided else None,
-            "active_seconds": seconds,
-        }
+    pseudonyms = _Pseudonyms(project.organization_id)
+    for chunk in _keyset_chunks(answers, ("submitted_at", "id")):
+        for submitted, pk, task_id, external_id, is_gold, worker_id, payload, status, agrees, decided, seconds in chunk:
+            yield {
+                "answer_id": pk,
+                "task_id": task_id,
+                "external_id": external_id,
+                "is_gold": is_gold,
+                "worker": pseudonyms[worker_id],
+                "answer": payload,
+                "status": status,
+                "agrees_with_label": agrees,
+                "submitted_at": submitted.isoformat(),
+                "decided_at": decided.isoformat() if decided else None,
+                "active_seconds": seconds,
+            }
 
 
 def _pair(prompt, chosen: str, rejected: str) -> dict:

@@ -239,6 +239,7 @@ class Answer(models.Model):
         indexes = [
             models.Index(fields=["worker", "-submitted_at"], name="answer_worker_history"),
             models.Index(fields=["submitted_at"], name="answer_pending_age", condition=Q(status="pending")),
+            models.Index(fields=["submitted_at", "id"], name="answer_export_order"),  # the answers export's order
         ]
 
     def __str__(self):

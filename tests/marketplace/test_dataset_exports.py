@@ -104,3 +104,23 @@ def test_the_console_downloads_every_answer_and_shows_the_datasheet(client, orga
     assert json.loads(list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))[0]["answer"])["preferred"] == "b"
     sheet = client.get(f"/client/projects/{project.pk}/datasheet/").content.decode()
     assert "1</strong> rater" in sheet and "KE" not in sheet and "1 more in 1 group of fewer than 5" in sheet
+
+
+def test_results_rows_keep_each_labels_annotators_across_chunks_in_one_query_per_chunk(
+    organization, monkeypatch, django_assert_num_queries
+):
+    from marketplace import dataset_exports
+    from marketplace.selectors import worker_pseudonym
+
+    project = factories.make_project(organization, tasks=5, overlap=2, max_overlap=2, agreement_target="0.5")
+    members = [factories.make_member() for _ in range(3)]
+    for i in range(5):  # task i answered by two of the three members, in turn
+        for member in (members[i % 3], members[(i + 1) % 3]):
+            _work(project, member, {"text": f"t{i}"}, f"{i}-{member.pk}")
+    monkeypatch.setattr(dataset_exports, "EXPORT_CHUNK", 2)  # 5 labels: chunks of 2, 2 and 1
+    with django_assert_num_queries(6):  # per chunk of 2, 2 and 1: its labels (one keyset query) and their annotators
+        rows = list(dataset_exports.label_rows(project=project))
+    assert [row["label"] for row in rows] == [{"text": f"t{i}"} for i in range(5)]
+    for i, row in enumerate(rows):
+        expected = sorted(worker_pseudonym(organization_id=organization.pk, worker_id=m.pk) for m in (members[i % 3], members[(i + 1) % 3]))
+        assert row["annotators"] == expected and row["agreement"] == "1.000" and row["method"] == "consensus"
