@@ -26,7 +26,9 @@ import argparse
 import http.client
 import json
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -115,31 +117,147 @@ def peak_rss_mb(pids: list[int]) -> float | None:
     return max(peaks) if peaks else None
 
 
+def ocr_rows(n: int):
+    """N small real PNGs (4 digits drawn on each) as base64 JSON Lines rows: the issue's OCR workload."""
+    import base64
+    import io
+
+    from PIL import Image, ImageDraw
+
+    for i in range(n):
+        image = Image.new("L", (160, 60), 255)
+        ImageDraw.Draw(image).text((40, 22), f"{i % 10000:04d}", fill=0)
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        yield {"external_id": f"img{i}", "data": {"image": base64.b64encode(buffer.getvalue()).decode()}}
+
+
+def text_rows(n: int):
+    for i in range(n):
+        yield {"external_id": f"t{i}", "data": {"text": f"Review number {i}: it was fine."}}
+
+
+PROJECTS = {
+    "ocr": ({"task_type": "ocr", "title": "Benchmark CAPTCHAs", "instructions": "Type the four digits."}, ocr_rows, {"text": "1234"}),
+    "classification": (
+        {"task_type": "classification", "title": "Benchmark sentiment", "instructions": "Pick the sentiment.",
+         "choices": ["positive", "negative", "neutral"]},
+        text_rows,
+        {"choice": "positive"},
+    ),
+}
+
+
+def serve(processes: int, port: int) -> subprocess.Popen:
+    """Start the server under test: uvicorn with `processes` worker processes, as in production."""
+    command = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port), "--workers", str(processes),
+               "--no-access-log", "--log-level", "warning"]
+    server = subprocess.Popen(command, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), start_new_session=True)
+    for _ in range(200):
+        try:
+            http.client.HTTPConnection("127.0.0.1", port, timeout=2).request("GET", "/healthz")
+            break
+        except OSError:
+            time.sleep(0.1)
+    time.sleep(2)  # every worker process up
+    return server
+
+
+def server_pids(server: subprocess.Popen) -> list[int]:
+    children = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
+    return [int(pid) for pid in children] or [server.pid]
+
+
+def check_invariants(project_id: int) -> list[str]:
+    """What must hold after any run: no double lease, overlap never exceeded, every accepted answer paid once."""
+    from django.db.models import Count, F
+
+    from marketplace.ledger.models import LedgerTransaction
+    from marketplace.models import Answer, Assignment, Task
+
+    problems = []
+    doubled = Assignment.objects.filter(project_id=project_id).values("task_id", "worker_id").annotate(n=Count("id")).filter(n__gt=1)
+    if doubled.exists():
+        problems.append(f"{doubled.count()} (task, member) pairs leased twice")
+    over = Task.objects.filter(project_id=project_id, assigned_count__gt=F("required_answers")).count()
+    if over:
+        problems.append(f"{over} tasks over their overlap")
+    live = Assignment.objects.filter(project_id=project_id, state="leased").values("worker_id").annotate(n=Count("id")).filter(n__gt=1)
+    if live.exists():
+        problems.append(f"{live.count()} members holding two live leases")
+    accepted = Answer.objects.filter(task__project_id=project_id, status="accepted").count()
+    paid = LedgerTransaction.objects.filter(project_id=project_id, kind="earning").count()
+    if accepted != paid:
+        problems.append(f"{accepted} accepted answers but {paid} earnings")
+    return problems
+
+
+def queries_per_operation(task_type: str) -> dict[str, int]:
+    """Queries one claim, one plain submit and one submit that reaches consensus and pays take, measured in-process."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from coop.models import User
+    from marketplace.models import Project
+    from marketplace.services import claiming, submission
+
+    project = Project.objects.filter(task_type=task_type, title__startswith="Benchmark", status="published").latest("pk")
+    workers = list(User.objects.filter(email__startswith="bench-", membership__status="active").order_by("-pk")[:2])
+    counts = {}
+    answer = PROJECTS[task_type][2]
+    for name, worker in (("claim + plain submit", workers[0]), ("claim + consensus and pay", workers[1])):
+        with CaptureQueriesContext(connection) as claim_queries:
+            lease = claiming.work_next(worker=worker, project=project).assignment
+        if lease is None:
+            return counts
+        with CaptureQueriesContext(connection) as submit_queries:
+            submission.assignment_submit(worker=worker, assignment_id=lease.pk, payload=answer, idempotency_key=uuid.uuid4().hex)
+        counts["claim"] = len(claim_queries)
+        counts["plain submit" if "plain" in name else "submit + consensus + pay"] = len(submit_queries)
+    return counts
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--url", default="http://127.0.0.1:8000")
-    parser.add_argument("--tasks", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=20)
-    parser.add_argument("--overlap", type=int, default=1)
+    parser.add_argument("--url", default="", help="a running server; without it the benchmark starts its own (see --processes)")
+    parser.add_argument("--processes", type=int, default=2, help="uvicorn worker processes when the benchmark starts the server")
+    parser.add_argument("--port", type=int, default=8100)
+    parser.add_argument("--task-type", choices=sorted(PROJECTS), default="ocr")
+    parser.add_argument("--tasks", type=int, default=600)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--overlap", type=int, default=2)
+    parser.add_argument("--count", type=int, default=1, help="leases asked for per POST /work/next/ (prefetch, at most 5)")
     parser.add_argument("--server-pid", type=int, nargs="*", default=[], help="server process ids: report their largest peak RSS (VmHWM)")
     parser.add_argument("--duration", type=float, default=0, help="stop the workers after this many seconds (0: until no work is left)")
     args = parser.parse_args()
 
+    server = None
+    if not args.url:
+        server = serve(args.processes, args.port)
+        args.url = f"http://127.0.0.1:{args.port}"
+        args.server_pid = server_pids(server)
+    try:
+        run(args)
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+
+
+def run(args):
     print(f"Setting up 1 client and {args.workers} members…", flush=True)
-    # 0.0600 per answer + a fee of at most 30 %, for every planned answer.
+    # 0.0800 per answer (the demo rate card asks 0.07 for OCR) + a fee of at most 30 %, for every planned answer.
     from decimal import Decimal
 
-    org_token, worker_tokens = setup_accounts(args.workers, deposit=str(Decimal("0.078") * args.tasks * args.overlap + 1))
+    org_token, worker_tokens = setup_accounts(args.workers, deposit=str(Decimal("0.11") * args.tasks * args.overlap + 1))
     client = Client(args.url, org_token)
+    fields, rows, answer = PROJECTS[args.task_type]
     status, _, body = client.request(
         "POST",
         "/api/v1/projects/",
         {
-            "title": "Benchmark sentiment",
-            "instructions": "Pick the sentiment.",
-            "task_type": "classification",
-            "choices": ["positive", "negative", "neutral"],
-            "pay_per_task": "0.0600",
+            **fields,
+            "pay_per_task": "0.0800",
             "estimated_seconds": 10,
             "overlap": args.overlap,
             "max_overlap": args.overlap,
@@ -151,8 +269,8 @@ def main():
     project_id = json.loads(body)["id"]
 
     with tempfile.NamedTemporaryFile("wb", suffix=".jsonl", delete=False) as handle:
-        for i in range(args.tasks):
-            handle.write(json.dumps({"external_id": f"t{i}", "data": {"text": f"Review number {i}: it was fine."}}).encode() + b"\n")
+        for row in rows(args.tasks):
+            handle.write(json.dumps(row).encode() + b"\n")
         path = handle.name
     size = os.path.getsize(path)
     rss_before = peak_rss_mb(args.server_pid)
@@ -170,7 +288,7 @@ def main():
     import_seconds = time.perf_counter() - started
     os.unlink(path)
     assert response.status == 201, result[:2000]
-    print(f"Imported {args.tasks:,} tasks ({size / 2**20:.1f} MiB JSON Lines) in {import_seconds:.1f} s "
+    print(f"Imported {args.tasks:,} {args.task_type} tasks ({size / 2**20:.1f} MiB JSON Lines) in {import_seconds:.1f} s "
           f"= {args.tasks / import_seconds:,.0f} tasks/s", flush=True)
     rss_after = peak_rss_mb(args.server_pid)
     if rss_after is not None:
@@ -178,10 +296,13 @@ def main():
     status, _, body = client.request("POST", f"/api/v1/projects/{project_id}/publish/")
     assert status == 200, body
 
+    # Two of the members answer the first task in-process first, counting queries; the load run does the rest.
+    print("Queries per operation (service level, in-process):", queries_per_operation(args.task_type), flush=True)
     latencies = {"next": [], "submit": []}
-    done = [0]
+    done = [2]
     errors = []
     lock = threading.Lock()
+    next_body = {"project": project_id} | ({"count": args.count} if args.count > 1 else {})
 
     def work(token):
         worker = Client(args.url, token)
@@ -190,24 +311,25 @@ def main():
         try:
             while not (args.duration and time.perf_counter() - started > args.duration):
                 t0 = time.perf_counter()
-                status, headers, body = worker.request("POST", "/api/v1/work/next/", {"project": project_id})
+                status, headers, body = worker.request("POST", "/api/v1/work/next/", next_body)
                 local["next"].append(time.perf_counter() - t0)
                 if status == 204:
                     break
                 if status != 200:
                     raise RuntimeError(f"next: HTTP {status} {body[:300]!r}")
-                assignment = json.loads(body)["assignment"]["id"]
-                t0 = time.perf_counter()
-                status, _, body = worker.request(
-                    "POST",
-                    f"/api/v1/work/assignments/{assignment}/submit/",
-                    {"answer": {"choice": "positive"}, "active_seconds": 8},
-                    headers={"Idempotency-Key": uuid.uuid4().hex},
-                )
-                local["submit"].append(time.perf_counter() - t0)
-                if status not in (200, 201):
-                    raise RuntimeError(f"submit: HTTP {status} {body[:300]!r}")
-                count += 1
+                work = json.loads(body)
+                for item in work.get("leases", [work]):  # with count > 1: every lease handed out, in order
+                    t0 = time.perf_counter()
+                    status, _, body = worker.request(
+                        "POST",
+                        f"/api/v1/work/assignments/{item['assignment']['id']}/submit/",
+                        {"answer": answer, "active_seconds": 8},
+                        headers={"Idempotency-Key": uuid.uuid4().hex},
+                    )
+                    local["submit"].append(time.perf_counter() - t0)
+                    if status not in (200, 201):
+                        raise RuntimeError(f"submit: HTTP {status} {body[:300]!r}")
+                    count += 1
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         with lock:
@@ -215,7 +337,7 @@ def main():
             for key in local:
                 latencies[key].extend(local[key])
 
-    print(f"Driving {args.workers} workers through next/submit…", flush=True)
+    print(f"Driving {args.workers} members through next/submit…", flush=True)
     started = time.perf_counter()
     threads = [threading.Thread(target=work, args=(token,)) for token in worker_tokens]
     for thread in threads:
@@ -226,17 +348,20 @@ def main():
     if errors:
         print(f"{len(errors)} worker(s) failed; first error: {errors[0]}", file=sys.stderr)
     expected = args.tasks * args.overlap
-    print(f"Answered {done[0]:,} of {expected:,} task slots in {elapsed:.1f} s = {done[0] / elapsed:,.1f} tasks/s"
+    print(f"Answered {done[0]:,} of {expected:,} task slots in {elapsed:.1f} s = {done[0] / elapsed:,.1f} answers/s"
           + (f" (stopped after {args.duration:.0f} s)" if args.duration else ""))
-    for key, values in latencies.items():
+    pairs = [n + s for n, s in zip(latencies["next"], latencies["submit"])] if args.count == 1 else []
+    for key, values in list(latencies.items()) + ([("next+submit", pairs)] if pairs else []):
         print(
-            f"  {key:>6}: n={len(values):,}  p50={percentile(values, 50) * 1000:.1f} ms  "
+            f"  {key:>11}: n={len(values):,}  p50={percentile(values, 50) * 1000:.1f} ms  "
             f"p95={percentile(values, 95) * 1000:.1f} ms  p99={percentile(values, 99) * 1000:.1f} ms  "
             f"mean={statistics.fmean(values) * 1000 if values else float('nan'):.1f} ms"
         )
     if rss_after is not None:
         print(f"Server peak RSS at the end: {peak_rss_mb(args.server_pid):.0f} MiB")
-    sys.exit(1 if errors or (not args.duration and done[0] != expected) else 0)
+    problems = check_invariants(project_id)
+    print("Invariants: " + ("; ".join(problems) if problems else "no double lease, overlap never exceeded, every accepted answer paid"))
+    sys.exit(1 if errors or problems or (not args.duration and done[0] != expected) else 0)
 
 
 if __name__ == "__main__":

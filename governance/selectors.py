@@ -63,6 +63,20 @@ def policy_current(key: str, at: dt.datetime | None = None) -> Decimal:
         return POLICIES[key].founding
 
 
+def policies_current(keys: list[str], at: dt.datetime | None = None) -> dict[str, Decimal]:
+    """Several policies' values at `at` (default now) in one query: {key: value}, founding values as fallback."""
+    rows = PolicyValue.objects.filter(key__in=keys, effective_from__lte=at or timezone.now()).order_by("key", "-effective_from", "-id")
+    values: dict[str, Decimal] = {}
+    for key, value in rows.values_list("key", "value"):
+        values.setdefault(key, value)
+    for key in keys:
+        if key not in values:
+            if key not in POLICIES:
+                raise NotFound(f"No value of policy {key!r} is in force at that time.", code="policy_not_set")
+            values[key] = POLICIES[key].founding
+    return values
+
+
 def policy_history(key: str) -> QuerySet[PolicyValue]:
     """Every value a policy has had, newest first, with the proposal that set it."""
     return PolicyValue.objects.filter(key=key).select_related("set_by").order_by("-effective_from", "-id")

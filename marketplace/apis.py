@@ -6,9 +6,10 @@ import json
 import logging
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
@@ -377,23 +378,57 @@ class TaskAnswersApi(APIView):
 
 class WorkNextInput(serializers.Serializer):
     project = validation.IdField(required=False)
+    count = serializers.IntegerField(
+        min_value=1,
+        max_value=Assignment.MAX_PREFETCH,
+        required=False,
+        default=1,
+        help_text=f"Prefetch: up to this many leases in `project` at once (1 to {Assignment.MAX_PREFETCH}); the answer "
+        "is then {\"leases\": [...]}, each item shaped like a single lease.",
+    )
+
+    def validate(self, attrs):
+        if attrs.get("count", 1) > 1 and "project" not in attrs:
+            raise serializers.ValidationError({"count": ["Prefetching needs a project."]})
+        return attrs
+
+
+class WorkLeasesOutput(serializers.Serializer):
+    leases = WorkOutput(many=True)
 
 
 class WorkNextApi(APIView):
-    """Lease the next task (or get back the one you hold). 204 with an `X-Coop-Reason` header when there is none."""
+    """Lease the next task (or get back the one you hold). 204 with an `X-Coop-Reason` header when there is none.
+
+    With `count` > 1 (and a project), up to that many leases at once, the ones already held first: a labeling
+    screen prefetches the next task while the member works on the current one.
+    """
 
     permission_classes = [IsMember]
 
-    @extend_schema(request=WorkNextInput, responses={200: WorkOutput, 204: OpenApiResponse(description="no work; reason in X-Coop-Reason")})
+    @extend_schema(
+        request=WorkNextInput,
+        responses={
+            200: PolymorphicProxySerializer("WorkNext", serializers=[WorkOutput, WorkLeasesOutput], resource_type_field_name=None),
+            204: OpenApiResponse(description="no work; reason in X-Coop-Reason"),
+        },
+    )
     def post(self, request):
         data = WorkNextInput(data=request.data)
         data.is_valid(raise_exception=True)
         project = None
         if "project" in data.validated_data:
             # A draft is the client's private business: members get the answer a missing project gets.
-            project = Project.objects.exclude(status=Project.Status.DRAFT).filter(pk=data.validated_data["project"]).first()
+            project = (
+                Project.objects.exclude(status=Project.Status.DRAFT)
+                .annotate(requires_qualifications=Exists(Project.required_qualifications.through.objects.filter(project_id=OuterRef("pk"))))
+                .filter(pk=data.validated_data["project"])
+                .first()
+            )
             if project is None:
                 raise NotFound("No such project.")
+        if data.validated_data["count"] > 1:
+            return self._prefetch(request, project, data.validated_data["count"])
         for _ in range(3):
             claim = claiming.work_next(worker=request.user, project=project)
             if claim.assignment is None:
@@ -412,10 +447,30 @@ class WorkNextApi(APIView):
             response = Response(status=status.HTTP_204_NO_CONTENT)
             response["X-Coop-Reason"] = "no_tasks_available"
             return response
-        prefill = prefill_for(task=claim.assignment.task, project=claim.assignment.project, assignment=claim.assignment)
-        if prefill:  # model-assisted labeling: the screen pre-fills it and reports whether it was edited
-            payload["task"]["data"]["prefill"] = prefill
-        return Response(payload)
+        return Response(_with_prefill(payload, claim.assignment))
+
+    def _prefetch(self, request, project, count):
+        leases, reason = claiming.work_next_many(worker=request.user, project=project, count=count)
+        payloads = []
+        for lease in leases:
+            payload = work_payload(lease)
+            if validation.json_problem(payload) is None:
+                payloads.append(_with_prefill(payload, lease))
+            else:  # never renderable (stored before import validation): given straight back, as above
+                logger.error("Task %s cannot be rendered; lease %s released", lease.task_id, lease.pk)
+                claiming.assignment_release(worker=request.user, assignment_id=lease.pk)
+        if not payloads:
+            response = Response(status=status.HTTP_204_NO_CONTENT)
+            response["X-Coop-Reason"] = reason or "no_tasks_available"
+            return response
+        return Response({"leases": payloads})
+
+
+def _with_prefill(payload: dict, assignment) -> dict:
+    prefill = prefill_for(task=assignment.task, project=assignment.project, assignment=assignment)
+    if prefill:  # model-assisted labeling: the screen pre-fills it and reports whether it was edited
+        payload["task"]["data"]["prefill"] = prefill
+    return payload
 
 
 class AssignmentSubmitApi(APIView):

@@ -167,8 +167,10 @@ class Task(models.Model):
 
 
 class Assignment(models.Model):
-    """A lease of one task to one worker. A worker never gets the same task twice, and never holds two
-    live leases in one project (unique constraints)."""
+    """A lease of one task to one worker. A worker never gets the same task twice, and holds at most
+    MAX_PREFETCH live leases in one project, one per `slot` (unique constraints): one without prefetch."""
+
+    MAX_PREFETCH = 5
 
     class State(models.TextChoices):
         LEASED = "leased", "Leased"
@@ -186,15 +188,19 @@ class Assignment(models.Model):
     last_heartbeat_at = models.DateTimeField(null=True, blank=True)
     active_seconds = models.PositiveIntegerField(default=0)
     ended_at = models.DateTimeField(null=True, blank=True)
+    slot = models.PositiveSmallIntegerField(
+        default=0, help_text="Which of the member's live leases in the project this is (0 without prefetch; < MAX_PREFETCH)."
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["task", "worker"], name="one_assignment_per_worker_and_task"),
-            # Lease hoarding: a member holds at most one live lease per project, whatever
-            # number of requests or server processes race for it (a partial unique index).
+            # Lease hoarding: a member holds at most one live lease per project and slot, and there are
+            # MAX_PREFETCH slots, whatever number of requests or server processes race (a partial unique index).
             models.UniqueConstraint(
-                fields=["worker", "project"], condition=Q(state="leased"), name="one_live_lease_per_worker_and_project"
+                fields=["worker", "project", "slot"], condition=Q(state="leased"), name="one_live_lease_per_worker_project_slot"
             ),
+            models.CheckConstraint(condition=Q(slot__lt=5), name="assignment_slot_below_max_prefetch"),
         ]
         indexes = [
             models.Index(fields=["expires_at"], name="assignment_live_expiry", condition=Q(state="leased")),

@@ -36,8 +36,9 @@ REFUSAL_MESSAGES = {
 
 
 def required_qualifications(project: Project) -> list[Qualification]:
-    """The project's required qualifications (uses a prefetch when the caller made one)."""
-    if not project.pk:
+    """The project's required qualifications (uses a prefetch when the caller made one; no query when the caller
+    annotated `requires_qualifications` and it is False, as the claim API does)."""
+    if not project.pk or getattr(project, "requires_qualifications", None) is False:
         return []
     return list(project.required_qualifications.all())
 

@@ -86,7 +86,10 @@ def benefits_share_rate() -> Decimal:
     """The members' policy `benefits_share_of_fee` (founding 0.20): the part of every co-op fee that goes to the benefits fund."""
     from governance.selectors import policy_current
 
-    rate = policy_current("benefits_share_of_fee")
+    return _share_rate(policy_current("benefits_share_of_fee"))
+
+
+def _share_rate(rate) -> Decimal:
     if not (isinstance(rate, Decimal) and rate.is_finite() and 0 <= rate <= 1):
         raise ApplicationError("The benefits share must be a Decimal from 0 to 1.", code="invalid_fee_rate")
     return rate

@@ -29,6 +29,7 @@ from .posting import (  # noqa: F401  (re-exported: the ledger's writes are impo
     K,
     T,
     _fee_rate,
+    _share_rate,
     _posted,
     _share_transaction,
     account_for,
@@ -147,7 +148,14 @@ def escrow_refund(*, project: Project, created_by: User | None = None, keep: Dec
 # --- Paying for work ----------------------------------------------------------------------------
 
 
-def escrow_pay_accepted(*, project: Project, items: list[tuple[Answer, Decimal, str, str]], fee_rate: Decimal) -> int:
+def escrow_pay_accepted(
+    *,
+    project: Project,
+    items: list[tuple[Answer, Decimal, str, str]],
+    fee_rate: Decimal,
+    share_rate: Decimal | None = None,
+    fresh: bool = False,
+) -> int:
     """Pay accepted answers of one project from its escrow in one go; the marketplace's hot path. Returns how many posted.
 
     `items` are (answer, amount, kind, event_key) with kind "earning" or
@@ -158,14 +166,17 @@ def escrow_pay_accepted(*, project: Project, items: list[tuple[Answer, Decimal, 
     skips keys already posted, and raises "escrow_insufficient" before writing
     anything when escrow does not cover them all. With the escrow locked no
     other payer of this project can race, so the writes need no savepoints:
-    about ten queries for one to three answers.
+    about six queries for one to three answers. `share_rate` is the benefits share when the caller read it
+    (with the fee rate, in one query). `fresh`: the caller accepted these answers from pending in this
+    transaction, and no answer ever returns to pending, so none can have been posted; the check for posted
+    keys is skipped (the unique event key would still refuse a second posting, rolling everything back).
     """
     fee_rate = _fee_rate(fee_rate)
     lookup = {"kind": K.PROJECT_ESCROW, "project": project, "currency": project.currency}
     escrow = LedgerAccount.objects.select_for_update(no_key=True).filter(**lookup).first()  # find and lock in one query
     escrow = escrow or lock_account(account_for(**lookup))
     keys = [key for *_, key in items]
-    done = set(LedgerTransaction.objects.filter(event_key__in=keys).values_list("event_key", flat=True))
+    done = set() if fresh else set(LedgerTransaction.objects.filter(event_key__in=keys).values_list("event_key", flat=True))
     todo = [(answer, money(amount), kind, key) for answer, amount, kind, key in items if key not in done]
     if not todo:
         return 0
@@ -196,7 +207,7 @@ def escrow_pay_accepted(*, project: Project, items: list[tuple[Answer, Decimal, 
     if fee_account is None and any(fees):
         fee_account = account_for(kind=K.COOP_FEES, currency=project.currency)
     # The benefits fund's share of each fee, posted with it (what benefits_share_post would write, in bulk).
-    share_rate = benefits_share_rate() if any(fees) else Decimal(0)
+    share_rate = (benefits_share_rate() if share_rate is None else _share_rate(share_rate)) if any(fees) else Decimal(0)
     shares = [benefits_share_of(fee, share_rate) if fee else Decimal(0) for fee in fees]
     if fund is None and any(shares):
         fund = account_for(kind=K.BENEFITS, currency=project.currency)

@@ -18,16 +18,24 @@ Correctness under concurrency rests on three things:
 The query is one index probe on the partial index `task_claimable`
 (project, id) WHERE state = 'open' AND NOT is_gold, with an anti-join on the
 unique (task, worker) index; no Python loop over candidate tasks.
+
+On PostgreSQL a claim in one project is one statement (`CLAIM_SQL`): it finds
+the member's live lease, share-locks the project row to read its status, picks
+a gold check when one is due or else the first open task (SKIP LOCKED), counts
+it, inserts the lease and the member's counters, all in one round trip and one
+snapshot. SQLite runs the same steps as ORM queries in one IMMEDIATE
+transaction. Both are tested against the same assertions.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Exists, F, OuterRef, Value, When
+from django.db.models import Case, Exists, F, OuterRef, QuerySet, Value, When
 from django.utils import timezone
 
 from coop.errors import ApplicationError, Conflict, Forbidden, NotFound
@@ -65,15 +73,16 @@ def _gold_due(project: Project, stats: WorkerProjectStats) -> bool:
     return stats.gold_assignments < math.floor(project.gold_ratio * (stats.assignments + 1))
 
 
-def _lease(project: Project, task: Task, worker: User, *, is_gold: bool) -> Assignment:
+def _lease(project: Project, task: Task, worker: User, *, is_gold: bool, slot: int = 0, queued_seconds: int = 0) -> Assignment:
     now = timezone.now()
     assignment = Assignment.objects.create(
         task=task,
         project=project,
         worker=worker,
         is_gold=is_gold,
+        slot=slot,
         leased_at=now,
-        expires_at=now + timedelta(seconds=project.lease_seconds),
+        expires_at=now + timedelta(seconds=project.lease_seconds + queued_seconds),
         last_heartbeat_at=now,
     )
     WorkerProjectStats.objects.filter(worker=worker, project=project).update(
@@ -107,14 +116,71 @@ def _require_live(project: Project) -> None:
         raise _ProjectNotLive(status)
 
 
-def _claim_in_project(project: Project, worker: User) -> Assignment | None:
-    """Claim one task of `project` for `worker` inside the caller's transaction."""
+# One round trip on PostgreSQL. Data-modifying CTEs run exactly once, in one snapshot; `pick` locks the
+# task it takes (SKIP LOCKED: concurrent claims never wait for each other), and the conditional UPDATE
+# re-checks the overlap on the locked row. A second live lease of this member in this project and slot (a
+# parallel request, or an expired lease nobody reclaimed yet) makes the INSERT raise IntegrityError, as the
+# ORM path does. `any_slot`: a live lease in any slot is handed back instead of a new one (no prefetch).
+CLAIM_SQL = """
+WITH project AS (
+    SELECT status FROM marketplace_project WHERE id = %(project)s FOR SHARE
+), live AS (
+    SELECT id FROM marketplace_assignment
+    WHERE worker_id = %(worker)s AND project_id = %(project)s AND state = 'leased' AND expires_at > %(now)s
+      AND (%(any_slot)s OR slot = %(slot)s)
+    ORDER BY leased_at, id LIMIT 1
+), go AS (
+    SELECT 1 FROM project WHERE status = 'published' AND NOT EXISTS (SELECT 1 FROM live)
+), counts AS (
+    SELECT COALESCE(MAX(assignments), 0) AS n, COALESCE(MAX(gold_assignments), 0) AS g
+    FROM marketplace_workerprojectstats WHERE worker_id = %(worker)s AND project_id = %(project)s
+), gold AS (
+    SELECT t.id FROM marketplace_task t, counts
+    WHERE %(gold_ratio)s > 0 AND EXISTS (SELECT 1 FROM go)
+      AND counts.g < FLOOR(%(gold_ratio)s * (counts.n + 1))
+      AND t.project_id = %(project)s AND t.is_gold
+      AND NOT EXISTS (SELECT 1 FROM marketplace_assignment a WHERE a.task_id = t.id AND a.worker_id = %(worker)s)
+    ORDER BY t.id LIMIT 1
+), pick AS (
+    SELECT t.id FROM marketplace_task t
+    WHERE EXISTS (SELECT 1 FROM go) AND NOT EXISTS (SELECT 1 FROM gold)
+      AND t.project_id = %(project)s AND t.state = 'open' AND NOT t.is_gold
+      AND NOT EXISTS (SELECT 1 FROM marketplace_assignment a WHERE a.task_id = t.id AND a.worker_id = %(worker)s)
+    ORDER BY t.id LIMIT 1
+    FOR UPDATE OF t SKIP LOCKED
+), taken AS (
+    UPDATE marketplace_task t
+    SET assigned_count = t.assigned_count + 1,
+        state = CASE WHEN t.assigned_count + 1 >= t.required_answers THEN 'full' ELSE 'open' END
+    FROM pick WHERE t.id = pick.id AND t.state = 'open' AND t.assigned_count < t.required_answers
+    RETURNING t.id
+), chosen AS (
+    SELECT id, TRUE AS is_gold FROM gold UNION ALL SELECT id, FALSE FROM taken
+), lease AS (
+    INSERT INTO marketplace_assignment
+        (task_id, project_id, worker_id, state, is_gold, slot, leased_at, expires_at, last_heartbeat_at, active_seconds)
+    SELECT id, %(project)s, %(worker)s, 'leased', is_gold, %(slot)s, %(now)s, %(expires)s, %(now)s, 0 FROM chosen
+    RETURNING id, is_gold
+), counted AS (
+    INSERT INTO marketplace_workerprojectstats AS s
+        (worker_id, project_id, assignments, gold_assignments, gold_answered, gold_correct)
+    SELECT %(worker)s, %(project)s, 1, CASE WHEN is_gold THEN 1 ELSE 0 END, 0, 0 FROM lease
+    ON CONFLICT (worker_id, project_id) DO UPDATE
+        SET assignments = s.assignments + 1, gold_assignments = s.gold_assignments + EXCLUDED.gold_assignments
+    RETURNING 1
+)
+SELECT (SELECT status FROM project), (SELECT id FROM live), (SELECT id FROM lease), (SELECT COUNT(*) FROM counted)
+"""
+
+
+def _claim_in_project(project: Project, worker: User, *, slot: int = 0, queued_seconds: int = 0) -> Assignment | None:
+    """Claim one task of `project` for `worker` inside the caller's transaction (the ORM path, for SQLite)."""
     _require_live(project)
     stats, _ = WorkerProjectStats.objects.get_or_create(worker=worker, project=project)
     if _gold_due(project, stats):
         gold = Task.objects.filter(project=project, is_gold=True).exclude(_not_done_by(worker)).order_by("id").first()
         if gold is not None:
-            return _lease(project, gold, worker, is_gold=True)
+            return _lease(project, gold, worker, is_gold=True, slot=slot, queued_seconds=queued_seconds)
 
     candidate = _lock_skip(
         Task.objects.filter(project=project, state=Task.State.OPEN, is_gold=False).exclude(_not_done_by(worker)).order_by("id")
@@ -132,68 +198,57 @@ def _claim_in_project(project: Project, worker: User) -> Assignment | None:
     )
     if not updated:  # only possible without row locks; the caller may simply ask again
         return None
-    return _lease(project, candidate, worker, is_gold=False)
+    return _lease(project, candidate, worker, is_gold=False, slot=slot, queued_seconds=queued_seconds)
 
 
-def work_next(*, worker: User, project: Project | None = None) -> Claim:
-    """Give the worker their live lease if they hold one, else lease them the next task.
+def _savepoint_if_nested():
+    return transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
 
-    One short transaction per project tried. When a project looks empty, its expired
-    leases are reclaimed and the claim retried (the periodic job does the rest). Returns a Claim
-    with a reason when there is no work for this worker.
+
+def _claim_once(project: Project, worker: User, *, slot: int, any_slot: bool, queued_seconds: int) -> tuple[int | None, Assignment | None]:
+    """(id of a live lease handed back, None) or (None, the new lease or None when no task is left).
+
+    PostgreSQL: CLAIM_SQL, one statement (atomic by itself), then one read of the new lease with its task.
+    SQLite: the live lease is looked up by the caller; the ORM steps run in one transaction.
+    Raises IntegrityError when the member already holds a lease in that slot, _ProjectNotLive when stopped.
     """
-    _require_worker(worker)
-    if project is not None:
-        if project.status != Project.Status.PUBLISHED:
-            return Claim(None, reason=f"project_{project.status}")
-        refusal = project_refusal(project, worker)
-        if refusal:
-            return Claim(None, reason=refusal)
-        projects = [project]
-    else:
-        projects = projects_open_to(worker)
-        if not projects:
-            return Claim(None, reason="no_open_projects")
-
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            return None, _claim_in_project(project, worker, slot=slot, queued_seconds=queued_seconds)
     now = timezone.now()
-    live = (
-        Assignment.objects.filter(worker=worker, state=Assignment.State.LEASED, expires_at__gt=now, project__in=projects)
-        .select_related("task", "project")
-        .order_by("leased_at")
-        .first()
-    )
-    if live is not None:
-        return Claim(live)
-
-    for candidate_project in projects:
-        try:
-            assignment = _try_claim(candidate_project, worker)
-            if assignment is None and leases_reclaim_expired(project_id=candidate_project.pk, limit=50):
-                # Lazy reclaim: only when the pool looks empty, so the common path stays short.
-                assignment = _try_claim(candidate_project, worker)
-        except _LeaseRace:
-            break  # a concurrent request of this worker holds a lease now: hand out that one
-        except _ProjectNotLive as stopped:
-            if project is not None:
-                return Claim(None, reason=f"project_{stopped.status}")
-            continue  # paused or cancelled since the list was read: try the next project
-        if assignment is not None:
-            return Claim(assignment)
-    live = Assignment.objects.filter(worker=worker, state=Assignment.State.LEASED, expires_at__gt=now, project__in=projects).first()
-    if live is not None:
-        return Claim(Assignment.objects.select_related("task", "project").get(pk=live.pk))
-    return Claim(None, reason="no_tasks_available")
+    params = {
+        "project": project.pk,
+        "worker": worker.pk,
+        "now": now,
+        "expires": now + timedelta(seconds=project.lease_seconds + queued_seconds),
+        "gold_ratio": project.gold_ratio,
+        "slot": slot,
+        "any_slot": any_slot,
+    }
+    with _savepoint_if_nested(), connection.cursor() as cursor:
+        cursor.execute(CLAIM_SQL, params)
+        status, live_id, lease_id, _ = cursor.fetchone()
+    if live_id is not None:
+        return live_id, None
+    if status != Project.Status.PUBLISHED:
+        raise _ProjectNotLive(status or "deleted")
+    if lease_id is None:
+        return None, None
+    assignment = Assignment.objects.select_related("task").get(pk=lease_id)
+    assignment.project = project  # the caller's object: no extra query to serialize the lease
+    return None, assignment
 
 
 class _LeaseRace(Exception):
     """Another request of the same worker won the lease (the database refused a second one)."""
 
 
-def _try_claim(project: Project, worker: User) -> Assignment | None:
+def _try_claim(project: Project, worker: User, *, slot: int = 0, any_slot: bool = True, queued_seconds: int = 0):
+    """_claim_once, reclaiming the member's own expired lease once if it blocks the slot; raises _LeaseRace
+    when a parallel request of the member holds the slot, _ProjectNotLive when the project stopped."""
     for attempt in range(2):
         try:
-            with transaction.atomic():
-                assignment = _claim_in_project(project, worker)
+            return _claim_once(project, worker, slot=slot, any_slot=any_slot, queued_seconds=queued_seconds)
         except IntegrityError:
             # Either the same worker's concurrent request (a double click, twelve at once) leased
             # first, or the worker still holds a lease that ran out but was not reclaimed yet.
@@ -203,10 +258,117 @@ def _try_claim(project: Project, worker: User) -> Assignment | None:
             if attempt == 0 and stale and leases_reclaim_expired(project_id=project.pk, worker=worker):
                 continue
             raise _LeaseRace from None
-        if assignment is not None:
-            assignment.project = project  # the caller's objects: no extra query to serialize the lease
-        return assignment
     raise _LeaseRace
+
+
+def _live_leases(worker: User, projects) -> QuerySet[Assignment]:
+    return Assignment.objects.filter(
+        worker=worker, state=Assignment.State.LEASED, expires_at__gt=timezone.now(), project__in=projects
+    ).order_by("leased_at", "pk")
+
+
+def _open_projects(worker: User, project: Project | None) -> tuple[list[Project], str]:
+    """The projects to try, best paid first, or a reason there are none."""
+    if project is None:
+        projects = projects_open_to(worker)
+        return projects, "" if projects else "no_open_projects"
+    if project.status != Project.Status.PUBLISHED:
+        return [], f"project_{project.status}"
+    refusal = project_refusal(project, worker)
+    return ([], refusal) if refusal else ([project], "")
+
+
+def work_next(*, worker: User, project: Project | None = None) -> Claim:
+    """Give the worker their live lease if they hold one, else lease them the next task.
+
+    One short transaction per project tried (one statement on PostgreSQL). When a project looks empty, its
+    expired leases are reclaimed and the claim retried (the periodic job does the rest). Returns a Claim
+    with a reason when there is no work for this worker.
+    """
+    _require_worker(worker)
+    projects, reason = _open_projects(worker, project)
+    if not projects:
+        return Claim(None, reason=reason)
+    single = project is not None and connection.vendor == "postgresql"  # the statement hands back a live lease
+    if not single:
+        live = _live_leases(worker, projects).select_related("task", "project").first()
+        if live is not None:
+            return Claim(live)
+    for candidate_project in projects:
+        try:
+            live_id, assignment = _try_claim(candidate_project, worker)
+            if live_id is None and assignment is None and leases_reclaim_expired(project_id=candidate_project.pk, limit=50):
+                # Lazy reclaim: only when the pool looks empty, so the common path stays short.
+                live_id, assignment = _try_claim(candidate_project, worker)
+        except _LeaseRace:
+            break  # a concurrent request of this worker holds a lease now: hand out that one
+        except _ProjectNotLive as stopped:
+            if project is not None:
+                return Claim(None, reason=f"project_{stopped.status}")
+            continue  # paused or cancelled since the list was read: try the next project
+        if live_id is not None:
+            return Claim(Assignment.objects.select_related("task", "project").get(pk=live_id))
+        if assignment is not None:
+            return Claim(assignment)
+    live = _live_leases(worker, projects).select_related("task", "project").first()
+    return Claim(live) if live is not None else Claim(None, reason="no_tasks_available")
+
+
+def work_next_many(*, worker: User, project: Project, count: int) -> tuple[list[Assignment], str]:
+    """Prefetch: up to `count` (≤ MAX_PREFETCH) leases in one project, the member's live ones first, oldest first.
+
+    Each new lease takes a free slot (the database allows one live lease per member, project and slot), so
+    parallel prefetches of one member never hold more than MAX_PREFETCH leases, and each task still goes to a
+    member at most once and never past its overlap. A lease queued behind others gets their estimated time
+    on top of its own, so it does not run out while the member works through the ones before it.
+    Returns (leases, reason when there are none).
+    """
+    if not 1 <= count <= Assignment.MAX_PREFETCH:
+        raise ApplicationError(f"'count' must be 1 to {Assignment.MAX_PREFETCH}.", fields={"count": ["Out of range."]})
+    if count == 1:
+        claim = work_next(worker=worker, project=project)
+        return ([claim.assignment] if claim.assignment else []), claim.reason
+    _require_worker(worker)
+    projects, reason = _open_projects(worker, project)
+    if not projects:
+        return [], reason
+    held = list(
+        Assignment.objects.filter(worker=worker, project=project, state=Assignment.State.LEASED)
+        .select_related("task", "project")
+        .order_by("leased_at", "pk")
+    )
+    now = timezone.now()
+    if any(a.expires_at <= now for a in held):  # leases that ran out still hold their slots until reclaimed
+        leases_reclaim_expired(project_id=project.pk, worker=worker)
+        held = [a for a in held if a.expires_at > now]
+    leases = held[:count]
+    taken = {a.slot for a in held}
+    reclaimed = raced = False
+    for slot in [s for s in range(Assignment.MAX_PREFETCH) if s not in taken]:
+        if len(leases) >= count:
+            break
+        try:
+            live_id, assignment = _try_claim(
+                project, worker, slot=slot, any_slot=False, queued_seconds=len(leases) * project.estimated_seconds
+            )
+            if live_id is None and assignment is None and not reclaimed:
+                reclaimed = True
+                if leases_reclaim_expired(project_id=project.pk, limit=50):
+                    live_id, assignment = _try_claim(
+                        project, worker, slot=slot, any_slot=False, queued_seconds=len(leases) * project.estimated_seconds
+                    )
+        except _LeaseRace:
+            raced = True
+            continue  # a parallel request of this member took the slot: try the next one
+        except _ProjectNotLive as stopped:
+            return leases, ("" if leases else f"project_{stopped.status}")
+        if assignment is not None:
+            leases.append(assignment)
+        elif live_id is None:
+            break  # no task left for this member
+    if raced or not leases:  # parallel requests of this member leased too: everyone is handed what it now holds
+        leases = list(_live_leases(worker, projects).select_related("task", "project")[:count])
+    return leases, ("" if leases else "no_tasks_available")
 
 
 def _locked_assignment(*, worker: User, assignment_id: int) -> Assignment:

@@ -23,11 +23,12 @@ Rule (documented for workers and clients alike):
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from decimal import ROUND_DOWN, Decimal
 
-from django.db import transaction
-from django.db.models import Case, Value, When
+from django.db import connection, transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from ..models import AcceptedLabel, Answer, Task, TaskType
@@ -56,13 +57,21 @@ def agreement_of(values: list[str]) -> tuple[str | None, Decimal]:
     return top_value, top_share
 
 
-def label_accept(*, task: Task, value: str, agreement: Decimal, method: str, answers: list[Answer], reviewer=None) -> AcceptedLabel:
-    """Record the task's label with its provenance. Call while holding the task's row lock."""
+def label_accept(
+    *, task: Task, value: str, agreement: Decimal, method: str, answers: list[Answer], reviewer=None, accept_pending: bool = False
+) -> AcceptedLabel:
+    """Record the task's label with its provenance. Call while holding the task's row lock.
+
+    With `accept_pending`, the answers still pending are accepted in the same UPDATE that marks which agree
+    (consensus: one statement for both); the objects passed in are updated to match.
+    """
     from .webhooks import webhook_enqueue
 
     project = task.project
     agreeing = [a for a in answers if agrees(project, a.value, value)]
-    label = AcceptedLabel.objects.create(
+    agreeing_ids = {a.pk for a in agreeing}
+    now = timezone.now()
+    label = AcceptedLabel(
         task=task,
         project=project,
         value=value,
@@ -70,14 +79,28 @@ def label_accept(*, task: Task, value: str, agreement: Decimal, method: str, ans
         agreement=agreement,
         method=method,
         reviewer=reviewer,
-    )
-    label.answers.set(agreeing)
-    agreeing_ids = [a.pk for a in agreeing]
-    Answer.objects.filter(pk__in=[a.pk for a in answers]).update(
-        agrees_with_label=Case(When(pk__in=agreeing_ids, then=Value(True)), default=Value(False))
+        accepted_at=now,
     )
     task.state = Task.State.ACCEPTED
-    task.save(update_fields=["state"])
+    if connection.vendor == "postgresql":
+        _accept_in_one_statement(label, task, answers, agreeing_ids, accept_pending=accept_pending, now=now)
+    else:
+        label.save()
+        AcceptedLabel.answers.through.objects.bulk_create(
+            [AcceptedLabel.answers.through(acceptedlabel_id=label.pk, answer_id=pk) for pk in sorted(agreeing_ids)]
+        )
+        changes = {"agrees_with_label": Case(When(pk__in=agreeing_ids, then=Value(True)), default=Value(False))}
+        if accept_pending:
+            changes |= {
+                "status": Case(When(status=Answer.Status.PENDING, then=Value(Answer.Status.ACCEPTED)), default=F("status")),
+                "decided_at": Case(When(status=Answer.Status.PENDING, then=Value(now)), default=F("decided_at")),
+            }
+        Answer.objects.filter(pk__in=[a.pk for a in answers]).update(**changes)
+        task.save(update_fields=["state", "answer_count"])
+    for answer in answers:
+        answer.agrees_with_label = answer.pk in agreeing_ids
+        if accept_pending and answer.status == Answer.Status.PENDING:
+            answer.status, answer.decided_at = Answer.Status.ACCEPTED, now
     webhook_enqueue(
         project=project,
         event="task.accepted",
@@ -88,40 +111,90 @@ def label_accept(*, task: Task, value: str, agreement: Decimal, method: str, ans
     return label
 
 
+# PostgreSQL: the label, its provenance rows, the answers' outcome and the task's new state in one round trip
+# (data-modifying CTEs, one snapshot; the caller holds the task's row lock). The ORM path above writes the same.
+ACCEPT_SQL = """
+WITH label AS (
+    INSERT INTO marketplace_acceptedlabel (task_id, project_id, value, label, agreement, method, reviewer_id, accepted_at)
+    VALUES (%(task)s, %(project)s, %(value)s, %(label)s::jsonb, %(agreement)s, %(method)s, %(reviewer)s, %(now)s)
+    RETURNING id
+), provenance AS (
+    INSERT INTO marketplace_acceptedlabel_answers (acceptedlabel_id, answer_id)
+    SELECT label.id, agreeing.id FROM label, UNNEST(%(agreeing)s::bigint[]) AS agreeing(id)
+), outcome AS (
+    UPDATE marketplace_answer
+    SET agrees_with_label = (id = ANY(%(agreeing)s::bigint[])),
+        status = CASE WHEN %(accept_pending)s AND status = 'pending' THEN 'accepted' ELSE status END,
+        decided_at = CASE WHEN %(accept_pending)s AND status = 'pending' THEN %(now)s ELSE decided_at END
+    WHERE id = ANY(%(answers)s::bigint[])
+), accepted AS (
+    UPDATE marketplace_task SET state = 'accepted', answer_count = %(answer_count)s WHERE id = %(task)s
+)
+SELECT id FROM label
+"""
+
+
+def _accept_in_one_statement(label: AcceptedLabel, task: Task, answers, agreeing_ids, *, accept_pending: bool, now) -> None:
+    params = {
+        "task": task.pk,
+        "project": label.project.pk,
+        "value": label.value,
+        "label": json.dumps(label.label),
+        "agreement": label.agreement,
+        "method": label.method,
+        "reviewer": label.reviewer.pk if label.reviewer else None,
+        "now": now,
+        "agreeing": sorted(agreeing_ids),
+        "answers": [a.pk for a in answers],
+        "accept_pending": accept_pending,
+        "answer_count": task.answer_count,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(ACCEPT_SQL, params)
+        label.pk = cursor.fetchone()[0]
+    label._state.adding = False
+
+
 def _check_completion(project_id: int) -> None:
     from ..tasks import project_check_completion
 
     project_check_completion.send(project_id)
 
 
-def task_resolve(*, task: Task) -> str:
+def task_resolve(*, task: Task, latest: Answer | None = None) -> str:
     """Aggregate a task whose answers are all in. Call while holding the task's row lock.
 
-    Returns what happened: "accepted", "more_answers" or "review".
+    Saves the task's state (and its answer count, which the caller may have just raised). `latest`, the
+    answer just submitted, is updated in place with the outcome (no re-read). Returns what happened:
+    "accepted", "more_answers" or "review".
     """
     answers = list(task.answers.exclude(status=Answer.Status.REJECTED).order_by("pk"))
+    if latest is not None:
+        answers = [latest if a.pk == latest.pk else a for a in answers]
     project = task.project
     if project.task_type == TaskType.REWRITE:
         task.state = Task.State.REVIEW  # judged, not matched: a steward picks the best rewrite
-        task.save(update_fields=["state"])
+        task.save(update_fields=["state", "answer_count"])
         return "review"
     if project.task_type == TaskType.RUBRIC and (project.task_config or {}).get("tolerance"):
         value, agreement = rubric_agreement([a.value for a in answers], project.task_config["tolerance"])
     else:
         value, agreement = agreement_of([a.value for a in answers])
     if value is not None and agreement >= project.agreement_target:
-        label_accept(task=task, value=value, agreement=agreement, method=AcceptedLabel.Method.CONSENSUS, answers=answers)
-        now = timezone.now()
-        Answer.objects.filter(pk__in=[a.pk for a in answers], status=Answer.Status.PENDING).update(
-            status=Answer.Status.ACCEPTED, decided_at=now
+        pending = [a for a in answers if a.status == Answer.Status.PENDING]
+        label_accept(
+            task=task, value=value, agreement=agreement, method=AcceptedLabel.Method.CONSENSUS, answers=answers, accept_pending=True
         )
-        answers_pay(a.pk for a in answers)
+        answers_pay(pending, fresh=True)  # accepted from pending just now: none can have been paid
+        earlier = [a for a in answers if a.status == Answer.Status.ACCEPTED and a not in pending]
+        if earlier:
+            answers_pay(earlier)  # accepted before (none in practice): paid whatever they are still owed
         return "accepted"
     if task.required_answers < project.max_overlap:
         task.required_answers += 1
         task.state = Task.State.OPEN
-        task.save(update_fields=["required_answers", "state"])
+        task.save(update_fields=["required_answers", "state", "answer_count"])
         return "more_answers"
     task.state = Task.State.REVIEW
-    task.save(update_fields=["state"])
+    task.save(update_fields=["state", "answer_count"])
     return "review"

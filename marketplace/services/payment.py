@@ -43,6 +43,7 @@ from django.utils import timezone
 from coop.errors import ApplicationError
 from coop.exports import chunked
 from coop.services.notifications import notification_send_to_organization
+from governance.selectors import policies_current
 
 from ..ledger.models import AccountKind, LedgerEntry, LedgerTransaction, TransactionKind
 from ..ledger.selectors import client_cash_balance, escrow_balance, from_scaled, paid_by_answer, scaled_sum
@@ -201,15 +202,18 @@ def escrow_cover_owed(project: Project) -> None:
 # --- Paying accepted answers ----------------------------------------------------------------------
 
 
-def _settle(project: Project, answers: list[Answer], fee_rate: Decimal, *, just_accepted: bool = False) -> int:
+def _settle(
+    project: Project, answers: list[Answer], fee_rate: Decimal, *, just_accepted: bool = False, share_rate=None, fresh: bool = False
+) -> int:
     """Pay each accepted answer up to the project's pay per task: an earning first, later a top-up to a raised rate.
 
     `just_accepted`: the answers were accepted in this transaction, so each is owed its earning and nothing
-    else (escrow_pay_accepted skips any already posted); this spares reading what they were paid.
+    else (escrow_pay_accepted skips any already posted); this spares reading what they were paid. `fresh`:
+    they were pending until now, so nothing of theirs can have been posted (see escrow_pay_accepted).
     """
     if just_accepted:
         items = [(a, project.pay_per_task, TransactionKind.EARNING, f"earning:answer:{a.pk}") for a in answers]
-        return escrow_pay_accepted(project=project, items=items, fee_rate=fee_rate)
+        return escrow_pay_accepted(project=project, items=items, fee_rate=fee_rate, share_rate=share_rate, fresh=fresh)
     paid = paid_by_answer(a.pk for a in answers)
     pay = project.pay_per_task
     items = []
@@ -222,27 +226,34 @@ def _settle(project: Project, answers: list[Answer], fee_rate: Decimal, *, just_
     return escrow_pay_accepted(project=project, items=items, fee_rate=fee_rate) if items else 0
 
 
-def answers_pay(answer_ids: Iterable[int]) -> int:
+def answers_pay(answers: Iterable[int | Answer], *, fresh: bool = False) -> int:
     """Pay accepted answers what they are owed at their project's current rate. Returns how many were paid.
 
     Call inside the transaction that accepted them. When a project's escrow
     runs short nothing of it is written (the check comes before any write), the
     pay stays owed, the acceptance stands, and the project is paused after the commit.
+    Pass ids, or the Answer objects the caller just accepted under the task's lock (with `task.project`
+    loaded): those are not read again. `fresh`: the caller accepted them from pending (or created them
+    accepted) in this transaction, so none can have been paid yet: the check for earlier postings is skipped.
     """
-    answers = list(
-        Answer.objects.filter(pk__in=list(answer_ids), status=A.ACCEPTED).select_related("task__project").order_by("pk")
-    )
+    given = list(answers)
+    if given and all(isinstance(a, Answer) for a in given):
+        answers = sorted((a for a in given if a.status == A.ACCEPTED), key=lambda a: a.pk)
+    else:
+        ids = [a.pk if isinstance(a, Answer) else a for a in given]
+        answers = list(Answer.objects.filter(pk__in=ids, status=A.ACCEPTED).select_related("task__project").order_by("pk"))
     by_project: dict[int, list[Answer]] = {}
     for answer in answers:
         by_project.setdefault(answer.task.project_id, []).append(answer)
     if not by_project:
         return 0
-    fee_rate = current_fee_rate()
+    rates = policies_current(["coop_fee_rate", "benefits_share_of_fee"])  # both in one query
+    fee_rate, share_rate = rates["coop_fee_rate"], rates["benefits_share_of_fee"]
     posted = 0
     for project_answers in by_project.values():
         project = project_answers[0].task.project
         try:
-            posted += _settle(project, project_answers, fee_rate, just_accepted=True)
+            posted += _settle(project, project_answers, fee_rate, just_accepted=True, share_rate=share_rate, fresh=fresh)
         except ApplicationError as error:
             if error.code != "escrow_insufficient":
                 raise

@@ -6,14 +6,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from coop.errors import ApplicationError, Conflict
+from coop.errors import ApplicationError, Conflict, NotFound
 from coop.models import User
 
 from ..models import Answer, Assignment, Task, TaskType, WorkerProjectStats
 from ..prefill import served_prefill
 from ..task_types import agrees, gold_value, normalize_ocr, validate_answer
 from . import lifecycle
-from .claiming import HEARTBEAT_MAX_CREDIT, _locked_assignment
+from .claiming import HEARTBEAT_MAX_CREDIT
 from .consensus import task_resolve
 from .payment import answers_pay
 from .progress import progress_publish
@@ -48,13 +48,12 @@ def assignment_submit(
     key = (idempotency_key or "").strip()
     if not key or len(key) > MAX_KEY:
         raise ApplicationError(f"An Idempotency-Key header of 1 to {MAX_KEY} characters is required.", code="idempotency_key_required")
-    existing = _existing(worker, key, assignment_id)
-    if existing is not None:
-        return existing, False
     try:
         with transaction.atomic():
-            return _submit(worker, assignment_id, payload, key, active_seconds, prefilled), True
+            return _submit(worker, assignment_id, payload, key, active_seconds, prefilled)
     except IntegrityError:
+        # The key was used for another of the member's answers (the unique (worker, key) index refused the
+        # insert: a Conflict), or a concurrent retry with this key won the race (its answer is returned).
         existing = _existing(worker, key, assignment_id)  # a concurrent retry won the race
         if existing is None:
             raise
@@ -68,16 +67,34 @@ def _suggested_value(project, prefilled: str) -> str:
     return prefilled
 
 
-def _submit(worker, assignment_id, payload, key, active_seconds, prefilled) -> Answer:
-    assignment = _locked_assignment(worker=worker, assignment_id=assignment_id)
-    if assignment.state == Assignment.State.SUBMITTED:
-        raise Conflict("This assignment was already submitted.", code="already_submitted")
+def _locked_lease(worker: User, assignment_id: int) -> Assignment:
+    """The member's assignment and its task, both row-locked in one query (the assignment first, as everywhere);
+    the project is read with them, not locked, so submits to one project never queue behind each other."""
+    assignment = (
+        Assignment.objects.select_for_update(of=("self", "task"))
+        .select_related("project", "task")
+        .filter(pk=assignment_id, worker=worker)
+        .first()
+    )
+    if assignment is None:
+        raise NotFound("No such assignment.")
+    return assignment
+
+
+def _submit(worker, assignment_id, payload, key, active_seconds, prefilled) -> tuple[Answer, bool]:
+    assignment = _locked_lease(worker, assignment_id)
     if assignment.state != Assignment.State.LEASED:
+        existing = _existing(worker, key, assignment_id)  # a retry of this very submit replays its answer
+        if existing is not None:
+            return existing, False
+        if assignment.state == Assignment.State.SUBMITTED:
+            raise Conflict("This assignment was already submitted.", code="already_submitted")
         raise Conflict(f"This lease has {assignment.state}; ask for the next task.", code=f"assignment_{assignment.state}")
     project = assignment.project
     now = timezone.now()
     lifecycle.submit_check(project, assignment, now=now)  # draft/held/closed: refused; cancelled: within the lease only
-    task = Task.objects.select_for_update().select_related("project").get(pk=assignment.task_id)
+    task = assignment.task
+    task.project = project
     clean, value = validate_answer(project, payload, task.data)
     # What the server served decides `edited`: a client claiming it saw no suggestion (or another one) changes nothing.
     served = served_prefill(assignment=assignment) if project.model_assisted else ""
@@ -113,16 +130,16 @@ def _submit(worker, assignment_id, payload, key, active_seconds, prefilled) -> A
         WorkerProjectStats.objects.filter(worker=worker, project=project).update(
             gold_answered=F("gold_answered") + 1, gold_correct=F("gold_correct") + (1 if answer.gold_correct else 0)
         )
-        answers_pay([answer.pk])
+        answers_pay([answer], fresh=True)  # created accepted just now
         accuracy_hold_if_below(worker=worker, project=project)  # below the project's minimum: held off it, told why
         progress_publish(project_id=project.pk)
-        return answer
+        return answer, True
 
     answer.save()
     task.answer_count += 1
-    task.save(update_fields=["answer_count"])
     if task.answer_count >= task.required_answers and task.answer_count == task.assigned_count:
-        task_resolve(task=task)
-        answer.refresh_from_db()
+        task_resolve(task=task, latest=answer)  # saves the task's count with its new state
+    else:
+        Task.objects.filter(pk=task.pk).update(answer_count=task.answer_count)
     progress_publish(project_id=project.pk)
-    return answer
+    return answer, True

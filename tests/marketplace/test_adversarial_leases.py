@@ -1,8 +1,9 @@
 """Lease hoarding, tried as a member would: many requests at once, or a forged second lease.
 
-One live lease per member per project is a partial unique index on Assignment
-(worker, project) WHERE state = 'leased'; the claim service turns the
-database's refusal into "here is the lease you already hold".
+One live lease per member per project and slot is a partial unique index on Assignment
+(worker, project, slot) WHERE state = 'leased' (slot 0 without prefetch, at most 5 slots:
+tests/marketplace/test_hot_path.py); the claim service turns the database's refusal into
+"here is the lease you already hold".
 """
 
 import threading

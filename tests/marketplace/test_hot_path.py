@@ -1,0 +1,188 @@
+"""The hot path (next + submit): query budgets that do not grow with the project, and prefetching.
+
+Budgets count the statements a service sends, leaving out transaction control (BEGIN, COMMIT, SAVEPOINT,
+RELEASE): a claim ≤ 4, a plain submit ≤ 5, a submit that reaches consensus and pays ≤ 12, on PostgreSQL
+(SQLite takes the ORM path; its counts are checked only for not growing with the project). Each budget is
+measured on a small and a ten-times-larger project, so a query per row cannot hide in either.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from coop import services as coop_services
+from marketplace.ledger.models import LedgerTransaction
+from marketplace.models import Answer, Assignment, Task
+from marketplace.services import claiming, submission
+from tests import factories
+from tests.concurrency import run_threads
+from tests.conftest import requires_postgres
+
+pytestmark = pytest.mark.django_db
+
+CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+
+
+def statements(captured) -> list[str]:
+    return [q["sql"] for q in captured.captured_queries if not q["sql"].upper().startswith(CONTROL)]
+
+
+def one_round(project, first, second) -> dict[str, int]:
+    """`first` claims and submits (plain), then `second` claims the same task and submits (consensus + pay)."""
+    counts = {}
+    for who, worker in (("plain", first), ("consensus", second)):
+        with CaptureQueriesContext(connection) as claim:
+            lease = claiming.work_next(worker=worker, project=project).assignment
+        assert lease is not None
+        with CaptureQueriesContext(connection) as submit:
+            answer, created = submission.assignment_submit(
+                worker=worker, assignment_id=lease.pk, payload={"text": "ab12"}, idempotency_key=f"k{lease.pk}"
+            )
+        assert created
+        counts[f"claim ({who})"] = len(statements(claim))
+        counts[f"submit ({who})"] = len(statements(submit))
+    assert answer.status == Answer.Status.ACCEPTED  # the second answer agreed: accepted and paid
+    assert LedgerTransaction.objects.filter(answer=answer, kind="earning").count() == 1
+    return counts
+
+
+def budgets(tasks: int) -> dict[str, int]:
+    project = factories.make_project(tasks=tasks, overlap=2, max_overlap=2)
+    first, second = factories.make_member(), factories.make_member()
+    one_round(project, first, second)  # first contact: the members' counters and ledger accounts are created
+    return one_round(project, first, second)
+
+
+def test_queries_per_operation_do_not_grow_with_the_project():
+    small, large = budgets(3), budgets(30)
+    assert small == large
+
+
+@requires_postgres
+def test_query_budget_claim_4_plain_submit_5_consensus_and_pay_12():
+    counts = budgets(4)
+    assert counts["claim (plain)"] <= 4 and counts["claim (consensus)"] <= 4, counts
+    assert counts["submit (plain)"] <= 5, counts
+    assert counts["submit (consensus)"] <= 12, counts
+
+
+def test_a_retried_submit_replays_its_answer_and_a_reused_key_is_refused():
+    project = factories.make_project(tasks=3, overlap=1, max_overlap=1)
+    member = factories.make_member()
+    lease = claiming.work_next(worker=member, project=project).assignment
+    answer, created = submission.assignment_submit(worker=member, assignment_id=lease.pk, payload={"text": "x"}, idempotency_key="same")
+    again, created_again = submission.assignment_submit(worker=member, assignment_id=lease.pk, payload={"text": "y"}, idempotency_key="same")
+    assert created and not created_again and again.pk == answer.pk and again.value == "x"
+    other = claiming.work_next(worker=member, project=project).assignment
+    from coop.errors import ApplicationError
+
+    with pytest.raises(ApplicationError) as reused:
+        submission.assignment_submit(worker=member, assignment_id=other.pk, payload={"text": "z"}, idempotency_key="same")
+    assert reused.value.code == "idempotency_key_reused"
+    with pytest.raises(ApplicationError) as twice:
+        submission.assignment_submit(worker=member, assignment_id=lease.pk, payload={"text": "z"}, idempotency_key="other")
+    assert twice.value.code == "already_submitted"
+    assert Assignment.objects.get(pk=other.pk).state == Assignment.State.LEASED  # nothing half-written
+
+
+# --- Prefetch ------------------------------------------------------------------------------------
+
+
+def _api(member) -> APIClient:
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {coop_services.api_token_create(actor=None, user=member, name='t').plaintext}")
+    return api
+
+
+def test_prefetch_hands_out_distinct_tasks_the_held_ones_first_and_never_more_than_five():
+    project = factories.make_project(tasks=8, overlap=1, max_overlap=1)
+    member = factories.make_member()
+    api = _api(member)
+    first = api.post("/api/v1/work/next/", {"project": project.pk, "count": 3}, format="json")
+    assert first.status_code == 200, first.content
+    held = [item["assignment"]["id"] for item in first.json()["leases"]]
+    tasks = [item["task"]["id"] for item in first.json()["leases"]]
+    assert len(held) == 3 and len(set(tasks)) == 3
+    # Asking again hands back the same leases (oldest first), not three more.
+    again = api.post("/api/v1/work/next/", {"project": project.pk, "count": 3}, format="json").json()
+    assert [item["assignment"]["id"] for item in again["leases"]] == held
+    more = api.post("/api/v1/work/next/", {"project": project.pk, "count": 5}, format="json").json()
+    assert [item["assignment"]["id"] for item in more["leases"]][:3] == held and len(more["leases"]) == 5
+    assert Assignment.objects.filter(worker=member, state="leased").count() == 5
+    # Queued leases get the time of the ones before them on top of their own.
+    expiries = list(Assignment.objects.filter(worker=member, state="leased").order_by("pk").values_list("expires_at", flat=True))
+    assert expiries[1] - expiries[0] >= timedelta(seconds=project.estimated_seconds - 1)
+    # The plain call (no count) hands back the oldest held lease.
+    plain = api.post("/api/v1/work/next/", {"project": project.pk}, format="json").json()
+    assert plain["assignment"]["id"] == held[0]
+    for lease_id in held:
+        response = api.post(f"/api/v1/work/assignments/{lease_id}/submit/", {"answer": {"text": "ab"}}, format="json",
+                            HTTP_IDEMPOTENCY_KEY=f"k{lease_id}")
+        assert response.status_code == 201
+    assert Assignment.objects.filter(worker=member, state="leased").count() == 2
+
+
+def test_prefetch_respects_overlap_and_refuses_bad_counts():
+    project = factories.make_project(tasks=2, overlap=1, max_overlap=1)
+    greedy, other = factories.make_member(), factories.make_member()
+    got = _api(greedy).post("/api/v1/work/next/", {"project": project.pk, "count": 5}, format="json").json()
+    assert len(got["leases"]) == 2
+    none = _api(other).post("/api/v1/work/next/", {"project": project.pk, "count": 5}, format="json")
+    assert none.status_code == 204 and none["X-Coop-Reason"] == "no_tasks_available"
+    assert all(t.assigned_count <= t.required_answers for t in Task.objects.filter(project=project))
+    api = _api(other)
+    assert api.post("/api/v1/work/next/", {"project": project.pk, "count": 6}, format="json").status_code == 400
+    assert api.post("/api/v1/work/next/", {"project": project.pk, "count": 0}, format="json").status_code == 400
+    assert api.post("/api/v1/work/next/", {"count": 2}, format="json").status_code == 400
+
+
+def test_adversarial_a_forged_sixth_live_lease_is_refused_by_the_database():
+    project = factories.make_project(tasks=7, overlap=1, max_overlap=1)
+    member = factories.make_member()
+    leases, _ = claiming.work_next_many(worker=member, project=project, count=5)
+    assert sorted(lease.slot for lease in leases) == [0, 1, 2, 3, 4]
+    spare = Task.objects.filter(project=project, assigned_count=0).first()
+    for slot in (0, 4, 5):  # a taken slot, or one past the last
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Assignment.objects.create(task=spare, project=project, worker=member, slot=slot, expires_at=timezone.now() + timedelta(minutes=5))
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_adversarial_eight_parallel_prefetches_by_one_member_hold_at_most_five_distinct_tasks():
+    project = factories.make_project(tasks=40, overlap=1, max_overlap=1)
+    member = factories.make_member()
+    results, errors = run_threads([lambda: claiming.work_next_many(worker=member, project=project, count=5)[0] for _ in range(8)])
+    assert errors == []
+    live = Assignment.objects.filter(worker=member, project=project, state="leased")
+    assert live.count() == 5 and len(set(live.values_list("task_id", flat=True))) == 5
+    assert all(len(leases) >= 1 for leases in results)
+    assert {lease.pk for leases in results for lease in leases} <= set(live.values_list("pk", flat=True))
+    assert sum(Task.objects.filter(project=project).values_list("assigned_count", flat=True)) == 5
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_adversarial_parallel_prefetches_by_many_members_never_pass_the_overlap():
+    project = factories.make_project(tasks=6, overlap=2, max_overlap=2)
+    members = [factories.make_member() for _ in range(6)]
+    results, errors = run_threads([lambda m=m: claiming.work_next_many(worker=m, project=project, count=5)[0] for m in members])
+    assert errors == []
+    assert sum(len(leases) for leases in results) == 12  # every slot of every task, once
+    for task in Task.objects.filter(project=project):
+        holders = list(Assignment.objects.filter(task=task).values_list("worker_id", flat=True))
+        assert len(holders) == task.assigned_count == 2 and len(set(holders)) == 2
+
+
+def test_prefetched_leases_that_ran_out_free_their_slots():
+    project = factories.make_project(tasks=12, overlap=1, max_overlap=1)
+    member = factories.make_member()
+    leases, _ = claiming.work_next_many(worker=member, project=project, count=5)
+    Assignment.objects.filter(pk__in=[lease.pk for lease in leases]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    fresh, reason = claiming.work_next_many(worker=member, project=project, count=5)
+    assert len(fresh) == 5 and not {lease.pk for lease in fresh} & {lease.pk for lease in leases}, reason
+    assert Assignment.objects.filter(pk__in=[lease.pk for lease in leases], state="expired").count() == 5
