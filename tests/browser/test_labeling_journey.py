@@ -1,10 +1,11 @@
 """A member labels OCR tasks in Chromium (keyboard only), then the client fetches the results through the API."""
 
 import json
+import time
 
 import pytest
 
-from marketplace.models import AcceptedLabel
+from marketplace.models import AcceptedLabel, Assignment
 from tests import factories
 from tests.browser.conftest import in_thread, sign_in
 
@@ -31,11 +32,21 @@ def test_member_labels_ocr_tasks_and_client_fetches_results(page, asgi_live_serv
         field = page.get_by_test_id("answer-input")
         page.wait_for_function("() => { const img = document.querySelector('[data-testid=task-image]'); return img && img.complete && img.naturalWidth > 0; }")
         page.wait_for_function("() => /^\\d+:\\d\\d$/.test(document.getElementById('lease-timer').textContent)")
+        if i == 0:  # while the first task is on screen the next one is leased already (prefetch): no wait after submit
+            shown = int(page.locator("#task-area").get_attribute("data-task-id"))
+            held = []
+            for _ in range(50):
+                held = in_thread(lambda: sorted(Assignment.objects.filter(worker=member, state="leased").values_list("task_id", flat=True)))
+                if len(held) == 2:
+                    break
+                time.sleep(0.1)
+            assert len(held) == 2 and shown in held
         field.fill(f"code{i}")
         field.press("Enter")  # keyboard-first: Enter submits and the next task loads without a reload
         page.wait_for_function(f"document.getElementById('done-count').textContent === '{i + 1}'")
     page.get_by_test_id("no-work").wait_for()
     assert AcceptedLabel.objects.filter(project=project).count() == 3
+    assert not Assignment.objects.filter(worker=member, state="leased").exists()  # nothing left held
 
     response = page.request.get(
         f"{asgi_live_server.url}/api/v1/projects/{project.pk}/results/?purpose=model_training", headers={"Authorization": f"Bearer {token}"}

@@ -305,9 +305,29 @@
     say("");
   }
 
+  // Prefetch: the next lease is fetched while the member works on this one, so a submit never waits for a task.
+  // The server hands back the leases the member holds first; the queued one is renewed with the current one.
+  let ahead = null;
+
+  function following(leases) {
+    return (leases || []).find((lease) => !current || lease.assignment.id !== current.assignment.id) || null;
+  }
+
+  async function topUp() {
+    const { response, data } = await api("/api/v1/work/next/", { project: projectId, count: 2 });
+    if (response.status === 200 && data && data.leases && current) ahead = following(data.leases);
+  }
+
   async function next() {
+    if (ahead) {
+      const payload = ahead;
+      ahead = null;
+      render(payload);
+      topUp();
+      return;
+    }
     busy = true;
-    const { response, data } = await api("/api/v1/work/next/", { project: projectId });
+    const { response, data } = await api("/api/v1/work/next/", { project: projectId, count: 2 });
     busy = false;
     if (response.status === 204) {
       current = null;
@@ -316,7 +336,9 @@
       return;
     }
     if (!response.ok) { say(data && data.error ? data.error.message : "Could not load a task.", true); return; }
-    render(data);
+    const leases = data.leases || [data];
+    render(leases[0]);
+    ahead = following(leases);
   }
 
   function answerPayload() {
@@ -382,6 +404,7 @@
     const seconds = activeSince;
     const { response, data } = await api(`/api/v1/work/assignments/${current.assignment.id}/heartbeat/`, { active_seconds: seconds });
     if (response.ok) { activeSince = Math.max(0, activeSince - seconds); current.assignment.expires_at = data.expires_at; }
+    if (ahead) api(`/api/v1/work/assignments/${ahead.assignment.id}/heartbeat/`, { active_seconds: 0 }); // keep the queued one
   }
 
   function tick() {
