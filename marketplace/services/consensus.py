@@ -25,24 +25,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from coop.jobs import enqueue_on_commit
+
 from ..models import AcceptedLabel, Answer, Task, TaskType
-from ..task_types import agrees, label_from_value, rubric_agreement
+from ..task_types import agrees, label_from_value, rubric_agreement, share
 from .payment import answers_pay
-
-THOUSANDTH = Decimal("0.001")
-
-
-def share(count: int, total: int) -> Decimal:
-    """count / total rounded down to 3 decimals (0 when there is nothing to count)."""
-    if total <= 0:
-        return Decimal(0)
-    return (Decimal(count) / Decimal(total)).quantize(THOUSANDTH, rounding=ROUND_DOWN)
 
 
 def agreement_of(values: list[str]) -> tuple[str | None, Decimal]:
@@ -107,7 +100,7 @@ def label_accept(
         event_key=f"task.accepted:{task.pk}",
         payload={"task_id": task.pk, "external_id": task.external_id, "label": label.label, "agreement": str(agreement), "method": method},
     )
-    transaction.on_commit(lambda: _check_completion(project.pk))
+    enqueue_on_commit("project_check_completion", project.pk)
     return label
 
 
@@ -153,12 +146,6 @@ def _accept_in_one_statement(label: AcceptedLabel, task: Task, answers, agreeing
         cursor.execute(ACCEPT_SQL, params)
         label.pk = cursor.fetchone()[0]
     label._state.adding = False
-
-
-def _check_completion(project_id: int) -> None:
-    from ..tasks import project_check_completion
-
-    project_check_completion.send(project_id)
 
 
 def task_resolve(*, task: Task, latest: Answer | None = None) -> str:

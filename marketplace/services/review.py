@@ -22,7 +22,8 @@ from governance.services import appeal_file
 
 from ..models import AcceptedLabel, Answer, Project, ReviewDecision, Task
 from ..pay import current_appeal_window_days
-from .consensus import label_accept, share
+from ..task_types import share
+from .consensus import label_accept
 from .payment import answers_pay
 
 

@@ -134,7 +134,7 @@ def serving_restrict(*, version: ModelVersion, source: SnapshotSource, reason: s
     """Stop a version serving organizations other than `source`'s. Idempotent: False when it was already restricted."""
     from governance.services.audit import log_write
 
-    from .inference import entitled_versions
+    from ..selectors import entitled_versions
 
     with transaction.atomic():
         if ServingRestriction.objects.filter(model_version=version, organization=source.organization).exists():

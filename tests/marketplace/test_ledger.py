@@ -74,7 +74,7 @@ def ledger_by_hand(monkeypatch):
     from marketplace.services import consensus, review
 
     for module in (consensus, submission, review):
-        monkeypatch.setattr(module, "answers_pay", lambda answer_ids: 0)
+        monkeypatch.setattr(module, "answers_pay", lambda answers, **kwargs: 0)
     monkeypatch.setattr(projects, "escrow_ensure", lambda project, **kwargs: D(0))
     monkeypatch.setattr(factories, "fund_project", lambda project, **kwargs: None)
 
