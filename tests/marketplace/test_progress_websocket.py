@@ -61,3 +61,31 @@ def test_adversarial_members_cannot_listen_either(client):
         assert not connected and code == 4403
 
     async_to_sync(scenario)()
+
+
+def test_a_busy_project_sends_one_event_per_interval_and_the_next_after_it(client, monkeypatch):
+    """Coalescing: answers within PROGRESS_EVENT_INTERVAL of an event send none (the console's trailing
+    refresh shows them); the first answer after it sends the next event."""
+    from marketplace.services import progress
+
+    organization = factories.make_organization("Busy Co")
+    project = factories.make_project(organization, tasks=3)
+    workers = [factories.make_member() for _ in range(3)]
+    client.force_login(factories.make_client_user(organization))
+    clock = [1000.0]
+    monkeypatch.setattr(progress, "_clock", lambda: clock[0])
+
+    async def scenario():
+        socket = _socket(client, project.pk)
+        assert (await socket.connect())[0]
+        await database_sync_to_async(_submit)(project, workers[0])
+        assert await socket.receive_json_from(timeout=5) == {"kind": "progress", "project": project.pk}
+        clock[0] += progress.PROGRESS_EVENT_INTERVAL / 2
+        await database_sync_to_async(_submit)(project, workers[1])
+        assert await socket.receive_nothing(timeout=0.3)
+        clock[0] += progress.PROGRESS_EVENT_INTERVAL
+        await database_sync_to_async(_submit)(project, workers[2])
+        assert await socket.receive_json_from(timeout=5) == {"kind": "progress", "project": project.pk}
+        await socket.disconnect()
+
+    async_to_sync(scenario)()

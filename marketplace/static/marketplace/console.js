@@ -33,9 +33,17 @@
   function connect() {
     var socket = new WebSocket(url);
     socket.onopen = function () { delay = 1000; document.body.dataset.progressLive = "true"; };
-    socket.onmessage = function () {
+    var trailing = null;
+    function refresh() {
       var current = document.getElementById("progress");
       if (current && window.htmx) window.htmx.trigger(current, "progress-changed");
+    }
+    socket.onmessage = function () {
+      // The server sends at most one event per project every half second: re-read now, and once more a
+      // second after the last event, so the answers it coalesced are on screen too.
+      refresh();
+      clearTimeout(trailing);
+      trailing = setTimeout(refresh, 1000);
     };
     socket.onclose = function (event) {
       document.body.dataset.progressLive = "false";
