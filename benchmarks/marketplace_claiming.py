@@ -1,23 +1,27 @@
-"""Benchmark: import N tasks through the API, then drive K concurrent workers through next/submit.
+"""Benchmark: import N tasks through the API, then drive K concurrent members through next/submit.
 
-Runs against a live server (any mode). Example on PostgreSQL + Redis:
+Default: the hot-path workload of issue 16 — 600 OCR tasks as base64 PNGs, 2 answers per task, 8 members,
+against a server this script starts (`uvicorn config.asgi:application --workers 2`) on DATABASE_URL:
 
-    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/coop_bench REDIS_URL=redis://127.0.0.1:6379/2
+    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/coop_bench REDIS_URL=redis://127.0.0.1:6379/2 DEBUG=true
     python manage.py migrate
-    uvicorn config.asgi:application --port 8100 --workers 3 --no-access-log &   # the server under test
-    python benchmarks/marketplace_claiming.py --url http://127.0.0.1:8100 --tasks 100000 --workers 20 --duration 120 \\
-        --server-pid $(pgrep -P $!)
+    python benchmarks/marketplace_claiming.py              # --count 5: prefetch five leases per next
 
-It creates (through the services, with the same DATABASE_URL) a client organization
-with a token, K members with personal tokens, and a contract and DUA the members
-ratify by vote, imports N classification tasks in
-one JSON Lines request (streamed from a temporary file), deposits and publishes (which
-funds escrow), and then K threads
-each loop POST /work/next/ → POST /assignments/{id}/submit/ over keep-alive HTTP
-connections until the server answers 204. Every accepted answer is paid through the
-ledger in the submitting transaction, so submit latency includes the earning posting. It prints import throughput, tasks/s,
-and p50/p95/p99 latency per call, plus the server's peak RSS when --server-pid is
-given. Nothing here is a test: it measures.
+Or against a running server (any mode), e.g. at scale:
+
+    uvicorn config.asgi:application --port 8100 --workers 3 --no-access-log &
+    python benchmarks/marketplace_claiming.py --url http://127.0.0.1:8100 --task-type classification --overlap 1 \\
+        --tasks 100000 --workers 20 --duration 120 --server-pid $(pgrep -P $!)
+
+It creates (through the services, with the same DATABASE_URL) a client organization with a token, K members
+with personal tokens, and a contract and DUA the members ratify by vote, imports the tasks in one JSON Lines
+request (streamed from a temporary file), deposits and publishes (which funds escrow), counts the statements
+one claim, one plain submit and one consensus submit take in-process, and then K threads each loop
+POST /work/next/ → POST /assignments/{id}/submit/ over keep-alive HTTP connections until the server answers
+204. Every accepted answer is paid through the ledger in the submitting transaction, so submit latency
+includes the earning posting. It prints import throughput, answers/s and p50/p95/p99 latency per call, the
+server's peak RSS, and checks the invariants (no double lease, overlap never exceeded, every accepted answer
+paid once). Nothing here is a test: it measures.
 """
 
 from __future__ import annotations
