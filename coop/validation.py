@@ -22,7 +22,7 @@ from typing import NamedTuple
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from .errors import ApplicationError
+from .errors import ApplicationError, Forbidden
 
 MAX_JSON_DEPTH = 32
 MAX_ID = 2**63 - 1  # BigAutoField
@@ -196,3 +196,18 @@ def datetime_or_none(value: str):
     except ValueError:
         return None
     return parsed if parsed is not None and MIN_YEAR <= parsed.year <= MAX_YEAR else None
+
+
+def require_steward(actor, message: str = "Only stewards can do this.", *, system: bool = False, superuser: bool = False) -> None:
+    """The one steward check: refuse (403, "steward_required") unless `actor` is a steward.
+
+    A missing actor is the co-op itself acting (a passed vote applying its effect, the scheduler, a management
+    command run by an operator) and passes only where the caller says so with `system=True`; everywhere else it
+    is refused. `superuser=True` lets the server's operator through as well (the ledger's money in and out).
+    """
+    if actor is None:
+        if system:
+            return
+        raise Forbidden(message, code="steward_required")
+    if not (actor.is_steward or (superuser and actor.is_superuser)):
+        raise Forbidden(message, code="steward_required")

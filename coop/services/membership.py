@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import Membership, MembershipEvent, User
+from coop.validation import require_steward
 
 S = Membership.Status
 
@@ -31,12 +32,6 @@ TRANSITIONS: dict[tuple[str, str], bool] = {
     (S.LEFT, S.APPLIED): False,
     (S.DECLINED, S.APPLIED): False,
 }
-
-
-def require_steward(actor: User | None, message: str = "Only stewards can do this.") -> None:
-    """Refuse unless the actor is a steward; None means the co-op itself (e.g. a passed vote applying its effect)."""
-    if actor is not None and not actor.is_steward:
-        raise Forbidden(message, code="steward_required")
 
 
 def _clean_list(values, *, field: str, max_items: int = 20, max_len: int = 40) -> list[str]:
@@ -191,7 +186,7 @@ def membership_admit(*, membership: Membership, actor: User | None, reason: str 
     """Admit an applicant. They become active once they accept the member agreement."""
     from .notifications import notification_send
 
-    require_steward(actor)
+    require_steward(actor, system=True)
     membership = _transition(_locked(membership), to=S.ADMITTED, actor=actor, reason=reason)
     notification_send(
         user=membership.user,
@@ -219,7 +214,7 @@ def membership_activate(*, membership: Membership, actor: User, accept_agreement
 def membership_decline(*, membership: Membership, actor: User | None, reason: str) -> Membership:
     from .notifications import notification_send
 
-    require_steward(actor)
+    require_steward(actor, system=True)
     membership = _transition(_locked(membership), to=S.DECLINED, actor=actor, reason=reason)
     notification_send(user=membership.user, kind="membership.declined", title="Your application was declined", body=reason)
     return membership
@@ -256,7 +251,7 @@ def membership_suspend(*, membership: Membership, actor: User | None, reason: st
 def membership_reinstate(*, membership: Membership, actor: User | None, reason: str) -> Membership:
     from .notifications import notification_send
 
-    require_steward(actor)
+    require_steward(actor, system=True)
     membership = _transition(_locked(membership), to=S.ACTIVE, actor=actor, reason=reason)
     notification_send(user=membership.user, kind="membership.reinstated", title="Your membership is active again", body=reason)
     return membership
@@ -272,7 +267,7 @@ def membership_leave(*, membership: Membership, actor: User, reason: str = "") -
 @transaction.atomic
 def membership_steward_set(*, membership: Membership, actor: User | None, is_steward: bool, reason: str = "") -> Membership:
     """Grant or revoke the steward role (an elected board seat) for an active member."""
-    require_steward(actor)
+    require_steward(actor, system=True)
     membership = _locked(membership)
     if membership.status != S.ACTIVE:
         raise Conflict("Only active members can be stewards.", code="not_active")

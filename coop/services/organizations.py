@@ -8,14 +8,14 @@ from django.utils.text import slugify
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import ClientOrganization, User
 
-from .membership import require_steward
+from ..validation import require_steward
 
 EDITABLE_FIELDS = ("contact_name", "contact_email", "contact_phone", "website", "billing_address")
 
 
 @transaction.atomic
 def organization_create(*, actor: User | None, name: str, **details) -> ClientOrganization:
-    require_steward(actor)
+    require_steward(actor, system=True)
     name = (name or "").strip()
     if not name or len(name) > 120:
         raise ApplicationError("An organization name of 1 to 120 characters is required.", fields={"name": ["Required."]})
@@ -43,7 +43,7 @@ def organization_update(*, actor: User | None, organization: ClientOrganization,
     if unknown:
         raise ApplicationError(f"Unknown fields: {', '.join(sorted(unknown))}.")
     if "is_active" in changes:
-        require_steward(actor)
+        require_steward(actor, system=True)
     for key, value in changes.items():
         setattr(organization, key, value)
     organization.full_clean()

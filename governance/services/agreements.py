@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from coop.errors import ApplicationError, Conflict
 from coop.models import User
-from coop.services.membership import require_steward as coop_require_steward
+from coop.validation import require_steward as _require_steward
 
 from ..models import AgreementStatus, Contract, DataUseAgreement, Proposal, ProposalKind
 from .audit import log_write
@@ -24,8 +24,12 @@ from .proposals import proposal_create_unchecked
 S = AgreementStatus
 
 
+AGREEMENTS_STEWARD = "Only stewards draft and propose agreements."
+
+
 def require_steward(actor: User | None) -> None:
-    coop_require_steward(actor, "Only stewards draft and propose agreements.")
+    """Agreements are drafted by stewards, or by the co-op itself (a passed vote): coop.validation's one check."""
+    _require_steward(actor, AGREEMENTS_STEWARD, system=True)
 
 
 def _label(agreement) -> str:

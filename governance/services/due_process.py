@@ -34,6 +34,7 @@ from django.utils import timezone
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import Membership, MembershipEvent, User
 from coop.services import membership_reinstate, membership_suspend
+from coop.validation import require_steward
 
 from .. import selectors
 from ..models import InterimSuspension, Proposal, ProposalKind
@@ -106,8 +107,7 @@ def suspension_parties(membership: Membership) -> list[int]:
 
 
 def _require_steward(actor: User | None) -> None:
-    if actor is None or not actor.is_steward:
-        raise Forbidden("Only stewards ask for an interim suspension.", code="steward_required")
+    require_steward(actor, "Only stewards ask for an interim suspension.")  # never the co-op itself: a person asks
 
 
 @transaction.atomic

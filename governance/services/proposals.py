@@ -15,8 +15,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from coop.errors import ApplicationError, Conflict, Forbidden
+from coop.errors import ApplicationError, Conflict
 from coop.models import Membership, User
+from coop.validation import require_steward
 
 from ..models import Proposal, ProposalKind, ProposalStatus, VotingMethod
 from ..rules import KIND_RULES, POLICIES, POLICY_KINDS
@@ -28,8 +29,7 @@ K = ProposalKind
 
 
 def _require_steward(actor: User | None) -> None:
-    if actor is not None and not actor.is_steward:
-        raise Forbidden("Only stewards can put proposals to the members.", code="steward_required")
+    require_steward(actor, "Only stewards can put proposals to the members.", system=True)
 
 
 def _decimal(value, *, field: str) -> Decimal:

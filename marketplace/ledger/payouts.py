@@ -15,11 +15,12 @@ from django.utils import timezone
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import User
 from coop.services.notifications import notification_send
+from coop.validation import require_steward
 
 from .models import AccountKind, Payout, TransactionKind
 from .payout_destinations import payout_hold_check
 from .selectors import account_balance
-from .services import account_for, ledger_post, lock_account, money, require_steward, required_text
+from .services import MONEY_STEWARD, account_for, ledger_post, lock_account, money, required_text
 
 K = AccountKind
 T = TransactionKind
@@ -84,7 +85,7 @@ def payout_mark_paid(*, payout: Payout, reference: str, steward: User) -> Payout
     Idempotent with the same reference; Conflict when already paid with another
     reference or cancelled. Locks the payout row.
     """
-    require_steward(steward)
+    require_steward(steward, MONEY_STEWARD, superuser=True)
     reference = required_text(reference, field="reference")
     payout = _locked_payout(payout)
     if payout.worker_id == steward.pk:
@@ -124,7 +125,7 @@ def payout_cancel(*, payout: Payout, actor: User) -> Payout:
     """The worker (or a steward) withdraws an open request: worker_payout_pending → worker_earnings. Locks the payout row."""
     payout = _locked_payout(payout)
     if actor.pk != payout.worker_id:
-        require_steward(actor)
+        require_steward(actor, MONEY_STEWARD, superuser=True)
     if payout.status == Payout.Status.CANCELLED:
         return payout
     if payout.status != Payout.Status.REQUESTED:

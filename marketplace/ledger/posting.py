@@ -24,7 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
 
-from coop.errors import ApplicationError, Conflict, Forbidden
+from coop.errors import ApplicationError, Conflict
 from coop.models import ClientOrganization, User
 
 from ..models import Answer, Project
@@ -108,9 +108,7 @@ def _share_transaction(source_key: str, rate: Decimal) -> dict:
     }
 
 
-def require_steward(user: User | None) -> None:
-    if user is None or not (user.is_superuser or user.is_steward):
-        raise Forbidden("Only stewards record money coming in or going out.", code="steward_required")
+MONEY_STEWARD = "Only stewards record money coming in or going out."
 
 
 def required_text(value: str, *, field: str, max_length: int = 200) -> str:

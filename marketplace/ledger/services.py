@@ -17,6 +17,7 @@ from django.db.models import Q
 
 from coop.errors import ApplicationError, Conflict
 from coop.models import ClientOrganization, User
+from coop.validation import require_steward
 
 from ..models import Answer, Project
 from .models import LedgerAccount, LedgerEntry, LedgerTransaction
@@ -24,13 +25,14 @@ from .posting import (  # noqa: F401  (re-exported: the ledger's writes are impo
     CHECKPOINT_EVERY,
     CLOSED,
     MAX_AMOUNT,
+    MONEY_STEWARD,
     NOT_FEE_KINDS,
     PLACES,
     K,
     T,
     _fee_rate,
-    _share_rate,
     _posted,
+    _share_rate,
     _share_transaction,
     account_for,
     benefits_share_of,
@@ -40,7 +42,6 @@ from .posting import (  # noqa: F401  (re-exported: the ledger's writes are impo
     ledger_post,
     lock_account,
     money,
-    require_steward,
     required_text,
     spendable_balance,
 )
@@ -57,7 +58,7 @@ def deposit_record(
 
     The bank reference identifies the deposit: recording it again returns the same transaction.
     """
-    require_steward(recorded_by)
+    require_steward(recorded_by, MONEY_STEWARD, superuser=True)
     amount = money(amount)
     reference = required_text(reference, field="reference")
     if currency not in settings.COOP_CURRENCIES:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from coop.errors import ApplicationError, Conflict
 from coop.jobs import enqueue_on_commit
 from coop.models import ClientOrganization, User
-from coop.services.membership import require_steward
+from coop.validation import require_steward
 from coop.services.notifications import publish_to_user
 
 from ..expert import project_terms
@@ -262,7 +262,7 @@ def project_pause_by_steward(*, project: Project, steward: User, reason: str) ->
     """A steward pauses a project (e.g. harmful content); only a steward's decision or a member vote lifts it. Logged."""
     from governance.services import log_write
 
-    require_steward(steward, "Only stewards can pause a client's project.")
+    require_steward(steward, "Only stewards can pause a client's project.", system=True)
     reason = _decision_reason(reason)
     project = project_pause(project=project, reason=f"Paused by a steward: {reason}", by=P.STEWARD)
     log_write(actor=steward, action="project.paused", summary=f"Paused project “{project.title}”: {reason}", obj=project)
@@ -274,7 +274,7 @@ def project_resume_by_decision(*, project: Project, steward: User | None, reason
     """A steward's decision (or, with steward=None, a passed member vote) lifts any pause, after every publish check. Logged."""
     from governance.services import log_write
 
-    require_steward(steward, "Only a steward's decision or a member vote can resume this project.")
+    require_steward(steward, "Only a steward's decision or a member vote can resume this project.", system=True)
     reason = _decision_reason(reason)
     project = _locked(project)
     lifecycle.transition_check(project, S.PUBLISHED, actor=lifecycle.STEWARD if steward is not None else lifecycle.MEMBERS)

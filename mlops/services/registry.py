@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from coop.errors import ApplicationError, Conflict
 from coop.models import User
-from coop.services.membership import require_steward
+from coop.validation import require_steward
 from mlops.ocr.config import META_FILENAME, WEIGHTS_FILENAME
 
 from ..models import ModelPromotion, ModelVersion, TrainingRun
@@ -132,7 +132,7 @@ def model_version_promote(*, actor: User | None, model_version: ModelVersion, ov
     version is never promoted. Refuses with ApplicationError 422 and the gate's
     code (below_min_accuracy, regression, no_test_accuracy, no_comparable_baseline, model_retired).
     """
-    require_steward(actor, "Only stewards promote models.")
+    require_steward(actor, "Only stewards promote models.", system=True)
     override_reason = (override_reason or "").strip()
     _lock_name(model_version.name)
     model_version = ModelVersion.objects.get(pk=model_version.pk)
@@ -189,7 +189,7 @@ def model_version_rollback(*, actor: User | None, name: str) -> ModelVersion:
     version promoted (the promoted one was retired), the most recent earlier
     one that is not retired is promoted again.
     """
-    require_steward(actor, "Only stewards roll back models.")
+    require_steward(actor, "Only stewards roll back models.", system=True)
     _lock_name(name)
     current = _current(name)
     stack = promotion_stack(name)

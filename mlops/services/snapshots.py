@@ -39,7 +39,7 @@ from django.db import transaction
 
 from coop.errors import ApplicationError
 from coop.models import User
-from coop.services.membership import require_steward
+from coop.validation import require_steward
 from governance.models import AgreementStatus, DataUseAgreement
 from marketplace.models import AcceptedLabel, Project, TaskType
 
@@ -142,7 +142,7 @@ def snapshot_create(
     Raises ApplicationError "empty_snapshot" when no label qualifies: a model
     cannot be trained on nothing. See the module docstring for the rules.
     """
-    require_steward(actor, "Only stewards create dataset snapshots.")
+    require_steward(actor, "Only stewards create dataset snapshots.", system=True)
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise ApplicationError("Give the snapshot a name of 1 to 100 characters.", fields={"name": ["Required."]})

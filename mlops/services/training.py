@@ -36,7 +36,7 @@ from coop.errors import ApplicationError, Conflict
 from coop.jobs import enqueue_on_commit
 from coop.models import User
 from coop.realtime import group_send, group_send_on_commit
-from coop.services.membership import require_steward
+from coop.validation import require_steward
 from marketplace.models import Project
 from mlops.ocr.config import TrainConfig
 
@@ -105,7 +105,7 @@ def training_run_start(
     project) with `snapshot_options` (charset, max_len, seed, fractions). The
     job is sent after commit.
     """
-    require_steward(actor, "Only stewards start training runs.")
+    require_steward(actor, "Only stewards start training runs.", system=True)
     model_name = (model_name or "").strip()
     if not MODEL_NAME.match(model_name):
         raise ApplicationError(
@@ -143,7 +143,7 @@ def _status_event(run: TrainingRun) -> dict:
 @transaction.atomic
 def training_run_cancel(*, actor: User | None, run: TrainingRun) -> TrainingRun:
     """Cancel a run: a queued run is cancelled at once; a running one stops at its next step (after a checkpoint)."""
-    require_steward(actor, "Only stewards cancel training runs.")
+    require_steward(actor, "Only stewards cancel training runs.", system=True)
     run = TrainingRun.objects.select_for_update().get(pk=run.pk)
     if run.is_finished:
         raise Conflict(f"The run has already {run.status}.", code="run_finished")
@@ -439,7 +439,7 @@ def training_run_resume(*, actor: User | None, run: TrainingRun) -> TrainingRun:
 
     The recovery budget starts afresh (a steward decided to spend it). Locks the run row.
     """
-    require_steward(actor, "Only stewards resume training runs.")
+    require_steward(actor, "Only stewards resume training runs.", system=True)
     run = TrainingRun.objects.select_for_update().get(pk=run.pk)
     if run.status == S.SUCCEEDED:
         raise Conflict("The run has already succeeded.", code="run_finished")
