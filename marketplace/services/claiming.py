@@ -380,6 +380,16 @@ def _locked_assignment(*, worker: User, assignment_id: int) -> Assignment:
     return assignment
 
 
+def active_time_credit(assignment: Assignment, active_seconds, *, now) -> None:
+    """The one active-time rule (heartbeats and submits): add what the screen reports it was visible and in use,
+    capped by the wall time since the last report (plus 5 s of slack) and by HEARTBEAT_MAX_CREDIT per report,
+    so a client cannot claim more time than has passed. Refuses anything but a non-negative integer."""
+    if not isinstance(active_seconds, int) or isinstance(active_seconds, bool) or active_seconds < 0:
+        raise ApplicationError("'active_seconds' must be a non-negative integer.", fields={"active_seconds": ["Invalid."]})
+    elapsed = (now - (assignment.last_heartbeat_at or assignment.leased_at)).total_seconds()
+    assignment.active_seconds += int(min(active_seconds, elapsed + 5, HEARTBEAT_MAX_CREDIT))
+
+
 @transaction.atomic
 def assignment_heartbeat(*, worker: User, assignment_id: int, active_seconds: int = 0) -> Assignment:
     """Renew the lease and credit active time (the labeling page reports time it was visible and in use).
@@ -390,11 +400,8 @@ def assignment_heartbeat(*, worker: User, assignment_id: int, active_seconds: in
     assignment = _locked_assignment(worker=worker, assignment_id=assignment_id)
     if assignment.state != Assignment.State.LEASED:
         raise Conflict(f"This assignment is {assignment.state}.", code=f"assignment_{assignment.state}")
-    if not isinstance(active_seconds, int) or active_seconds < 0:
-        raise ApplicationError("'active_seconds' must be a non-negative integer.", fields={"active_seconds": ["Invalid."]})
     now = timezone.now()
-    elapsed = (now - (assignment.last_heartbeat_at or assignment.leased_at)).total_seconds()
-    assignment.active_seconds += int(min(active_seconds, elapsed + 5, HEARTBEAT_MAX_CREDIT))
+    active_time_credit(assignment, active_seconds, now=now)
     assignment.last_heartbeat_at = now
     if lifecycle.lease_may_extend(assignment.project):
         assignment.expires_at = now + timedelta(seconds=assignment.project.lease_seconds)

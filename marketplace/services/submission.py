@@ -13,7 +13,7 @@ from ..models import Answer, Assignment, Task, TaskType, WorkerProjectStats
 from ..prefill import served_prefill
 from ..task_types import agrees, gold_value, normalize_ocr, validate_answer
 from . import lifecycle
-from .claiming import HEARTBEAT_MAX_CREDIT
+from .claiming import active_time_credit
 from .consensus import task_resolve
 from .payment import answers_pay
 from .progress import progress_publish
@@ -100,10 +100,7 @@ def _submit(worker, assignment_id, payload, key, active_seconds, prefilled) -> t
     served = served_prefill(assignment=assignment) if project.model_assisted else ""
 
     if active_seconds is not None:
-        if not isinstance(active_seconds, int) or active_seconds < 0:
-            raise ApplicationError("'active_seconds' must be a non-negative integer.", fields={"active_seconds": ["Invalid."]})
-        since = (now - (assignment.last_heartbeat_at or assignment.leased_at)).total_seconds()
-        assignment.active_seconds += int(min(active_seconds, since + 5, HEARTBEAT_MAX_CREDIT))
+        active_time_credit(assignment, active_seconds, now=now)
     assignment.state = Assignment.State.SUBMITTED
     assignment.ended_at = now
     assignment.save(update_fields=["state", "ended_at", "active_seconds"])
