@@ -20,21 +20,21 @@ from ..expert.eligibility import expert_refusal
 from .wellbeing import wellbeing_refusal
 
 
-def project_refusal(project: Project, worker: User, *, floor: Decimal | None = None) -> str | None:
+def project_refusal(project: Project, worker: User, *, floor: Decimal | None = None, memo: dict | None = None) -> str | None:
     floor = current_pay_floor() if floor is None else floor
     if project.effective_hourly_pay < floor:
         return "below_pay_floor"
     # Expert work: the rate card, required qualifications and languages, gold accuracy (marketplace/expert/eligibility.py).
-    return expert_refusal(project, worker) or wellbeing_refusal(project, worker)
+    return expert_refusal(project, worker) or wellbeing_refusal(project, worker, memo=memo)
 
 
-def published_projects_by_pay() -> list[Project]:
+def published_projects_by_pay(*, floor: Decimal | None = None) -> list[Project]:
     """Published projects paying at least today's floor, best effective hourly pay first (ties: oldest first).
 
     The feed's promise, "every project here pays at least the floor", holds the
     moment the members raise it, whether or not the pause job has run yet.
     """
-    floor = current_pay_floor()
+    floor = current_pay_floor() if floor is None else floor
     projects = [
         p
         for p in Project.objects.filter(status=Project.Status.PUBLISHED)
@@ -48,5 +48,5 @@ def published_projects_by_pay() -> list[Project]:
 
 def projects_open_to(worker: User) -> list[Project]:
     """Published projects this member may work on, best effective hourly pay first."""
-    floor = current_pay_floor()
-    return [p for p in published_projects_by_pay() if project_refusal(p, worker, floor=floor) is None]
+    floor, memo = current_pay_floor(), {}  # the member's wellbeing figures are read once, not per project
+    return [p for p in published_projects_by_pay(floor=floor) if project_refusal(p, worker, floor=floor, memo=memo) is None]

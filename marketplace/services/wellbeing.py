@@ -29,12 +29,19 @@ def sensitive_seconds_today(worker: User) -> int:
     return total or 0
 
 
-def wellbeing_refusal(project: Project, worker: User) -> str | None:
+def wellbeing_refusal(project: Project, worker: User, *, memo: dict | None = None) -> str | None:
+    """Why the member may not take this project's sensitive content now, or None. `memo` (one dict per feed
+    read) keeps the member's opt-ins and today's sensitive time, so many sensitive projects cost two queries."""
     if not project.sensitive_categories:
         return None
-    if set(project.sensitive_categories) - opted_in(worker):
+    memo = {} if memo is None else memo
+    if "opted_in" not in memo:
+        memo["opted_in"] = opted_in(worker)
+    if set(project.sensitive_categories) - memo["opted_in"]:
         return "sensitive_opt_in_required"
-    if sensitive_seconds_today(worker) >= settings.SENSITIVE_DAILY_CAP_MINUTES * 60:
+    if "seconds_today" not in memo:
+        memo["seconds_today"] = sensitive_seconds_today(worker)
+    if memo["seconds_today"] >= settings.SENSITIVE_DAILY_CAP_MINUTES * 60:
         return "sensitive_daily_cap_reached"
     return None
 

@@ -186,3 +186,27 @@ def test_prefetched_leases_that_ran_out_free_their_slots():
     fresh, reason = claiming.work_next_many(worker=member, project=project, count=5)
     assert len(fresh) == 5 and not {lease.pk for lease in fresh} & {lease.pk for lease in leases}, reason
     assert Assignment.objects.filter(pk__in=[lease.pk for lease in leases], state="expired").count() == 5
+
+
+def test_a_feed_wide_claim_does_not_cost_queries_per_sensitive_project():
+    """`work_next` without a project reads the member's opt-ins and today's sensitive time once, not per project."""
+    from marketplace.services import wellbeing
+
+    organization = factories.make_organization()
+    member = factories.make_member()
+    wellbeing.preference_set(worker=member, sensitive_opt_in=["violence"])
+
+    def feed_claim_queries() -> int:
+        with CaptureQueriesContext(connection) as claim:
+            lease = claiming.work_next(worker=member).assignment
+        assert lease is not None
+        claiming.assignment_release(worker=member, assignment_id=lease.pk)
+        return len(statements(claim))
+
+    # Enough tasks that the first project never runs dry here (a released task is never handed to the same member again).
+    factories.make_project(organization, tasks=6, sensitive_categories=["violence"], title="One sensitive")
+    feed_claim_queries()  # first contact: the member's counters for the project are created
+    one = feed_claim_queries()
+    for i in range(4):
+        factories.make_project(organization, tasks=2, sensitive_categories=["violence"], title=f"More sensitive {i}")
+    assert feed_claim_queries() == one
