@@ -118,7 +118,7 @@ def _save_with_new_member_number(membership: Membership, attempts: int = 20) -> 
 
 
 def _locked(membership: Membership) -> Membership:
-    return Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+    return Membership.objects.select_for_update(of=("self",)).select_related("user").get(pk=membership.pk)
 
 
 @transaction.atomic

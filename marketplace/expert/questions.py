@@ -68,7 +68,7 @@ def question_ask(*, member: User, project: Project, body: str) -> ProjectQuestio
 @transaction.atomic
 def question_answer(*, organization: ClientOrganization, question_id: int, answer: str, user: User | None = None) -> ProjectQuestion:
     """The client answers (or corrects its answer); every member who worked on the project and the asker are told."""
-    question = ProjectQuestion.objects.select_for_update().select_related("project").filter(pk=question_id).first()
+    question = ProjectQuestion.objects.select_for_update(of=("self",)).select_related("project").filter(pk=question_id).first()
     if question is None or question.project.organization_id != organization.pk:
         raise NotFound("No such question.")
     question.answer = _text(answer, field="answer", minimum=2, maximum=MAX_QUESTION)

@@ -360,7 +360,7 @@ def adopt_measured_time(project: Project, seconds: int | None) -> None:
 @transaction.atomic
 def project_pay_review(*, project_id: int) -> PayRaise | None:
     """Raise a live project's pay if its measured hourly pay is below the floor; top up accepted work. Idempotent."""
-    project = Project.objects.select_for_update().select_related("organization").get(pk=project_id)
+    project = Project.objects.select_for_update(of=("self",)).select_related("organization").get(pk=project_id)
     if project.status not in (S.PUBLISHED, S.PAUSED):
         return None
     seconds, sample = measured_seconds(project)

@@ -127,7 +127,7 @@ def project_create(*, organization: ClientOrganization, task_type: str, created_
 
 
 def _locked(project: Project) -> Project:
-    return Project.objects.select_for_update().select_related("organization").get(pk=project.pk)
+    return Project.objects.select_for_update(of=("self",)).select_related("organization").get(pk=project.pk)
 
 
 @transaction.atomic

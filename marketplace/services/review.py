@@ -88,7 +88,7 @@ def answer_review(*, reviewer: User | None, answer: Answer, accept: bool, reason
 def task_review_accept(*, reviewer: User | None, task: Task, answer: Answer) -> AcceptedLabel:
     """Resolve a task in review: the chosen answer's value becomes the label (method "review")."""
     _require_reviewer(reviewer)
-    task = Task.objects.select_for_update().select_related("project").get(pk=task.pk)
+    task = Task.objects.select_for_update(of=("self",)).select_related("project").get(pk=task.pk)
     _require_no_conflict(reviewer, task.pk)
     if task.state != Task.State.REVIEW:
         raise Conflict("This task is not waiting for review.", code="not_in_review")

@@ -45,7 +45,7 @@ def usage_bill(*, usage_id: int):
     Locks the usage row; the ledger's dividend_post then locks the client's cash account before reading the balance.
     """
     with transaction.atomic():
-        usage = PredictionUsage.objects.select_for_update().select_related("organization", "model_version").get(pk=usage_id)
+        usage = PredictionUsage.objects.select_for_update(of=("self",)).select_related("organization", "model_version").get(pk=usage_id)
         if usage.billed_at is not None or usage.unit_price <= 0 or usage.predictions == 0:
             return usage.ledger_transaction
         amount, share, _fee = usage_amounts(usage)

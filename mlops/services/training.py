@@ -211,7 +211,7 @@ def _begin_attempt(run_id: int) -> TrainingRun | None:
     checkpoint. Locks the run row.
     """
     with transaction.atomic():
-        run = TrainingRun.objects.select_for_update().select_related("snapshot").get(pk=run_id)
+        run = TrainingRun.objects.select_for_update(of=("self",)).select_related("snapshot").get(pk=run_id)
         if run.is_finished:
             return None
         if run.cancel_requested:
