@@ -134,9 +134,9 @@ def build_labels(organization, workers: list[int], labels: int):
            SELECT 'img-' || g, '{}'::jsonb, 'tasks/bench/' || g || '.png', NULL, g %% 50 = 0, 'accepted', 1, 1, 1,
                now() - interval '2 days', %(project)s, md5(g::text)
            FROM generate_series(1, %(n)s) g""",
-        """INSERT INTO marketplace_assignment (state, is_gold, leased_at, expires_at, active_seconds, ended_at, worker_id,
+        """INSERT INTO marketplace_assignment (state, is_gold, slot, leased_at, expires_at, active_seconds, ended_at, worker_id,
                project_id, task_id)
-           SELECT 'submitted', t.is_gold, now() - interval '1 day', now(), 9, now(),
+           SELECT 'submitted', t.is_gold, 0, now() - interval '1 day', now(), 9, now(),
                (%(workers)s::bigint[])[1 + t.id %% cardinality(%(workers)s::bigint[])], %(project)s, t.id
            FROM marketplace_task t WHERE t.project_id = %(project)s""",
         """INSERT INTO marketplace_answer (payload, value, idempotency_key, status, agrees_with_label, gold_correct,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 
@@ -78,10 +79,7 @@ def label_rows(*, project: Project, since=None) -> Iterator[dict]:
     pseudonyms = _Pseudonyms(project.organization_id)
     for chunk in _keyset_chunks(labels, ("accepted_at", "id")):
         annotators: dict[int, list[str]] = {}
-        links = through.objects.filter(acceptedlabel_id__in=[row[1] for row in chunk]).values_list(
-            "acceptedlabel_id", "answer__worker_id"
-        )
-        for label_id, worker_id in links:
+        for label_id, worker_id in _annotator_links(through, [row[1] for row in chunk]):
             annotators.setdefault(label_id, []).append(pseudonyms[worker_id])
         for accepted_at, pk, task_id, external_id, label, agreement, method in chunk:
             yield {
@@ -93,6 +91,20 @@ def label_rows(*, project: Project, since=None) -> Iterator[dict]:
                 "accepted_at": accepted_at.isoformat(),
                 "annotators": sorted(annotators.get(pk, ())),
             }
+
+
+def _annotator_links(through, label_ids: list[int]):
+    """(label id, worker id) for the labels' agreeing answers. On PostgreSQL the ids go as one array parameter
+    (`= ANY(%s)`), not as thousands of placeholders the driver has to parse for every chunk."""
+    if connection.vendor != "postgresql":
+        return through.objects.filter(acceptedlabel_id__in=label_ids).values_list("acceptedlabel_id", "answer__worker_id")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT link.acceptedlabel_id, answer.worker_id FROM {through._meta.db_table} link "
+            f"JOIN {Answer._meta.db_table} answer ON answer.id = link.answer_id WHERE link.acceptedlabel_id = ANY(%s)",
+            [label_ids],
+        )
+        return cursor.fetchall()
 
 
 def answer_rows(*, project: Project, since=None) -> Iterator[dict]:
