@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -211,3 +212,33 @@ def require_steward(actor, message: str = "Only stewards can do this.", *, syste
         raise Forbidden(message, code="steward_required")
     if not (actor.is_steward or (superuser and actor.is_superuser)):
         raise Forbidden(message, code="steward_required")
+
+
+def decimal_or_none(value, *, finite: bool = True) -> Decimal | None:
+    """The one decimal parser: `value` (a string, an int or a Decimal) as a Decimal, or None when it is not a number.
+
+    Goes through `str()`, so a float is read as the digits it prints, never its binary expansion; surrounding
+    whitespace is ignored. NaN and infinities count as not a number unless the caller asks for them with
+    `finite=False` (to give them its own message).
+    """
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError, TypeError):
+        return None
+    if finite and not number.is_finite():
+        return None
+    return number
+
+
+def decimal_or_error(value, *, field: str, places: int | None = None, message: str | None = None) -> Decimal:
+    """`value` as a finite Decimal with at most `places` decimals; an ApplicationError naming `field` otherwise.
+
+    Not a number: `message` (default "'field' must be a number.") with `fields={field: ["Not a number."]}`.
+    NaN, infinities and too many decimals, when `places` is given: "'field' allows at most N decimal places."
+    """
+    number = decimal_or_none(value, finite=False)
+    if number is None or (places is None and not number.is_finite()):
+        raise ApplicationError(message or f"'{field}' must be a number.", fields={field: ["Not a number."]})
+    if places is not None and (not number.is_finite() or number.as_tuple().exponent < -places):
+        raise ApplicationError(f"'{field}' allows at most {places} decimal places.", fields={field: [f"At most {places} decimals."]})
+    return number

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import Membership, User
+from coop.validation import decimal_or_none
 
 from .. import selectors
 from ..models import (
@@ -75,10 +75,9 @@ def _clean_ballot(proposal: Proposal, *, choice, score, ranking, reason) -> dict
     if choice == Choice.ABSTAIN:
         return {"choice": Choice.ABSTAIN, "score": None, "ranking": [], "reason": reason}
     if proposal.method == VotingMethod.SCORE:
-        try:
-            number = Decimal(str(score).strip())
-        except (InvalidOperation, ValueError, TypeError):
-            raise _invalid("Give a number (or abstain).", "score") from None
+        number = decimal_or_none(score, finite=False)
+        if number is None:
+            raise _invalid("Give a number (or abstain).", "score")
         if not number.is_finite() or too_precise(number, proposal.score_places):
             raise _invalid(f"Give a number with at most {proposal.score_places} decimal places.", "score")
         if not proposal.score_min <= number <= proposal.score_max:

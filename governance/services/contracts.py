@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 
 from coop.errors import ApplicationError, Conflict
 from coop.models import ClientOrganization, User
+from coop.validation import decimal_or_none
 
 from ..models import AgreementStatus, Contract, Proposal, TaskType
 from .agreements import agreement_amend, agreement_propose, locked, require_steward
@@ -53,11 +53,8 @@ def _clean(data: dict) -> dict:
         rate_card = {}
     rates = {}
     for task_type in clean["task_types"]:
-        try:
-            rate = Decimal(str(rate_card.get(task_type, "")).strip())
-        except (InvalidOperation, ValueError):
-            rate = None
-        if rate is None or not rate.is_finite() or rate <= 0 or rate.as_tuple().exponent < -4:
+        rate = decimal_or_none(rate_card.get(task_type, ""))
+        if rate is None or rate <= 0 or rate.as_tuple().exponent < -4:
             errors.setdefault("rate_card", []).append(f"{task_type}: give a positive amount with at most 4 decimals.")
         else:
             rates[task_type] = f"{rate:f}"

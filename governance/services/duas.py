@@ -13,7 +13,7 @@ allowed; nothing is logged then.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,6 +21,7 @@ from django.utils import timezone
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import ClientOrganization, User
 from coop.services import notification_send_to_organization
+from coop.validation import decimal_or_none
 
 from .. import selectors
 from ..models import AgreementStatus, Contract, DataExportLog, DataUseAgreement, PersonalDataClass, Proposal
@@ -124,13 +125,11 @@ def _clean(data: dict) -> dict:
     clean["personal_data_class"] = data.get("personal_data_class") or "none"
     if clean["personal_data_class"] not in PersonalDataClass.values:
         errors["personal_data_class"] = [f"One of: {', '.join(PersonalDataClass.values)}."]
-    try:
-        share = Decimal(str(data.get("revenue_share_pct", 0)).strip())
-        if not share.is_finite() or not 0 <= share <= 100 or share.as_tuple().exponent < -2:
-            raise ValueError
-        clean["revenue_share_pct"] = share
-    except (InvalidOperation, ValueError):
+    share = decimal_or_none(data.get("revenue_share_pct", 0))
+    if share is None or not 0 <= share <= 100 or share.as_tuple().exponent < -2:
         errors["revenue_share_pct"] = ["A percentage from 0 to 100 with at most 2 decimals."]
+    else:
+        clean["revenue_share_pct"] = share
     clean["signatories"] = _signatories(data.get("signatories") or [], errors)
     # Rules between terms: a purpose needs the right it depends on; personal data is never re-identified.
     if "model_training" in clean["permitted_purposes"] and not clean["train_models"]:

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from coop.errors import ApplicationError
+from coop.validation import decimal_or_none
 
 from ..models import PolicyValue, Proposal
 from ..rules import POLICIES
@@ -28,10 +29,9 @@ def policy_clean_value(*, key: str, value, field: str = "value") -> Decimal:
     definition = POLICIES.get(key)
     if definition is None:
         raise ApplicationError(f"Unknown policy {key!r}.", code="unknown_policy")
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError, TypeError):
-        raise ApplicationError(f"{definition.label} must be a decimal number.", fields={field: ["Not a number."]}) from None
+    number = decimal_or_none(value, finite=False)
+    if number is None:
+        raise ApplicationError(f"{definition.label} must be a decimal number.", fields={field: ["Not a number."]})
     if not number.is_finite() or too_precise(number, definition.places):
         raise ApplicationError(
             f"{definition.label} allows at most {definition.places} decimal places.", fields={field: ["Too many decimals."]}

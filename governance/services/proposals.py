@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from coop.errors import ApplicationError, Conflict
 from coop.models import Membership, User
-from coop.validation import require_steward
+from coop.validation import decimal_or_error, require_steward
 
 from ..models import Proposal, ProposalKind, ProposalStatus, VotingMethod
 from ..rules import KIND_RULES, POLICIES, POLICY_KINDS
@@ -33,13 +33,7 @@ def _require_steward(actor: User | None) -> None:
 
 
 def _decimal(value, *, field: str) -> Decimal:
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError, TypeError):
-        raise ApplicationError(f"{field} must be a number.", fields={field: ["Not a number."]}) from None
-    if not number.is_finite():
-        raise ApplicationError(f"{field} must be a number.", fields={field: ["Not a number."]})
-    return number
+    return decimal_or_error(value, field=field, message=f"{field} must be a number.")
 
 
 def _rules(kind: str, *, method, threshold, quorum_pct, duration, secret, results_hidden) -> dict:

@@ -6,7 +6,8 @@ Called by services/projects.py when a project is created or edited (bad input: a
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+
+from coop.validation import decimal_or_none
 
 from .models import Qualification
 
@@ -46,11 +47,8 @@ def clean_terms(clean: dict, errors: dict[str, list[str]]) -> dict:
                 errors["required_languages"] = [f"Not a language code: {', '.join(bad)} (use ISO 639 codes such as 'de')."]
             clean["required_languages"] = list(dict.fromkeys(codes))
     if clean.get("min_gold_accuracy") not in (None, ""):
-        try:
-            value = Decimal(str(clean["min_gold_accuracy"]))
-        except (InvalidOperation, ValueError):
-            value = None
-        if value is None or not value.is_finite() or not (0 < value <= 1) or value.as_tuple().exponent < -3:
+        value = decimal_or_none(clean["min_gold_accuracy"])
+        if value is None or not (0 < value <= 1) or value.as_tuple().exponent < -3:
             errors["min_gold_accuracy"] = ["A share above 0 and at most 1 (0.8 = 80 %), at most 3 decimals."]
         else:
             clean["min_gold_accuracy"] = value

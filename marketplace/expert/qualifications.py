@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from types import SimpleNamespace
 
 from django.core.files.base import ContentFile
@@ -26,7 +26,7 @@ from django.utils.text import slugify
 
 from coop.errors import ApplicationError, Conflict, Forbidden, NotFound
 from coop.models import ClientOrganization, Membership, User
-from coop.validation import check_text
+from coop.validation import check_text, decimal_or_error
 
 from ..ledger.models import AccountKind as K
 from ..ledger.models import TransactionKind as T
@@ -102,13 +102,7 @@ def _clean_item(row, index: int) -> tuple[dict, bytes | None]:
 def _decimal(value, *, field: str, places: int) -> Decimal:
     if isinstance(value, float):
         raise ApplicationError(f"'{field}' must be a string or integer, not a float.", fields={field: ["Not a float."]})
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError, TypeError):
-        raise ApplicationError(f"'{field}' must be a number.", fields={field: ["Not a number."]}) from None
-    if not number.is_finite() or number.as_tuple().exponent < -places:
-        raise ApplicationError(f"'{field}' allows at most {places} decimal places.", fields={field: [f"At most {places} decimals."]})
-    return number
+    return decimal_or_error(value, field=field, places=places)
 
 
 def _may_define(actor: User | None, sponsor: ClientOrganization | None) -> None:

@@ -28,6 +28,7 @@ app's ready() registered it is not a guarantee.
 from __future__ import annotations
 
 from coop.errors import ApplicationError, Conflict
+from coop.validation import decimal_or_none
 
 from ..models import Project, Task
 from ..pay import current_pay_floor, minimum_pay_per_task
@@ -129,16 +130,13 @@ def pay_floor_check(project: Project) -> None:
 
 def rate_card_check(project: Project, dua) -> None:
     """The ratified contract's rate card: a minimum pay per task for the project's task type, when it names one."""
-    from decimal import Decimal, InvalidOperation
-
     contract = dua.contract
     card = contract.rate_card if isinstance(contract.rate_card, dict) else {}
     raw = card.get(project.task_type)
     if raw in (None, ""):
         return
-    try:
-        minimum = Decimal(str(raw))
-    except (InvalidOperation, ValueError):
+    minimum = decimal_or_none(raw)
+    if minimum is None:
         return  # a malformed card cannot be ratified; never let it block or crash a publication
     if project.pay_per_task < minimum:
         raise ApplicationError(

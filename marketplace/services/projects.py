@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,7 +11,7 @@ from django.utils import timezone
 from coop.errors import ApplicationError, Conflict
 from coop.jobs import enqueue_on_commit
 from coop.models import ClientOrganization, User
-from coop.validation import require_steward
+from coop.validation import decimal_or_error, require_steward
 from coop.services.notifications import publish_to_user
 
 from ..expert import project_terms
@@ -45,13 +45,7 @@ EDITABLE = (
 SENSITIVE_CATEGORIES = ("violence", "sexual_content", "hate_speech", "self_harm", "medical", "personal_data", "disturbing_imagery")
 
 def _decimal(value, *, field: str, places: int) -> Decimal:
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError, TypeError):
-        raise ApplicationError(f"'{field}' must be a decimal number.", fields={field: ["Not a number."]}) from None
-    if not number.is_finite() or number.as_tuple().exponent < -places:
-        raise ApplicationError(f"'{field}' allows at most {places} decimal places.", fields={field: [f"At most {places} decimals."]})
-    return number
+    return decimal_or_error(value, field=field, places=places, message=f"'{field}' must be a decimal number.")
 
 
 def _validated(fields: dict, *, task_type: str, choices_now=None) -> dict:

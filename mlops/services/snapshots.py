@@ -39,7 +39,7 @@ from django.db import transaction
 
 from coop.errors import ApplicationError
 from coop.models import User
-from coop.validation import require_steward
+from coop.validation import decimal_or_error, require_steward
 from governance.models import AgreementStatus, DataUseAgreement
 from marketplace.models import AcceptedLabel, Project, TaskType
 
@@ -116,10 +116,7 @@ def _fit_text(text: str, *, case_sensitive: bool, charset: str | None) -> str:
 
 
 def _fraction(value, field: str) -> Decimal:
-    try:
-        number = Decimal(str(value))
-    except Exception:
-        raise ApplicationError(f"'{field}' must be a number.", fields={field: ["Not a number."]}) from None
+    number = decimal_or_error(value, field=field)
     if not (Decimal(0) <= number < Decimal(1)):
         raise ApplicationError(f"'{field}' must be at least 0 and below 1.", fields={field: ["Between 0 and 1."]})
     return number.quantize(Decimal("0.001"))
