@@ -259,7 +259,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Every operation documents its error statuses with the one error shape (coop/errors.py).
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "coop.errors.openapi_error_responses"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "coop.errors.openapi_error_responses",
+                           "config.openapi.openapi_error_codes"],
     # Several models have a `status`; name each choice set in the schema.
     "ENUM_NAME_OVERRIDES": {
         "MembershipStatusEnum": "coop.models.Membership.Status",

@@ -19,6 +19,7 @@ from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
+from coop.error_codes import CoopErrorCode
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ class ApplicationError(Exception):
     """A business rule refused the request. `status` is the HTTP status an API returns."""
 
     status = 422
-    code = "invalid"
+    code = CoopErrorCode.INVALID
 
     def __init__(self, message: str, *, code: str | None = None, fields: dict | None = None, status: int | None = None, extra: dict | None = None):
         super().__init__(message)
@@ -45,17 +46,17 @@ class ApplicationError(Exception):
 
 class NotFound(ApplicationError):
     status = 404
-    code = "not_found"
+    code = CoopErrorCode.NOT_FOUND
 
 
 class Forbidden(ApplicationError):
     status = 403
-    code = "forbidden"
+    code = CoopErrorCode.FORBIDDEN
 
 
 class Conflict(ApplicationError):
     status = 409
-    code = "conflict"
+    code = CoopErrorCode.CONFLICT
 
 
 def error_body(code: str, message: str, fields: dict | None = None, **extra) -> dict:

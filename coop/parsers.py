@@ -17,11 +17,12 @@ from rest_framework.parsers import BaseParser, JSONParser
 
 from .errors import ApplicationError
 from .validation import MAX_JSON_DEPTH, check_json
+from coop.error_codes import CoopErrorCode
 
 
 class InvalidJSON(ApplicationError):
     status = 400
-    code = "parse_error"  # the code DRF gives malformed JSON, kept for clients that check it
+    code = CoopErrorCode.PARSE_ERROR  # the code DRF gives malformed JSON, kept for clients that check it
 
 
 def _refuse_constant(name: str):
@@ -33,7 +34,7 @@ def loads(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH):
     try:
         value = json.loads(text, parse_constant=_refuse_constant)
     except RecursionError:
-        raise InvalidJSON(f"JSON nested more than {max_depth} levels deep.", code="too_deep") from None
+        raise InvalidJSON(f"JSON nested more than {max_depth} levels deep.", code=CoopErrorCode.TOO_DEEP) from None
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
         raise InvalidJSON(f"Malformed JSON: {exc}") from None
     return check_json(value, max_depth=max_depth)
@@ -70,5 +71,5 @@ class LargeJSONParser(BaseParser):
         except ValueError:
             length = 0
         if limit and length > limit:
-            raise ApplicationError(f"The request body is larger than {limit} bytes.", code="too_large", status=413)
+            raise ApplicationError(f"The request body is larger than {limit} bytes.", code=CoopErrorCode.TOO_LARGE, status=413)
         return SafeJSONParser().parse(stream, media_type, parser_context)

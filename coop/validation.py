@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from .errors import ApplicationError, Forbidden
+from coop.error_codes import CoopErrorCode
 
 MAX_JSON_DEPTH = 32
 MAX_ID = 2**63 - 1  # BigAutoField
@@ -33,7 +34,7 @@ _UNSAFE = re.compile("[\x00\ud800-\udfff]")
 
 class InvalidInput(ApplicationError):
     status = 400
-    code = "invalid_text"
+    code = CoopErrorCode.INVALID_TEXT
 
 
 def text_problem(value: str) -> str | None:
@@ -58,7 +59,7 @@ def check_text(value, *, field: str):
 class Problem(NamedTuple):
     path: str
     reason: str
-    code: str
+    code: CoopErrorCode
 
 
 def json_problem(value, *, max_depth: int = MAX_JSON_DEPTH, path: str = "") -> Problem | None:
@@ -72,19 +73,19 @@ def json_problem(value, *, max_depth: int = MAX_JSON_DEPTH, path: str = "") -> P
         if isinstance(item, str):
             problem = text_problem(item)
             if problem:
-                return Problem(where or "body", problem, "invalid_text")
+                return Problem(where or "body", problem, CoopErrorCode.INVALID_TEXT)
         elif isinstance(item, float):
             if not math.isfinite(item):
-                return Problem(where or "body", "Must be a finite number (NaN and Infinity are not JSON).", "invalid_number")
+                return Problem(where or "body", "Must be a finite number (NaN and Infinity are not JSON).", CoopErrorCode.INVALID_NUMBER)
         elif isinstance(item, (dict, list, tuple)):
             if depth >= max_depth:
-                return Problem(where or "body", f"Nested more than {max_depth} levels deep.", "too_deep")
+                return Problem(where or "body", f"Nested more than {max_depth} levels deep.", CoopErrorCode.TOO_DEEP)
             if isinstance(item, dict):
                 for key, child in item.items():
                     key_text = str(key)
                     problem = text_problem(key_text) if isinstance(key, str) else None
                     if problem:
-                        return Problem(f"{where}.{ascii(key_text)}" if where else ascii(key_text), problem, "invalid_text")
+                        return Problem(f"{where}.{ascii(key_text)}" if where else ascii(key_text), problem, CoopErrorCode.INVALID_TEXT)
                     stack.append((child, f"{where}.{key_text}" if where else key_text, depth + 1))
             else:
                 for index, child in enumerate(item):
@@ -209,9 +210,9 @@ def require_steward(actor, message: str = "Only stewards can do this.", *, syste
     if actor is None:
         if system:
             return
-        raise Forbidden(message, code="steward_required")
+        raise Forbidden(message, code=CoopErrorCode.STEWARD_REQUIRED)
     if not (actor.is_steward or (superuser and actor.is_superuser)):
-        raise Forbidden(message, code="steward_required")
+        raise Forbidden(message, code=CoopErrorCode.STEWARD_REQUIRED)
 
 
 def decimal_or_none(value, *, finite: bool = True) -> Decimal | None:

@@ -14,6 +14,7 @@ from coop.permissions import IsClient, IsMember, client_organization
 
 from . import selectors, services
 from .models import Contract, DataUseAgreement, Proposal, ProposalKind, Vote, VoteHistory
+from governance.error_codes import GovernanceErrorCode
 
 # --- Members: proposals and votes ---------------------------------------------------------------------
 
@@ -222,7 +223,7 @@ class ProposalResultsApi(APIView):
         proposal = selectors.proposal_get(pk)
         results = selectors.result_for_display(proposal)
         if results is None:
-            raise Forbidden("Results are hidden until voting closes.", code="results_hidden")
+            raise Forbidden("Results are hidden until voting closes.", code=GovernanceErrorCode.RESULTS_HIDDEN)
         return Response(
             {
                 "proposal": proposal.pk,

@@ -35,6 +35,7 @@ from .models import (
     VotingMethod,
 )
 from .rules import POLICIES
+from governance.error_codes import GovernanceErrorCode
 
 S = AgreementStatus
 
@@ -45,7 +46,7 @@ def policy_value_at(key: str, at: dt.datetime | None = None) -> PolicyValue:
     """The PolicyValue row in force at `at` (default now): the latest with effective_from <= at."""
     row = PolicyValue.objects.filter(key=key, effective_from__lte=at or timezone.now()).order_by("-effective_from", "-id").first()
     if row is None:
-        raise NotFound(f"No value of policy {key!r} is in force at that time.", code="policy_not_set")
+        raise NotFound(f"No value of policy {key!r} is in force at that time.", code=GovernanceErrorCode.POLICY_NOT_SET)
     return row
 
 
@@ -72,7 +73,7 @@ def policies_current(keys: list[str], at: dt.datetime | None = None) -> dict[str
     for key in keys:
         if key not in values:
             if key not in POLICIES:
-                raise NotFound(f"No value of policy {key!r} is in force at that time.", code="policy_not_set")
+                raise NotFound(f"No value of policy {key!r} is in force at that time.", code=GovernanceErrorCode.POLICY_NOT_SET)
             values[key] = POLICIES[key].founding
     return values
 

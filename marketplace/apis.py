@@ -38,6 +38,8 @@ from .serializers import (
     work_payload,
 )
 from .services import claiming, exports, importing, projects, review, submission, task_drafts
+from coop.error_codes import CoopErrorCode
+from marketplace.error_codes import MarketplaceErrorCode
 
 logger = logging.getLogger(__name__)
 
@@ -132,10 +134,10 @@ class ProjectTasksImportApi(APIView):
         project = _client_project(request, project_id)
         length = int(request.META.get("CONTENT_LENGTH") or 0)
         if length <= 0:
-            raise ApplicationError("The request body is empty.", code="empty_import", status=400)
+            raise ApplicationError("The request body is empty.", code=MarketplaceErrorCode.EMPTY_IMPORT, status=400)
         if length > settings.TASK_IMPORT_MAX_BYTES:
             raise ApplicationError(
-                f"The import is larger than {settings.TASK_IMPORT_MAX_BYTES // 2**20} MB; split it.", code="too_large", status=413
+                f"The import is larger than {settings.TASK_IMPORT_MAX_BYTES // 2**20} MB; split it.", code=CoopErrorCode.TOO_LARGE, status=413
             )
         content_type = (request.content_type or "").split(";")[0].strip().lower()
         stream = request._request  # the raw Django request is a file-like stream of the body
@@ -147,7 +149,7 @@ class ProjectTasksImportApi(APIView):
             rows = import_formats.iter_csv_rows(iter(stream.readline, b""))
         else:
             raise ApplicationError(
-                "Send application/json, application/x-ndjson or text/csv.", code="unsupported_media_type", status=415
+                "Send application/json, application/x-ndjson or text/csv.", code=CoopErrorCode.UNSUPPORTED_MEDIA_TYPE, status=415
             )
         report = importing.tasks_import(project=project, rows=rows)
         project.refresh_from_db()

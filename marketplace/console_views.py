@@ -35,6 +35,7 @@ from .ledger import selectors as ledger_selectors
 from .models import Project, Task, WebhookDelivery
 from .rendering import render_instructions
 from .services import exports, importing, projects, task_drafts, webhook_admin
+from marketplace.error_codes import MarketplaceErrorCode
 
 client_required = role_required("client")
 
@@ -223,7 +224,7 @@ def task_import(request, pk: int):
         elif images:
             rows = import_formats.iter_image_rows(images)
         else:
-            raise ApplicationError("Choose a file (or a folder of images) to import.", code="empty_import", status=400)
+            raise ApplicationError("Choose a file (or a folder of images) to import.", code=MarketplaceErrorCode.EMPTY_IMPORT, status=400)
         context, status = _import_result(request, project, rows)
     except ApplicationError as error:
         context, status = {"error": error, "rows": [], "error_count": 0}, error.status

@@ -31,6 +31,7 @@ from coop.exports import chunked
 
 from .models import AcceptedLabel, Answer, Project, TaskType
 from .selectors import EXPORT_CHUNK, worker_pseudonym
+from marketplace.error_codes import MarketplaceErrorCode
 
 LABEL_FIELDS = ["task_id", "external_id", "label", "agreement", "method", "accepted_at", "annotators"]
 
@@ -162,7 +163,7 @@ def preference_check(project: Project, source: str) -> None:
     """Refuse a preference export the project cannot give (ApplicationError 400/409)."""
     if project.task_type not in (TaskType.PAIRWISE, TaskType.RANKING):
         raise ApplicationError(
-            "Preference pairs come from pairwise and ranking projects.", code="not_a_preference_project", status=409
+            "Preference pairs come from pairwise and ranking projects.", code=MarketplaceErrorCode.NOT_A_PREFERENCE_PROJECT, status=409
         )
     if source not in PREFERENCE_SOURCES:
         raise ApplicationError(

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Iterator
 from coop.errors import ApplicationError
 
 from .services import importing
+from coop.error_codes import CoopErrorCode
+from marketplace.error_codes import MarketplaceErrorCode
 
 DATA_COLUMNS = ("text", "image", "hint", "prompt", "response_a", "response_b")
 FORMATS = {"json": "JSON ({\"tasks\": [...]})", "jsonl": "JSON Lines (one task per line)", "csv": "CSV (one task per row)"}
@@ -30,7 +32,7 @@ def format_of(name: str) -> str:
     if extension in ("json", "csv"):
         return extension
     raise ApplicationError(
-        f"Upload a .json, .jsonl or .csv file (got {name or 'no file'}).", code="unsupported_media_type", fields={"file": ["Unknown type."]}
+        f"Upload a .json, .jsonl or .csv file (got {name or 'no file'}).", code=CoopErrorCode.UNSUPPORTED_MEDIA_TYPE, fields={"file": ["Unknown type."]}
     )
 
 
@@ -41,13 +43,13 @@ def iter_csv_rows(lines: Iterable[bytes]) -> Iterator[tuple[int, object]]:
         header = reader.fieldnames or []
         if "external_id" not in header:
             raise ApplicationError(
-                "The CSV needs a header row with an 'external_id' column, e.g. external_id,text,gold.", code="invalid_tasks"
+                "The CSV needs a header row with an 'external_id' column, e.g. external_id,text,gold.", code=MarketplaceErrorCode.INVALID_TASKS
             )
         unknown = set(header) - {"external_id", "gold", *DATA_COLUMNS}
         if unknown:
             raise ApplicationError(
                 f"Unknown CSV columns: {', '.join(sorted(unknown))}. Use external_id, gold and {', '.join(DATA_COLUMNS)}.",
-                code="invalid_tasks",
+                code=MarketplaceErrorCode.INVALID_TASKS,
             )
         for record in reader:
             row: dict = {"external_id": record.get("external_id") or "", "data": {}}
@@ -60,9 +62,9 @@ def iter_csv_rows(lines: Iterable[bytes]) -> Iterator[tuple[int, object]]:
                 row["gold"] = record["gold"]
             yield reader.line_num, row
     except UnicodeDecodeError:
-        raise ApplicationError("The CSV is not UTF-8 text.", code="invalid_tasks") from None
+        raise ApplicationError("The CSV is not UTF-8 text.", code=MarketplaceErrorCode.INVALID_TASKS) from None
     except csv.Error as exc:
-        raise ApplicationError(f"Malformed CSV: {exc}", code="invalid_tasks") from None
+        raise ApplicationError(f"Malformed CSV: {exc}", code=MarketplaceErrorCode.INVALID_TASKS) from None
 
 
 def rows_for_file(upload) -> Iterator[tuple[int, object]]:

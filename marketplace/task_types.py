@@ -14,13 +14,14 @@ from coop.errors import ApplicationError
 from coop.validation import check_text
 
 from .models import Project, TaskType
+from marketplace.error_codes import MarketplaceErrorCode
 
 
 class InvalidShape(ApplicationError):
     """Task data or an answer not in its type's shape: a 400 naming the field (nothing is written)."""
 
     status = 400
-    code = "invalid_answer"
+    code = MarketplaceErrorCode.INVALID_ANSWER
 
 MAX_TEXT = 20_000
 MAX_OCR_ANSWER = 200

@@ -22,6 +22,8 @@ from marketplace.models import Project
 from . import selectors
 from .models import DatasetSnapshot, ModelVersion, TrainingRun
 from .services import inference, registry, training
+from coop.error_codes import CoopErrorCode
+from mlops.error_codes import MlopsErrorCode
 
 # --- Stewards: training runs and the registry -----------------------------------------------------
 
@@ -92,7 +94,7 @@ class TrainingRunListApi(APIView):
         if values.get("snapshot"):
             snapshot = DatasetSnapshot.objects.filter(pk=values["snapshot"]).first()
             if snapshot is None:
-                raise ApplicationError("No such snapshot.", code="not_found", status=404)
+                raise ApplicationError("No such snapshot.", code=CoopErrorCode.NOT_FOUND, status=404)
         elif values.get("projects"):
             projects = list(Project.objects.filter(pk__in=values["projects"]))
             if len(projects) != len(set(values["projects"])):
@@ -263,7 +265,7 @@ class OcrPredictApi(APIView):
                 try:
                     raw = base64.b64decode(encoded, validate=True)
                 except (binascii.Error, ValueError):
-                    raise ApplicationError(f"Image {index} is not valid base64.", code="invalid_image",
+                    raise ApplicationError(f"Image {index} is not valid base64.", code=MlopsErrorCode.INVALID_IMAGE,
                                            fields={f"images[{index}]": ["Invalid base64."]}, status=400) from None
                 images.append(inference.checked_image(raw, index))
         values = data.validated_data
@@ -307,7 +309,7 @@ class CardAccess:
         organization = client_organization(request)
         if organization is None or not (inference.is_entitled(organization, version)
                                         or version.snapshot.sources.filter(organization=organization).exists()):
-            raise ApplicationError("No such model version.", code="not_found", status=404)
+            raise ApplicationError("No such model version.", code=CoopErrorCode.NOT_FOUND, status=404)
 
     @staticmethod
     def check_snapshot(request, snapshot: DatasetSnapshot) -> None:
@@ -315,7 +317,7 @@ class CardAccess:
             return
         organization = client_organization(request)
         if organization is None or not snapshot.sources.filter(organization=organization).exists():
-            raise ApplicationError("No such snapshot.", code="not_found", status=404)
+            raise ApplicationError("No such snapshot.", code=CoopErrorCode.NOT_FOUND, status=404)
 
 
 def _card_response(request, card: dict, filename: str):
@@ -340,7 +342,7 @@ class ModelCardApi(APIView):
         from . import cards
 
         if not request.user.is_authenticated and client_organization(request) is None:
-            raise ApplicationError("Sign in or send a token.", code="not_authenticated", status=401)
+            raise ApplicationError("Sign in or send a token.", code=CoopErrorCode.NOT_AUTHENTICATED, status=401)
         version = selectors.model_version_get(version_id)
         CardAccess.check_version(request, version)
         return _card_response(request, cards.model_card(version), f"model-card-{version.name}-v{version.version}.md")
@@ -356,7 +358,7 @@ class DatasheetApi(APIView):
         from . import cards
 
         if not request.user.is_authenticated and client_organization(request) is None:
-            raise ApplicationError("Sign in or send a token.", code="not_authenticated", status=401)
+            raise ApplicationError("Sign in or send a token.", code=CoopErrorCode.NOT_AUTHENTICATED, status=401)
         snapshot = selectors.snapshot_get(snapshot_id)
         CardAccess.check_snapshot(request, snapshot)
         return _card_response(request, cards.datasheet(snapshot), f"datasheet-snapshot-{snapshot.pk}.md")

@@ -15,6 +15,7 @@ from coop.views import role_required
 from .dividend_shares import usage_amounts
 from .models import PredictionUsage
 from .services import inference
+from mlops.error_codes import MlopsErrorCode
 
 USAGE_DAYS = 30
 
@@ -31,7 +32,7 @@ def client_models(request):
         version_id = int(chosen) if chosen.isascii() and chosen.isdigit() and len(chosen) < 19 else None
         try:
             if upload is None:
-                raise ApplicationError("Choose an image to read.", code="no_images")
+                raise ApplicationError("Choose an image to read.", code=MlopsErrorCode.NO_IMAGES)
             image = inference.checked_image(upload.read(settings.OCR_PREDICT_MAX_IMAGE_BYTES + 1), 0)
             version, predictions = inference.ocr_predict(organization=organization, images=[image], version_id=version_id)
             result = {"version": version, "prediction": predictions[0]}

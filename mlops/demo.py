@@ -20,6 +20,7 @@ from coop.demo import ensure_demo_user
 from coop.errors import ApplicationError
 from coop.models import ClientOrganization, User
 from mlops.ocr.generate import random_texts
+from mlops.error_codes import MlopsErrorCode
 
 SIMULATION_DOMAIN = "simulation.demo.coop.localhost"
 
@@ -75,7 +76,7 @@ def write_ground_truth(project_id: int, texts: list[str], test_texts: list[str])
 def read_ground_truth(project_id: int) -> dict[str, str]:
     path = demo_dir(project_id) / "ground_truth.json"
     if not path.exists():
-        raise ApplicationError(f"No ground truth for project {project_id} (made by ocr_demo_project?): {path}", code="no_ground_truth")
+        raise ApplicationError(f"No ground truth for project {project_id} (made by ocr_demo_project?): {path}", code=MlopsErrorCode.NO_GROUND_TRUTH)
     return json.loads(path.read_text())
 
 

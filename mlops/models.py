@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from coop.errors import Conflict
 from coop.models import ClientOrganization, TimeStampedModel
+from mlops.error_codes import MlopsErrorCode
 
 
 class Immutable(models.Model):
@@ -26,11 +27,11 @@ class Immutable(models.Model):
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
-            raise Conflict(f"{type(self).__name__} rows are immutable.", code="immutable")
+            raise Conflict(f"{type(self).__name__} rows are immutable.", code=MlopsErrorCode.IMMUTABLE)
         return super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise Conflict(f"{type(self).__name__} rows are immutable.", code="immutable")
+        raise Conflict(f"{type(self).__name__} rows are immutable.", code=MlopsErrorCode.IMMUTABLE)
 
 
 class Split(models.TextChoices):

@@ -16,6 +16,7 @@ from django.utils import timezone
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import Membership, MembershipEvent, User
 from coop.validation import require_steward
+from coop.error_codes import CoopErrorCode
 
 S = Membership.Status
 
@@ -76,11 +77,11 @@ def _transition(membership: Membership, *, to: str, actor: User | None, reason: 
     if key not in TRANSITIONS:
         raise Conflict(
             f"A membership that is {membership.get_status_display().lower()} cannot become {S(to).label.lower()}.",
-            code="invalid_transition",
+            code=CoopErrorCode.INVALID_TRANSITION,
         )
     reason = (reason or "").strip()
     if TRANSITIONS[key] and not reason:
-        raise ApplicationError("A reason is required for this change.", code="reason_required", fields={"reason": ["Required."]})
+        raise ApplicationError("A reason is required for this change.", code=CoopErrorCode.REASON_REQUIRED, fields={"reason": ["Required."]})
     from_status = membership.status
     membership.status = to
     membership.status_reason = reason
@@ -114,7 +115,7 @@ def _save_with_new_member_number(membership: Membership, attempts: int = 20) -> 
             return
         except IntegrityError:
             continue
-    raise Conflict("Could not assign a member number; please retry.", code="busy")
+    raise Conflict("Could not assign a member number; please retry.", code=CoopErrorCode.BUSY)
 
 
 def _locked(membership: Membership) -> Membership:
@@ -136,7 +137,7 @@ def membership_apply(
     from .notifications import notification_send
 
     if user.organization_id:
-        raise Forbidden("Client users cannot become members of the co-op.", code="client_cannot_join")
+        raise Forbidden("Client users cannot become members of the co-op.", code=CoopErrorCode.CLIENT_CANNOT_JOIN)
     profile = _validate_profile(display_name=display_name, country=country, timezone_name=timezone_name)
     profile["languages"] = _clean_list(languages, field="languages")
     profile["skills"] = _clean_list(skills, field="skills")
@@ -205,7 +206,7 @@ def membership_activate(*, membership: Membership, actor: User, accept_agreement
         raise Forbidden("Only the applicant can accept the member agreement.")
     if not accept_agreement:
         raise ApplicationError(
-            "You must accept the member agreement.", code="agreement_required", fields={"accept_agreement": ["Required."]}
+            "You must accept the member agreement.", code=CoopErrorCode.AGREEMENT_REQUIRED, fields={"accept_agreement": ["Required."]}
         )
     return _transition(_locked(membership), to=S.ACTIVE, actor=actor, reason="Accepted the member agreement.")
 
@@ -234,7 +235,7 @@ def membership_suspend(*, membership: Membership, actor: User | None, reason: st
         raise Forbidden(
             "No single person suspends a member: propose a suspension to the members, "
             "or ask for an interim suspension that a second steward confirms.",
-            code="suspension_needs_due_process",
+            code=CoopErrorCode.SUSPENSION_NEEDS_DUE_PROCESS,
         )
     membership = _transition(_locked(membership), to=S.SUSPENDED, actor=actor, reason=reason)
     notification_send(
@@ -270,7 +271,7 @@ def membership_steward_set(*, membership: Membership, actor: User | None, is_ste
     require_steward(actor, system=True)
     membership = _locked(membership)
     if membership.status != S.ACTIVE:
-        raise Conflict("Only active members can be stewards.", code="not_active")
+        raise Conflict("Only active members can be stewards.", code=CoopErrorCode.NOT_ACTIVE)
     if membership.is_steward == is_steward:
         return membership
     membership.is_steward = is_steward

@@ -9,6 +9,7 @@ from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import ClientOrganization, User
 
 from ..validation import require_steward
+from coop.error_codes import CoopErrorCode
 
 EDITABLE_FIELDS = ("contact_name", "contact_email", "contact_phone", "website", "billing_address")
 
@@ -27,12 +28,12 @@ def organization_create(*, actor: User | None, name: str, **details) -> ClientOr
         raise ApplicationError(f"Unknown fields: {', '.join(sorted(unknown))}.")
     if ClientOrganization.objects.filter(name__iexact=name).exists() or ClientOrganization.objects.filter(slug=slug).exists():
         message = f"An organization named {name!r} already exists."
-        raise Conflict(message, code="duplicate", fields={"name": [message]})
+        raise Conflict(message, code=CoopErrorCode.DUPLICATE, fields={"name": [message]})
     try:
         with transaction.atomic():
             return ClientOrganization.objects.create(name=name, slug=slug, created_by=actor, **details)
     except IntegrityError as exc:  # a concurrent create with the same name
-        raise Conflict(f"An organization named {name!r} already exists.", code="duplicate") from exc
+        raise Conflict(f"An organization named {name!r} already exists.", code=CoopErrorCode.DUPLICATE) from exc
 
 
 @transaction.atomic
@@ -64,7 +65,7 @@ def organization_add_user(
     if "@" not in email:
         raise ApplicationError("A valid email address is required.", fields={"email": ["Enter a valid email address."]})
     if User.objects.filter(email=email).exists():
-        raise Conflict("A user with this email already exists.", code="duplicate", fields={"email": ["Already registered."]})
+        raise Conflict("A user with this email already exists.", code=CoopErrorCode.DUPLICATE, fields={"email": ["Already registered."]})
     user = User.objects.create_user(email=email, password=password, organization=organization, is_org_admin=is_org_admin)
     if password is None:
         user.set_unusable_password()

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import ApiToken, ClientOrganization, User
+from coop.error_codes import CoopErrorCode
 
 # last_used_at is written at most this often per token, so authenticated
 # request bursts do not turn into a write per request.
@@ -54,17 +55,17 @@ def api_token_create(
     if not name or len(name) > 80:
         raise ApplicationError("Give the token a name of 1 to 80 characters.", fields={"name": ["Required, at most 80 characters."]})
     if (organization is None) == (user is None):
-        raise ApplicationError("A token belongs to exactly one organization or one member.", code="token_scope")
+        raise ApplicationError("A token belongs to exactly one organization or one member.", code=CoopErrorCode.TOKEN_SCOPE)
     if organization is not None:
         if not _can_manage_org_tokens(actor, organization):
             raise Forbidden("Only stewards and the organization's admins can create its tokens.")
         if not organization.is_active:
-            raise Conflict("This organization is deactivated.", code="organization_inactive")
+            raise Conflict("This organization is deactivated.", code=CoopErrorCode.ORGANIZATION_INACTIVE)
     else:
         if actor is not None and actor.pk != user.pk:
             raise Forbidden("Members create their own personal tokens.")
         if not user.is_member:
-            raise Forbidden("Personal API tokens are for active members.", code="member_required")
+            raise Forbidden("Personal API tokens are for active members.", code=CoopErrorCode.MEMBER_REQUIRED)
     if expires_at is not None and expires_at <= timezone.now():
         raise ApplicationError("The expiry must be in the future.", fields={"expires_at": ["Must be in the future."]})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from coop.errors import Conflict
+from governance.error_codes import GovernanceErrorCode
 
 
 class AppendOnly:
@@ -13,8 +14,8 @@ class AppendOnly:
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
-            raise Conflict(f"{type(self).__name__} rows are append-only and cannot be changed.", code="append_only")
+            raise Conflict(f"{type(self).__name__} rows are append-only and cannot be changed.", code=GovernanceErrorCode.APPEND_ONLY)
         return super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise Conflict(f"{type(self).__name__} rows are append-only and cannot be deleted.", code="append_only")
+        raise Conflict(f"{type(self).__name__} rows are append-only and cannot be deleted.", code=GovernanceErrorCode.APPEND_ONLY)

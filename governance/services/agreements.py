@@ -20,6 +20,8 @@ from coop.validation import require_steward as _require_steward
 from ..models import AgreementStatus, Contract, DataUseAgreement, Proposal, ProposalKind
 from .audit import log_write
 from .proposals import proposal_create_unchecked
+from coop.error_codes import CoopErrorCode
+from governance.error_codes import GovernanceErrorCode
 
 S = AgreementStatus
 
@@ -55,7 +57,7 @@ def agreement_amend(*, actor: User | None, agreement, terms: dict, amendable: tu
     agreement = locked(agreement)
     if agreement.status not in amendable:
         what = " or ".join(S(status).label.lower() for status in amendable)
-        raise Conflict(f"Only an {what} {_kind_name(agreement)} can be amended.", code="not_amendable")
+        raise Conflict(f"Only an {what} {_kind_name(agreement)} can be amended.", code=GovernanceErrorCode.NOT_AMENDABLE)
     latest = model.objects.filter(family=agreement.family).order_by("-version").values_list("version", flat=True).first()
     try:
         with transaction.atomic():
@@ -63,7 +65,7 @@ def agreement_amend(*, actor: User | None, agreement, terms: dict, amendable: tu
                 family=agreement.family, version=latest + 1, previous=agreement, created_by=actor, **owner, **terms
             )
     except IntegrityError as exc:
-        raise Conflict(f"An amendment of this {_kind_name(agreement)} is already being drafted or voted on.", code="amendment_open") from exc
+        raise Conflict(f"An amendment of this {_kind_name(agreement)} is already being drafted or voted on.", code=GovernanceErrorCode.AMENDMENT_OPEN) from exc
     log_write(
         actor=actor,
         action="agreement.amendment_drafted",
@@ -86,11 +88,11 @@ def agreement_propose(*, actor: User | None, agreement, now: datetime | None = N
         agreement = locked(agreement)
         if agreement.status != S.DRAFT:
             raise Conflict(
-                f"Only a draft can be proposed; this one is {agreement.get_status_display().lower()}.", code="not_draft"
+                f"Only a draft can be proposed; this one is {agreement.get_status_display().lower()}.", code=GovernanceErrorCode.NOT_DRAFT
             )
         is_contract = isinstance(agreement, Contract)
         if not is_contract and agreement.contract.status in (S.EXPIRED, S.TERMINATED, S.SUPERSEDED):
-            raise Conflict("The contract of this agreement is no longer in force.", code="contract_ended")
+            raise Conflict("The contract of this agreement is no longer in force.", code=GovernanceErrorCode.CONTRACT_ENDED)
         agreement.status = S.PROPOSED
         agreement.save(update_fields=["status", "updated_at"])
         what = "Ratify" if agreement.version == 1 else f"Amend (version {agreement.version})"
@@ -152,7 +154,7 @@ def agreement_ratify(*, agreement, proposal: Proposal, now: datetime | None = No
     now = now or timezone.now()
     agreement = locked(agreement)
     if agreement.status != S.PROPOSED:
-        raise Conflict(f"Only a proposed agreement can be ratified; this one is {agreement.status}.", code="not_proposed")
+        raise Conflict(f"Only a proposed agreement can be ratified; this one is {agreement.status}.", code=GovernanceErrorCode.NOT_PROPOSED)
     agreement.status = S.RATIFIED
     agreement.ratified_by = proposal
     agreement.ratified_at = now
@@ -240,10 +242,10 @@ def contract_terminate(*, actor: User | None, contract: Contract, reason: str, n
     now = now or timezone.now()
     reason = (reason or "").strip()
     if not reason:
-        raise ApplicationError("Say why the contract is terminated.", code="reason_required", fields={"reason": ["Required."]})
+        raise ApplicationError("Say why the contract is terminated.", code=CoopErrorCode.REASON_REQUIRED, fields={"reason": ["Required."]})
     contract = locked(contract)
     if contract.status != S.ACTIVE:
-        raise Conflict("Only an active contract can be terminated.", code="not_active")
+        raise Conflict("Only an active contract can be terminated.", code=CoopErrorCode.NOT_ACTIVE)
     contract.status = S.TERMINATED
     contract.ended_at = now
     contract.end_reason = reason

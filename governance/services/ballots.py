@@ -44,6 +44,7 @@ from .audit import log_write
 from .notify import publish_to_proposal
 from .policies import too_precise
 from .secret_ballots import ballot_seal
+from governance.error_codes import GovernanceErrorCode
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def _clean_ballot(proposal: Proposal, *, choice, score, ranking, reason) -> dict
         if choice not in allowed:
             raise _invalid(f"Choose one of: {', '.join(allowed)}.", "choice")
         if choice == Choice.BLOCK and not reason:
-            raise _invalid("A block needs a reason: say what would have to change.", "reason", code="block_needs_reason")
+            raise _invalid("A block needs a reason: say what would have to change.", "reason", code=GovernanceErrorCode.BLOCK_NEEDS_REASON)
         return {"choice": choice, "score": None, "ranking": [], "reason": reason}
     if choice == Choice.ABSTAIN:
         return {"choice": Choice.ABSTAIN, "score": None, "ranking": [], "reason": reason}
@@ -107,26 +108,26 @@ def _hold_open(proposal_id: int) -> Proposal:
 
 def _check_can_vote(proposal: Proposal, user: User, now: datetime) -> Membership:
     if proposal.status == ProposalStatus.SCHEDULED or now < proposal.opens_at:
-        raise Conflict(f"Voting opens {proposal.opens_at:%Y-%m-%d %H:%M} UTC.", code="ballot_not_open")
+        raise Conflict(f"Voting opens {proposal.opens_at:%Y-%m-%d %H:%M} UTC.", code=GovernanceErrorCode.BALLOT_NOT_OPEN)
     if proposal.status != ProposalStatus.OPEN or now >= proposal.closes_at:
-        raise Conflict("Voting on this proposal has closed.", code="ballot_closed")
+        raise Conflict("Voting on this proposal has closed.", code=GovernanceErrorCode.BALLOT_CLOSED)
     membership = Membership.objects.filter(user_id=user.pk).first() if user is not None and user.pk else None
     if membership is None:
-        raise Forbidden("Only members of the co-op vote.", code="not_a_member")
+        raise Forbidden("Only members of the co-op vote.", code=GovernanceErrorCode.NOT_A_MEMBER)
     if membership.pk in (proposal.conflicted or ()):
         raise Forbidden(
             "You are a party to this case, so you do not vote on it; you can answer in the discussion.",
-            code="party_to_the_case",
+            code=GovernanceErrorCode.PARTY_TO_THE_CASE,
         )
     if not Elector.objects.filter(proposal=proposal, membership=membership).exists():
         opened = f"{proposal.opened_at:%Y-%m-%d %H:%M} UTC" if proposal.opened_at else "the opening"
         raise Forbidden(
             f"You are not on this vote's electorate: it was fixed at {opened} (members in good standing then"
             f"{', or the drawn panel' if proposal.decided_by == Proposal.DecidedBy.PANEL else ''}).",
-            code="not_eligible",
+            code=GovernanceErrorCode.NOT_ELIGIBLE,
         )
     if membership.status != Membership.Status.ACTIVE:
-        raise Forbidden("Only members in good standing can vote.", code="not_in_good_standing")
+        raise Forbidden("Only members in good standing can vote.", code=GovernanceErrorCode.NOT_IN_GOOD_STANDING)
     return membership
 
 
@@ -181,7 +182,7 @@ def _publish_tally(proposal_id: int) -> None:
 
 
 def _cast_secret(proposal: Proposal, membership: Membership, ballot: dict) -> CastReceipt:
-    already = Conflict("You have already voted in this secret ballot; secret votes cannot be changed.", code="already_voted")
+    already = Conflict("You have already voted in this secret ballot; secret votes cannot be changed.", code=GovernanceErrorCode.ALREADY_VOTED)
     if Participation.objects.filter(proposal=proposal, membership=membership).exists():
         raise already
     try:

@@ -13,6 +13,8 @@ from coop.validation import decimal_or_none
 from ..models import AgreementStatus, Contract, Proposal, TaskType
 from .agreements import agreement_amend, agreement_propose, locked, require_steward
 from .audit import log_write
+from coop.error_codes import CoopErrorCode
+from governance.error_codes import GovernanceErrorCode
 
 FIELDS = ("title", "scope", "task_types", "rate_card", "payment_terms", "term_start", "term_end", "termination_notice_days")
 S = AgreementStatus
@@ -73,7 +75,7 @@ def _clean(data: dict) -> dict:
     except (TypeError, ValueError):
         errors["termination_notice_days"] = ["A number of days from 0 to 365."]
     if errors:
-        raise ApplicationError("The contract has errors.", code="invalid_contract", fields=errors)
+        raise ApplicationError("The contract has errors.", code=GovernanceErrorCode.INVALID_CONTRACT, fields=errors)
     return clean
 
 
@@ -89,7 +91,7 @@ def contract_create(*, actor: User | None, organization: ClientOrganization, **t
     require_steward(actor)
     _check_fields(terms)
     if not organization.is_active:
-        raise Conflict("This organization is deactivated.", code="organization_inactive")
+        raise Conflict("This organization is deactivated.", code=CoopErrorCode.ORGANIZATION_INACTIVE)
     contract = Contract.objects.create(organization=organization, created_by=actor, **_clean(terms))
     log_write(
         actor=actor,
@@ -107,7 +109,7 @@ def contract_update(*, actor: User | None, contract: Contract, **changes) -> Con
     _check_fields(changes)
     contract = locked(contract)
     if contract.status != S.DRAFT:
-        raise Conflict("Only a draft can be edited; amend it instead.", code="not_draft")
+        raise Conflict("Only a draft can be edited; amend it instead.", code=GovernanceErrorCode.NOT_DRAFT)
     terms = {field: getattr(contract, field) for field in FIELDS} | changes
     for field, value in _clean(terms).items():
         setattr(contract, field, value)

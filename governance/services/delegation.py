@@ -29,6 +29,7 @@ from ..models import Delegation, ProposalKind
 from .audit import log_write
 from .initiative import active_membership
 from .notify import notify_users
+from governance.error_codes import GovernanceErrorCode
 
 
 def _clean_category(category: str) -> str:
@@ -52,11 +53,11 @@ def delegation_set(*, user: User, delegate: Membership, category: str = "", now:
         if target is None or target.status != Membership.Status.ACTIVE:
             raise ApplicationError("Your proxy must be a member in good standing.", fields={"delegate": ["Not an active member."]})
         if target.pk == me.pk:
-            raise ApplicationError("You cannot be your own proxy.", code="delegate_self", fields={"delegate": ["That is you."]})
+            raise ApplicationError("You cannot be your own proxy.", code=GovernanceErrorCode.DELEGATE_SELF, fields={"delegate": ["That is you."]})
         if _leads_back(start=target.pk, to=me.pk, category=category):
             raise Conflict(
                 f"{target.display_name} already passes their vote (directly or through others) to you: that would be a cycle.",
-                code="delegation_cycle",
+                code=GovernanceErrorCode.DELEGATION_CYCLE,
             )
         held = (
             Delegation.objects.filter(delegate=target, revoked_at__isnull=True)
@@ -69,14 +70,14 @@ def delegation_set(*, user: User, delegate: Membership, category: str = "", now:
         if held >= limit:
             raise Conflict(
                 f"{target.display_name} already holds {held} proxies, the most the co-op allows ({limit}).",
-                code="proxy_limit_reached",
+                code=GovernanceErrorCode.PROXY_LIMIT_REACHED,
             )
         Delegation.objects.filter(delegator=me, category=category, revoked_at__isnull=True).update(revoked_at=now)
         try:
             with transaction.atomic():
                 delegation = Delegation.objects.create(delegator=me, delegate=target, category=category, created_at=now)
         except IntegrityError:
-            raise Conflict("You changed this proxy at the same moment in another tab; try again.", code="concurrent_change") from None
+            raise Conflict("You changed this proxy at the same moment in another tab; try again.", code=GovernanceErrorCode.CONCURRENT_CHANGE) from None
         what = ProposalKind(category).label.lower() if category else "every named ballot"
         log_write(
             actor=user,
@@ -113,9 +114,9 @@ def delegation_revoke(*, user: User, delegation: Delegation, now: datetime | Non
     """The delegator takes their vote back. Revoked proxies stay in the record."""
     delegation = Delegation.objects.select_for_update(of=("self",)).select_related("delegator", "delegate").get(pk=delegation.pk)
     if delegation.delegator.user_id != user.pk:
-        raise Forbidden("Only the member who named a proxy can revoke it.", code="not_your_proxy")
+        raise Forbidden("Only the member who named a proxy can revoke it.", code=GovernanceErrorCode.NOT_YOUR_PROXY)
     if delegation.revoked_at is not None:
-        raise Conflict("This proxy is already revoked.", code="already_revoked")
+        raise Conflict("This proxy is already revoked.", code=GovernanceErrorCode.ALREADY_REVOKED)
     delegation.revoked_at = now or timezone.now()
     delegation.save(update_fields=["revoked_at"])
     log_write(

@@ -26,6 +26,8 @@ from ..rules import AMENDABLE_KINDS
 from .audit import log_write
 from .notify import notify_users, publish_to_proposal
 from .proposals import proposal_url
+from coop.error_codes import CoopErrorCode
+from governance.error_codes import GovernanceErrorCode
 
 COMMENT_EDIT_WINDOW = timedelta(minutes=15)
 COMMENT_MAX = 10_000
@@ -36,18 +38,18 @@ def _may_take_part(proposal: Proposal, user: User | None) -> Membership:
     """Members in good standing take part; the member a case is about may answer in it whatever their status."""
     membership = selectors.membership_of(user)
     if membership is None:
-        raise Forbidden("Only members of the co-op take part in discussions.", code="not_a_member")
+        raise Forbidden("Only members of the co-op take part in discussions.", code=GovernanceErrorCode.NOT_A_MEMBER)
     if membership.status != Membership.Status.ACTIVE and membership.pk != proposal.membership_id:
-        raise Forbidden("Only members in good standing take part in discussions.", code="not_in_good_standing")
+        raise Forbidden("Only members in good standing take part in discussions.", code=GovernanceErrorCode.NOT_IN_GOOD_STANDING)
     return membership
 
 
 def _clean_body(body: str, *, field: str = "body") -> str:
     body = (body or "").strip()
     if not body:
-        raise ApplicationError("Write something first.", code="empty_comment", fields={field: ["Required."]})
+        raise ApplicationError("Write something first.", code=GovernanceErrorCode.EMPTY_COMMENT, fields={field: ["Required."]})
     if len(body) > COMMENT_MAX:
-        raise ApplicationError(f"Keep it under {COMMENT_MAX:,} characters.", code="comment_too_long", fields={field: ["Too long."]})
+        raise ApplicationError(f"Keep it under {COMMENT_MAX:,} characters.", code=GovernanceErrorCode.COMMENT_TOO_LONG, fields={field: ["Too long."]})
     return body
 
 
@@ -60,7 +62,7 @@ def comment_post(
     locked = Proposal.objects.select_for_update(of=("self",)).get(pk=proposal.pk)
     membership = _may_take_part(locked, author)
     if locked.status not in UNDECIDED:
-        raise Conflict("The discussion closed with the vote.", code="discussion_closed")
+        raise Conflict("The discussion closed with the vote.", code=GovernanceErrorCode.DISCUSSION_CLOSED)
     body = _clean_body(body)
     if parent is not None:
         parent = Comment.objects.filter(pk=parent.pk, proposal=locked).first()
@@ -86,14 +88,14 @@ def comment_edit(*, comment: Comment, author: User, body: str, now: datetime | N
     now = now or timezone.now()
     comment = Comment.objects.select_for_update(of=("self",)).select_related("proposal").get(pk=comment.pk)
     if comment.author_id != author.pk:
-        raise Forbidden("Only the author can edit a comment.", code="not_your_comment")
+        raise Forbidden("Only the author can edit a comment.", code=GovernanceErrorCode.NOT_YOUR_COMMENT)
     if comment.hidden_at is not None:
-        raise Conflict("A hidden comment cannot be edited.", code="comment_hidden")
+        raise Conflict("A hidden comment cannot be edited.", code=GovernanceErrorCode.COMMENT_HIDDEN)
     if now - comment.created_at > COMMENT_EDIT_WINDOW:
         minutes = int(COMMENT_EDIT_WINDOW.total_seconds() // 60)
-        raise Conflict(f"Comments can be edited for {minutes} minutes after posting.", code="edit_window_passed")
+        raise Conflict(f"Comments can be edited for {minutes} minutes after posting.", code=GovernanceErrorCode.EDIT_WINDOW_PASSED)
     if comment.proposal.status not in UNDECIDED:
-        raise Conflict("The discussion closed with the vote.", code="discussion_closed")
+        raise Conflict("The discussion closed with the vote.", code=GovernanceErrorCode.DISCUSSION_CLOSED)
     comment.body = _clean_body(body)
     comment.edited_at = now
     comment.save(update_fields=["body", "edited_at"])
@@ -105,13 +107,13 @@ def comment_edit(*, comment: Comment, author: User, body: str, now: datetime | N
 def comment_hide(*, comment: Comment, actor: User, reason: str, now: datetime | None = None) -> Comment:
     """A steward hides a comment from the thread, with a reason everyone can read in the log. Nothing is deleted."""
     if actor is None or not actor.is_steward:
-        raise Forbidden("Only stewards moderate discussions.", code="steward_required")
+        raise Forbidden("Only stewards moderate discussions.", code=CoopErrorCode.STEWARD_REQUIRED)
     reason = (reason or "").strip()
     if len(reason) < 5:
-        raise ApplicationError("Say why the comment is hidden.", code="reason_required", fields={"reason": ["Required."]})
+        raise ApplicationError("Say why the comment is hidden.", code=CoopErrorCode.REASON_REQUIRED, fields={"reason": ["Required."]})
     comment = Comment.objects.select_for_update(of=("self",)).select_related("proposal").get(pk=comment.pk)
     if comment.hidden_at is not None:
-        raise Conflict("This comment is already hidden.", code="already_hidden")
+        raise Conflict("This comment is already hidden.", code=GovernanceErrorCode.ALREADY_HIDDEN)
     comment.hidden_at, comment.hidden_by, comment.hidden_reason = now or timezone.now(), actor, reason
     comment.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
     log_write(
@@ -142,13 +144,13 @@ def amendment_propose(*, proposal: Proposal, author: User, body: str, rationale:
     locked = Proposal.objects.select_for_update(of=("self",)).get(pk=proposal.pk)
     membership = _may_take_part(locked, author)
     if membership.status != Membership.Status.ACTIVE:
-        raise Forbidden("Only members in good standing propose amendments.", code="not_in_good_standing")
+        raise Forbidden("Only members in good standing propose amendments.", code=GovernanceErrorCode.NOT_IN_GOOD_STANDING)
     if locked.kind not in AMENDABLE_KINDS:
-        raise Conflict("Only motions and bylaw amendments can be amended.", code="not_amendable")
+        raise Conflict("Only motions and bylaw amendments can be amended.", code=GovernanceErrorCode.NOT_AMENDABLE)
     if locked.status not in (ProposalStatus.DRAFT, ProposalStatus.SCHEDULED) or locked.opens_at <= now:
-        raise Conflict("Amendments are proposed before voting opens.", code="voting_open")
+        raise Conflict("Amendments are proposed before voting opens.", code=GovernanceErrorCode.VOTING_OPEN)
     if locked.created_by_id == author.pk:
-        raise Conflict("You wrote the motion: edit it by accepting an amendment, or withdraw and redraft.", code="own_proposal")
+        raise Conflict("You wrote the motion: edit it by accepting an amendment, or withdraw and redraft.", code=GovernanceErrorCode.OWN_PROPOSAL)
     body = _clean_body(body)
     if body == locked.body:
         raise ApplicationError("The amendment must change the text.", fields={"body": ["Same as the motion."]})
@@ -189,11 +191,11 @@ def amendment_decide(*, amendment: Amendment, actor: User, accept: bool, now: da
         log_write(actor=actor, action="amendment.withdrawn", obj=motion, summary="An amendment was withdrawn by its author")
         return amendment
     if motion.created_by_id != actor.pk:
-        raise Forbidden("Only the motion's author accepts or declines amendments.", code="not_your_proposal")
+        raise Forbidden("Only the motion's author accepts or declines amendments.", code=GovernanceErrorCode.NOT_YOUR_PROPOSAL)
     if amendment.status != Amendment.Status.PROPOSED:
-        raise Conflict("This amendment is already decided.", code="already_decided")
+        raise Conflict("This amendment is already decided.", code=GovernanceErrorCode.ALREADY_DECIDED)
     if motion.status not in (ProposalStatus.DRAFT, ProposalStatus.SCHEDULED) or motion.opens_at <= now:
-        raise Conflict("Voting has opened; the text can no longer change.", code="voting_open")
+        raise Conflict("Voting has opened; the text can no longer change.", code=GovernanceErrorCode.VOTING_OPEN)
     if accept:
         motion.body = amendment.body
         motion.save(update_fields=["body"])
@@ -217,7 +219,7 @@ def amendment_adopt(*, ballot: Proposal) -> str:
     amendment = Amendment.objects.select_related("proposal").get(ballot=ballot)
     motion = Proposal.objects.select_for_update(of=("self",)).get(pk=amendment.proposal_id)
     if motion.status not in (ProposalStatus.DRAFT, ProposalStatus.SCHEDULED):
-        raise Conflict("The motion is no longer waiting for its amendments.", code="motion_moved_on")
+        raise Conflict("The motion is no longer waiting for its amendments.", code=GovernanceErrorCode.MOTION_MOVED_ON)
     motion.body = amendment.body
     motion.save(update_fields=["body"])
     log_write(actor=None, action="amendment.adopted", obj=motion, summary=f"Amendment {amendment.pk} adopted by vote")
@@ -232,9 +234,9 @@ def outcome_statement_set(*, proposal: Proposal, actor: User, statement: str, no
     """Record what was decided and what happens next (Loomio's outcome), by the author or a steward, once closed."""
     locked = Proposal.objects.select_for_update(of=("self",)).get(pk=proposal.pk)
     if locked.status != ProposalStatus.CLOSED:
-        raise Conflict("An outcome is recorded once the vote has closed.", code="not_closed")
+        raise Conflict("An outcome is recorded once the vote has closed.", code=GovernanceErrorCode.NOT_CLOSED)
     if not (actor.is_steward or (locked.created_by_id == actor.pk and actor.is_member)):
-        raise Forbidden("The author or a steward records the outcome.", code="not_your_proposal")
+        raise Forbidden("The author or a steward records the outcome.", code=GovernanceErrorCode.NOT_YOUR_PROPOSAL)
     statement = _clean_body(statement, field="statement")
     locked.outcome_statement, locked.outcome_statement_at = statement, now or timezone.now()
     locked.save(update_fields=["outcome_statement", "outcome_statement_at"])

@@ -28,6 +28,7 @@ from ..models import AgreementStatus, Contract, DataExportLog, DataUseAgreement,
 from ..rules import PURPOSES
 from .agreements import agreement_amend, agreement_propose, locked, require_steward
 from .audit import log_write
+from governance.error_codes import GovernanceErrorCode
 
 S = AgreementStatus
 FLAGS = (
@@ -145,7 +146,7 @@ def _clean(data: dict) -> dict:
     if clean["subcontractors"] and not clean["onward_transfer_allowed"]:
         errors.setdefault("subcontractors", []).append("Subcontractors receive data only if onward transfer is allowed.")
     if errors:
-        raise ApplicationError("The data-use agreement has errors.", code="invalid_dua", fields=errors)
+        raise ApplicationError("The data-use agreement has errors.", code=GovernanceErrorCode.INVALID_DUA, fields=errors)
     return clean
 
 
@@ -161,7 +162,7 @@ def dua_create(*, actor: User | None, contract: Contract, **terms) -> DataUseAgr
     require_steward(actor)
     _check_fields(terms)
     if contract.status in (S.EXPIRED, S.TERMINATED, S.SUPERSEDED):
-        raise Conflict("This contract is no longer in force.", code="contract_ended")
+        raise Conflict("This contract is no longer in force.", code=GovernanceErrorCode.CONTRACT_ENDED)
     dua = DataUseAgreement.objects.create(contract=contract, created_by=actor, **_clean(terms))
     log_write(actor=actor, action="agreement.drafted", obj=dua, summary=f"Data-use agreement drafted for “{contract.title}”")
     return dua
@@ -177,7 +178,7 @@ def dua_update(*, actor: User | None, dua: DataUseAgreement, **changes) -> DataU
     _check_fields(changes)
     dua = locked(dua)
     if dua.status != S.DRAFT:
-        raise Conflict("Only a draft can be edited; amend it instead.", code="not_draft")
+        raise Conflict("Only a draft can be edited; amend it instead.", code=GovernanceErrorCode.NOT_DRAFT)
     for field, value in _clean(_terms(dua) | changes).items():
         setattr(dua, field, value)
     dua.save()
@@ -223,17 +224,17 @@ def dua_check_in_force(*, dua: DataUseAgreement, at: dt.datetime | None = None) 
     """
     dua = selectors.dua_in_force(dua)
     if dua.status not in (S.ACTIVE, S.EXPIRED, S.TERMINATED):
-        raise Forbidden(f"This data-use agreement is {dua.get_status_display().lower()}, not in force.", code="dua_not_in_force")
+        raise Forbidden(f"This data-use agreement is {dua.get_status_display().lower()}, not in force.", code=GovernanceErrorCode.DUA_NOT_IN_FORCE)
     attested = selectors.dua_deletion_attested(dua)
     if attested is not None:
         raise Forbidden(
             f"The client attested on {attested.deletion_attested_at:%Y-%m-%d} that it deleted this data "
             f"(DUA v{attested.version}); it is not released again.",
-            code="deletion_attested",
+            code=GovernanceErrorCode.DELETION_ATTESTED,
         )
     ends_on = selectors.dua_retention_ends_on(dua)
     if ends_on is not None and timezone.localdate(at or timezone.now()) > ends_on:
-        raise Forbidden(f"The retention period ended on {ends_on:%Y-%m-%d}; the data must be deleted.", code="retention_expired")
+        raise Forbidden(f"The retention period ended on {ends_on:%Y-%m-%d}; the data must be deleted.", code=GovernanceErrorCode.RETENTION_EXPIRED)
     return dua
 
 
@@ -247,7 +248,7 @@ def dua_check_export(*, dua: DataUseAgreement, purpose: str, at: dt.datetime | N
         allowed = ", ".join(dua.permitted_purposes) or "none"
         raise Forbidden(
             f"The data-use agreement does not permit “{purpose}” (permitted: {allowed}).",
-            code="purpose_not_permitted",
+            code=GovernanceErrorCode.PURPOSE_NOT_PERMITTED,
             fields={"purpose": [f"Not permitted; permitted: {allowed}."]},
         )
     return dua
@@ -269,7 +270,7 @@ def dua_log_export(
     stream about to start) and dua_export_finish records the rows actually sent.
     """
     if dua.contract.organization_id != organization.pk:
-        raise Forbidden("This data-use agreement belongs to another organization.", code="wrong_organization")
+        raise Forbidden("This data-use agreement belongs to another organization.", code=GovernanceErrorCode.WRONG_ORGANIZATION)
     dua = dua_check_export(dua=dua, purpose=purpose, at=at)
     if (rows is not None and int(rows) < 0) or int(project_id) <= 0:
         raise ApplicationError("rows must be >= 0 and project_id positive.")
@@ -354,11 +355,11 @@ def dua_attest_deletion(
     dua = DataUseAgreement.objects.select_for_update(of=("self",)).select_related("contract__organization").get(pk=dua.pk)
     owner = dua.contract.organization_id
     if (actor is not None and actor.organization_id != owner) or (organization is not None and organization.pk != owner):
-        raise Forbidden("Only the client organization's users attest its deletions.", code="not_client")
+        raise Forbidden("Only the client organization's users attest its deletions.", code=GovernanceErrorCode.NOT_CLIENT)
     if dua.status not in (S.ACTIVE, S.EXPIRED, S.TERMINATED):
-        raise Conflict("Only an agreement in force or ended has data to delete.", code="dua_not_in_force")
+        raise Conflict("Only an agreement in force or ended has data to delete.", code=GovernanceErrorCode.DUA_NOT_IN_FORCE)
     if dua.deletion_attested_at is not None:
-        raise Conflict("Deletion was already attested.", code="already_attested")
+        raise Conflict("Deletion was already attested.", code=GovernanceErrorCode.ALREADY_ATTESTED)
     if len(statement) < 20:
         raise ApplicationError(
             "Describe what was deleted, where and how (at least 20 characters).", fields={"statement": ["Too short."]}

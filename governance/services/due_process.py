@@ -42,6 +42,8 @@ from ..rules import KIND_RULES, PANEL_QUORUM_PCT, appeal_duration, appeal_mode, 
 from .audit import log_write
 from .notify import notify_users
 from .proposals import proposal_create_unchecked, proposal_url
+from coop.error_codes import CoopErrorCode
+from governance.error_codes import GovernanceErrorCode
 
 K = ProposalKind
 
@@ -55,7 +57,7 @@ def suspension_propose(
     answer; if the vote passes they are suspended and can appeal.
     """
     if actor is not None and not actor.is_steward:
-        raise Forbidden("Only stewards can propose a suspension.", code="steward_required")
+        raise Forbidden("Only stewards can propose a suspension.", code=CoopErrorCode.STEWARD_REQUIRED)
     membership = Membership.objects.select_related("user").filter(pk=getattr(membership, "pk", None)).first()
     if membership is None or membership.status != Membership.Status.ACTIVE:
         raise ApplicationError("Only an active member can be suspended.", fields={"membership": ["Not an active member."]})
@@ -66,7 +68,7 @@ def suspension_propose(
     if len(evidence) < 10:
         errors["evidence"] = ["Describe the evidence (at least 10 characters)."]
     if errors:
-        raise ApplicationError("A suspension needs a reason and evidence.", code="reason_and_evidence_required", fields=errors)
+        raise ApplicationError("A suspension needs a reason and evidence.", code=GovernanceErrorCode.REASON_AND_EVIDENCE_REQUIRED, fields=errors)
     parties = {membership.pk} | set(Membership.objects.filter(user_id=getattr(actor, "pk", None)).values_list("pk", flat=True))
     proposal = proposal_create_unchecked(
         creator=actor,
@@ -121,11 +123,11 @@ def interim_suspension_request(
     if membership is None or membership.status != Membership.Status.ACTIVE:
         raise ApplicationError("Only an active member can be suspended.", fields={"membership": ["Not an active member."]})
     if membership.user_id == actor.pk:
-        raise Forbidden("Stewards cannot suspend themselves.", code="self_suspension")
+        raise Forbidden("Stewards cannot suspend themselves.", code=GovernanceErrorCode.SELF_SUSPENSION)
     if ground not in InterimSuspension.Ground.values:
         raise ApplicationError(
             "An interim suspension is only for: " + ", ".join(InterimSuspension.Ground.values) + ".",
-            code="not_an_emergency",
+            code=GovernanceErrorCode.NOT_AN_EMERGENCY,
             fields={"ground": ["Choose fraud, harassment or safety."]},
         )
     evidence = (evidence or "").strip()
@@ -137,7 +139,7 @@ def interim_suspension_request(
                 membership=membership, ground=ground, evidence=evidence, requested_by=actor, created_at=now
             )
     except IntegrityError:
-        raise Conflict("An interim suspension of this member is already asked for or in force.", code="already_requested") from None
+        raise Conflict("An interim suspension of this member is already asked for or in force.", code=GovernanceErrorCode.ALREADY_REQUESTED) from None
     log_write(
         actor=actor,
         action="interim_suspension.requested",
@@ -167,12 +169,12 @@ def interim_suspension_confirm(*, actor: User, interim: InterimSuspension, now: 
     now = now or timezone.now()
     interim = InterimSuspension.objects.select_for_update(of=("self",)).get(pk=interim.pk)
     if interim.status != InterimSuspension.Status.REQUESTED:
-        raise Conflict("This interim suspension is not waiting for confirmation.", code="not_requested")
+        raise Conflict("This interim suspension is not waiting for confirmation.", code=GovernanceErrorCode.NOT_REQUESTED)
     if interim.requested_by_id == actor.pk:
-        raise Forbidden("A second steward must confirm: you asked for it.", code="second_steward_required")
+        raise Forbidden("A second steward must confirm: you asked for it.", code=GovernanceErrorCode.SECOND_STEWARD_REQUIRED)
     membership = Membership.objects.select_related("user").get(pk=interim.membership_id)
     if membership.user_id == actor.pk:
-        raise Forbidden("You cannot confirm your own suspension.", code="self_suspension")
+        raise Forbidden("You cannot confirm your own suspension.", code=GovernanceErrorCode.SELF_SUSPENSION)
     days = int(selectors.policy_current("interim_suspension_days"))
     interim.confirmed_by, interim.status = actor, InterimSuspension.Status.IN_FORCE
     interim.starts_at, interim.ends_at = now, now + timedelta(days=days)
@@ -229,7 +231,7 @@ def interim_suspension_cancel(*, actor: User, interim: InterimSuspension, reason
     _require_steward(actor)
     interim = InterimSuspension.objects.select_for_update(of=("self",)).get(pk=interim.pk)
     if interim.status != InterimSuspension.Status.REQUESTED:
-        raise Conflict("Only an unconfirmed request can be cancelled.", code="not_requested")
+        raise Conflict("Only an unconfirmed request can be cancelled.", code=GovernanceErrorCode.NOT_REQUESTED)
     interim.status, interim.ended_at, interim.end_reason = InterimSuspension.Status.CANCELLED, timezone.now(), (reason or "")[:2000]
     interim.save(update_fields=["status", "ended_at", "end_reason"])
     log_write(actor=actor, action="interim_suspension.cancelled", obj=interim, summary="Interim suspension request cancelled")
@@ -299,12 +301,12 @@ def appeal_file(
     now = now or timezone.now()
     membership = Membership.objects.filter(user_id=member.pk).first()
     if membership is None:
-        raise Forbidden("Only members of the co-op can appeal here.", code="not_a_member")
+        raise Forbidden("Only members of the co-op can appeal here.", code=GovernanceErrorCode.NOT_A_MEMBER)
     reason = (reason or "").strip()
     if len(reason) < 10:
         raise ApplicationError(
             "Explain why the decision should change (at least 10 characters).",
-            code="reason_required",
+            code=CoopErrorCode.REASON_REQUIRED,
             fields={"reason": ["Too short."]},
         )
     excluded = {membership.pk}
@@ -316,16 +318,16 @@ def appeal_file(
         appeal_type = "suspension"
         subject = Membership.objects.get(pk=subject.pk)  # the caller's copy may predate the suspension
         if subject.pk != membership.pk:
-            raise Forbidden("You can only appeal your own suspension.", code="not_your_decision")
+            raise Forbidden("You can only appeal your own suspension.", code=GovernanceErrorCode.NOT_YOUR_DECISION)
         if subject.status != Membership.Status.SUSPENDED:
-            raise Conflict("Your membership is not suspended.", code="not_suspended")
+            raise Conflict("Your membership is not suspended.", code=GovernanceErrorCode.NOT_SUSPENDED)
         excluded.update(suspension_parties(subject))
         suspension = _latest_suspension(subject)
         if suspension is not None:
             if suspension.actor_id:
                 excluded.update(Membership.objects.filter(user_id=suspension.actor_id).values_list("pk", flat=True))
             if earlier.filter(membership=subject, created_at__gte=suspension.created_at).exists():
-                raise Conflict("This suspension was already appealed and decided.", code="already_appealed")
+                raise Conflict("This suspension was already appealed and decided.", code=GovernanceErrorCode.ALREADY_APPEALED)
         for proposer in Proposal.objects.filter(kind=K.SUSPENSION, membership=subject).values_list("created_by_id", flat=True):
             excluded.update(Membership.objects.filter(user_id=proposer).values_list("pk", flat=True))
         about, generic = subject, None
@@ -339,7 +341,7 @@ def appeal_file(
         from django.contrib.contenttypes.models import ContentType
 
         if earlier.filter(subject_type=ContentType.objects.get_for_model(subject), subject_id=str(subject.pk)).exists():
-            raise Conflict("This decision was already appealed and decided.", code="already_appealed")
+            raise Conflict("This decision was already appealed and decided.", code=GovernanceErrorCode.ALREADY_APPEALED)
         about, generic = None, subject
         what = f"{appeal_type} of {subject._meta.verbose_name} #{subject.pk}"
     rule = KIND_RULES[K.APPEAL]

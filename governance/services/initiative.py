@@ -28,6 +28,8 @@ from .policies import policy_clean_value
 from .proposal_lifecycle import amendments_put_to_vote
 from .proposal_opening import proposal_open, proposal_url
 from .proposals import proposal_create_unchecked
+from coop.error_codes import CoopErrorCode
+from governance.error_codes import GovernanceErrorCode
 
 K = ProposalKind
 
@@ -35,7 +37,7 @@ K = ProposalKind
 def active_membership(user: User | None, *, action: str) -> Membership:
     membership = selectors.membership_of(user)
     if membership is None or membership.status != Membership.Status.ACTIVE:
-        raise Forbidden(f"Only members in good standing can {action}.", code="not_in_good_standing")
+        raise Forbidden(f"Only members in good standing can {action}.", code=GovernanceErrorCode.NOT_IN_GOOD_STANDING)
     return membership
 
 
@@ -94,7 +96,7 @@ def proposal_draft(
     if kind not in MEMBER_KINDS:
         raise ApplicationError(
             "Members may raise: " + ", ".join(K(k).label.lower() for k in MEMBER_KINDS) + ".",
-            code="kind_not_for_members",
+            code=GovernanceErrorCode.KIND_NOT_FOR_MEMBERS,
             fields={"kind": ["Not a kind members raise."]},
         )
     try:
@@ -152,18 +154,18 @@ def proposal_cosponsor(*, proposal: Proposal, user: User, now: datetime | None =
         membership = active_membership(user, action="co-sponsor proposals")
         locked = Proposal.objects.select_for_update(of=("self",)).filter(pk=proposal.pk).order_by("pk").first()
         if locked is None:
-            raise ApplicationError("No such proposal.", code="not_found")
+            raise ApplicationError("No such proposal.", code=CoopErrorCode.NOT_FOUND)
         if locked.status != ProposalStatus.DRAFT:
-            raise Conflict("This proposal is not gathering co-sponsors.", code="not_a_draft")
+            raise Conflict("This proposal is not gathering co-sponsors.", code=GovernanceErrorCode.NOT_A_DRAFT)
         if locked.created_by_id == user.pk:
-            raise Conflict("You wrote this proposal; co-sponsors are other members.", code="own_proposal")
+            raise Conflict("You wrote this proposal; co-sponsors are other members.", code=GovernanceErrorCode.OWN_PROPOSAL)
         if membership.pk in (locked.conflicted or ()):
-            raise Conflict("You are a party to this case: you may comment, not sponsor it.", code="conflict_of_interest")
+            raise Conflict("You are a party to this case: you may comment, not sponsor it.", code=GovernanceErrorCode.CONFLICT_OF_INTEREST)
         try:
             with transaction.atomic():
                 Sponsorship.objects.create(proposal=locked, membership=membership, created_at=now)
         except IntegrityError:
-            raise Conflict("You already co-sponsor this proposal.", code="already_sponsored") from None
+            raise Conflict("You already co-sponsor this proposal.", code=GovernanceErrorCode.ALREADY_SPONSORED) from None
         count = Sponsorship.objects.filter(proposal=locked).count()
         log_write(
             actor=user,
@@ -188,7 +190,7 @@ def _schedule(proposal: Proposal, *, now: datetime) -> None:
         with transaction.atomic():
             proposal.save(update_fields=["status", "sponsored_at", "opens_at", "closes_at"])
     except IntegrityError as exc:
-        raise Conflict("A vote on the same subject is already scheduled or open.", code="already_open") from exc
+        raise Conflict("A vote on the same subject is already scheduled or open.", code=GovernanceErrorCode.ALREADY_OPEN) from exc
     log_write(
         actor=None,
         action="proposal.scheduled",

@@ -14,6 +14,7 @@ from coop.validation import decimal_or_none
 from ..models import PolicyValue, Proposal
 from ..rules import POLICIES
 from .audit import log_write
+from governance.error_codes import GovernanceErrorCode
 
 
 def too_precise(number: Decimal, places: int) -> bool:
@@ -28,7 +29,7 @@ def policy_clean_value(*, key: str, value, field: str = "value") -> Decimal:
     """Parse and bound-check a policy value (Decimal, within the policy's range and precision)."""
     definition = POLICIES.get(key)
     if definition is None:
-        raise ApplicationError(f"Unknown policy {key!r}.", code="unknown_policy")
+        raise ApplicationError(f"Unknown policy {key!r}.", code=GovernanceErrorCode.UNKNOWN_POLICY)
     number = decimal_or_none(value, finite=False)
     if number is None:
         raise ApplicationError(f"{definition.label} must be a decimal number.", fields={field: ["Not a number."]})
@@ -48,7 +49,7 @@ def policy_clean_value(*, key: str, value, field: str = "value") -> Decimal:
 def policy_set(*, key: str, value, proposal: Proposal, effective_from: datetime | None = None) -> PolicyValue:
     """Record a new value of a policy, in force from `effective_from` (default: now). Only a passed vote may call it."""
     if proposal is None or proposal.pk is None:
-        raise ApplicationError("Policies change only by a vote of the members.", code="vote_required")
+        raise ApplicationError("Policies change only by a vote of the members.", code=GovernanceErrorCode.VOTE_REQUIRED)
     number = policy_clean_value(key=key, value=value)
     row = PolicyValue.objects.create(key=key, value=number, effective_from=effective_from or timezone.now(), set_by=proposal)
     log_write(

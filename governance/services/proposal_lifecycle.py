@@ -26,6 +26,8 @@ from .notify import notify_users, publish_to_proposal
 from .proposal_opening import proposal_open, proposal_url
 from .proposals import proposal_create_unchecked
 from .secret_ballots import ballots_unseal
+from coop.error_codes import CoopErrorCode
+from governance.error_codes import GovernanceErrorCode
 
 K = ProposalKind
 
@@ -110,7 +112,7 @@ def proposal_close(*, proposal: Proposal, now: datetime | None = None) -> Propos
         if locked is None or locked.status != ProposalStatus.OPEN:
             return locked
         if now < locked.closes_at:
-            raise Conflict("This vote is still open.", code="not_due")
+            raise Conflict("This vote is still open.", code=GovernanceErrorCode.NOT_DUE)
         if locked.secret:
             ballots_unseal(proposal=locked)  # the sealed ballots, shuffled into the count
         result = selectors.proposal_tally(locked)
@@ -180,15 +182,15 @@ def proposal_withdraw(*, actor: User | None, proposal: Proposal, reason: str, no
     now = now or timezone.now()
     reason = (reason or "").strip()
     if not reason:
-        raise ApplicationError("Say why the proposal is withdrawn.", code="reason_required", fields={"reason": ["Required."]})
+        raise ApplicationError("Say why the proposal is withdrawn.", code=CoopErrorCode.REASON_REQUIRED, fields={"reason": ["Required."]})
     locked = Proposal.objects.select_for_update(of=("self",)).get(pk=proposal.pk)
     is_author = actor is not None and locked.sponsors_required and locked.created_by_id == actor.pk
     if actor is not None and not actor.is_steward and not is_author:
-        raise Forbidden("Only the author or a steward can withdraw this proposal.", code="not_your_proposal")
+        raise Forbidden("Only the author or a steward can withdraw this proposal.", code=GovernanceErrorCode.NOT_YOUR_PROPOSAL)
     if locked.status not in (ProposalStatus.DRAFT, ProposalStatus.SCHEDULED, ProposalStatus.OPEN):
-        raise Conflict("Only a proposal that is not decided yet can be withdrawn.", code="not_open")
+        raise Conflict("Only a proposal that is not decided yet can be withdrawn.", code=GovernanceErrorCode.NOT_OPEN)
     if locked.status == ProposalStatus.OPEN and not (actor is None or actor.is_steward):
-        raise Conflict("Voting has opened: the members decide it now.", code="voting_open")
+        raise Conflict("Voting has opened: the members decide it now.", code=GovernanceErrorCode.VOTING_OPEN)
     if locked.secret:
         ballots_unseal(proposal=locked)  # nothing stays sealed (or linkable) once voting has stopped
     locked.status = ProposalStatus.WITHDRAWN

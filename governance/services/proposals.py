@@ -24,6 +24,8 @@ from ..rules import KIND_RULES, POLICIES, POLICY_KINDS
 from .audit import log_write
 from .policies import policy_clean_value
 from .proposal_opening import proposal_open, proposal_url  # noqa: F401  (proposal_url: re-exported)
+from coop.error_codes import CoopErrorCode
+from governance.error_codes import GovernanceErrorCode
 
 K = ProposalKind
 
@@ -42,12 +44,12 @@ def _rules(kind: str, *, method, threshold, quorum_pct, duration, secret, result
     method = method or rule.method
     if method not in rule.allowed_methods:
         message = f"This kind of proposal is decided by: {', '.join(rule.allowed_methods)}."
-        raise ApplicationError(message, code="method_not_allowed", fields={"method": [message]})
+        raise ApplicationError(message, code=CoopErrorCode.METHOD_NOT_ALLOWED, fields={"method": [message]})
     if method == VotingMethod.YES_NO:
         threshold = threshold or (rule.threshold if rule.method == VotingMethod.YES_NO else rule.allowed_thresholds[0])
         if threshold not in rule.allowed_thresholds:
             message = f"Allowed thresholds for this kind: {', '.join(rule.allowed_thresholds)}."
-            raise ApplicationError(message, code="threshold_not_allowed", fields={"threshold": [message]})
+            raise ApplicationError(message, code=GovernanceErrorCode.THRESHOLD_NOT_ALLOWED, fields={"threshold": [message]})
     elif threshold:
         raise ApplicationError("Only yes/no ballots have a threshold.", fields={"threshold": ["Only for yes/no ballots."]})
     else:
@@ -55,19 +57,19 @@ def _rules(kind: str, *, method, threshold, quorum_pct, duration, secret, result
     quorum = rule.quorum_pct if quorum_pct in (None, "") else _decimal(quorum_pct, field="quorum_pct")
     if not rule.min_quorum_pct <= quorum <= 100:
         message = f"The quorum must be between {rule.min_quorum_pct}% and 100% for this kind."
-        raise ApplicationError(message, code="quorum_out_of_range", fields={"quorum_pct": [message]})
+        raise ApplicationError(message, code=GovernanceErrorCode.QUORUM_OUT_OF_RANGE, fields={"quorum_pct": [message]})
     duration = rule.duration if duration is None else duration
     if not isinstance(duration, timedelta) or not rule.min_duration <= duration <= rule.max_duration:
         message = f"Voting must last between {rule.min_duration.days or 1} and {rule.max_duration.days} days for this kind."
-        raise ApplicationError(message, code="duration_out_of_range", fields={"duration": [message], "duration_days": [message]})
+        raise ApplicationError(message, code=GovernanceErrorCode.DURATION_OUT_OF_RANGE, fields={"duration": [message], "duration_days": [message]})
     secret = rule.secret if secret is None else bool(secret)
     if rule.secret_required and not secret:
-        raise ApplicationError("This kind of vote is always secret.", code="secret_required", fields={"secret": ["Required."]})
+        raise ApplicationError("This kind of vote is always secret.", code=GovernanceErrorCode.SECRET_REQUIRED, fields={"secret": ["Required."]})
     results_hidden = True if results_hidden is None else bool(results_hidden)
     if secret and not results_hidden:
         raise ApplicationError(
             "A secret ballot cannot show a running tally: it would reveal who just voted what.",
-            code="secret_hides_results",
+            code=GovernanceErrorCode.SECRET_HIDES_RESULTS,
             fields={"results_hidden": ["Must stay hidden for a secret ballot."]},
         )
     return {
@@ -149,15 +151,15 @@ def proposal_create(
     governance.services.initiative. `now` is the clock, for tests.
     """
     dedicated = {
-        K.CONTRACT_RATIFICATION: "contract_propose",
-        K.DUA_RATIFICATION: "dua_propose",
-        K.SUSPENSION: "suspension_propose",
-        K.APPEAL: "appeal_file",
+        K.CONTRACT_RATIFICATION: ("contract_propose", GovernanceErrorCode.USE_CONTRACT_PROPOSE),
+        K.DUA_RATIFICATION: ("dua_propose", GovernanceErrorCode.USE_DUA_PROPOSE),
+        K.SUSPENSION: ("suspension_propose", GovernanceErrorCode.USE_SUSPENSION_PROPOSE),
+        K.APPEAL: ("appeal_file", GovernanceErrorCode.USE_APPEAL_FILE),
     }
     if kind in dedicated:
+        service, code = dedicated[kind]
         raise ApplicationError(
-            f"{ProposalKind(kind).label} has its own service ({dedicated[kind]}): it checks what this kind needs.",
-            code=f"use_{dedicated[kind]}",
+            f"{ProposalKind(kind).label} has its own service ({service}): it checks what this kind needs.", code=code
         )
     _require_steward(actor)
     return proposal_create_unchecked(
@@ -291,7 +293,7 @@ def proposal_create_unchecked(
         with transaction.atomic():
             proposal.save()
     except IntegrityError as exc:
-        raise Conflict("A vote on this is already scheduled or open.", code="already_open") from exc
+        raise Conflict("A vote on this is already scheduled or open.", code=GovernanceErrorCode.ALREADY_OPEN) from exc
     log_write(
         actor=creator,
         action="proposal.created",

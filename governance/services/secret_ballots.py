@@ -42,6 +42,7 @@ from django.utils.crypto import salted_hmac
 from coop.errors import ApplicationError
 
 from ..models import Proposal, SealedBallot, SecretBallot
+from governance.error_codes import GovernanceErrorCode
 
 FORMAT = b"\x01"
 NONCE_BYTES = 16
@@ -116,7 +117,7 @@ def unseal(*, proposal_id: int, sealed: bytes) -> dict:
     raise ApplicationError(
         "A sealed secret ballot could not be opened (was the SECRET_KEY changed without keeping the old one in "
         "SECRET_KEY_FALLBACKS?). The vote stays open; nothing was counted.",
-        code="sealed_ballot_unreadable",
+        code=GovernanceErrorCode.SEALED_BALLOT_UNREADABLE,
         status=500,
     )
 

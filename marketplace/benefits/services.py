@@ -34,6 +34,8 @@ from ..ledger.selectors import account_balance
 from ..ledger.services import account_for, ledger_post, lock_account, money
 from . import rules
 from .models import DAY_KINDS, BenefitClaim, BenefitEvidence, BenefitKind
+from governance.error_codes import GovernanceErrorCode
+from marketplace.error_codes import MarketplaceErrorCode
 
 S = BenefitClaim.Status
 MAX_EVIDENCE_BYTES = 2 * 1024 * 1024
@@ -54,22 +56,22 @@ def _date(value, field: str) -> dt.date:
         except ValueError:
             value = None
     if not isinstance(value, dt.date):
-        raise ApplicationError(f"'{field}' must be a date (YYYY-MM-DD).", code="invalid_dates", fields={field: ["A date."]})
+        raise ApplicationError(f"'{field}' must be a date (YYYY-MM-DD).", code=MarketplaceErrorCode.INVALID_DATES, fields={field: ["A date."]})
     return value
 
 
 def _validate_dates(start, end, today: dt.date) -> tuple[dt.date, dt.date]:
     start, end = _date(start, "start_date"), _date(end, "end_date")
     if end < start:
-        raise ApplicationError("The last day is before the first day.", code="invalid_dates", fields={"end_date": ["Before the start."]})
+        raise ApplicationError("The last day is before the first day.", code=MarketplaceErrorCode.INVALID_DATES, fields={"end_date": ["Before the start."]})
     if start.year != end.year:
         raise ApplicationError(
             f"Yearly limits count by calendar year: file one claim up to {start.year}-12-31 and another from {end.year}-01-01.",
-            code="invalid_dates",
+            code=MarketplaceErrorCode.INVALID_DATES,
             fields={"end_date": ["In another year."]},
         )
     if start < today - dt.timedelta(days=365) or end > today + dt.timedelta(days=365):
-        raise ApplicationError("A claim covers days within a year of today.", code="invalid_dates", fields={"start_date": ["Too far."]})
+        raise ApplicationError("A claim covers days within a year of today.", code=MarketplaceErrorCode.INVALID_DATES, fields={"start_date": ["Too far."]})
     return start, end
 
 
@@ -82,10 +84,10 @@ def _evidence(note: str, upload) -> tuple[str, tuple[str, str, bytes] | None]:
     name, content_type, content = upload
     if content_type not in EVIDENCE_TYPES:
         raise ApplicationError(
-            "Evidence may be a PDF, a PNG or JPEG image or a text file.", code="invalid_evidence", fields={"evidence": ["Type."]}
+            "Evidence may be a PDF, a PNG or JPEG image or a text file.", code=MarketplaceErrorCode.INVALID_EVIDENCE, fields={"evidence": ["Type."]}
         )
     if not content or len(content) > MAX_EVIDENCE_BYTES:
-        raise ApplicationError("Evidence files are 1 byte to 2 MiB.", code="invalid_evidence", fields={"evidence": ["Size."]})
+        raise ApplicationError("Evidence files are 1 byte to 2 MiB.", code=MarketplaceErrorCode.INVALID_EVIDENCE, fields={"evidence": ["Size."]})
     return note, ((name or "evidence")[-200:], content_type, bytes(content))
 
 
@@ -117,31 +119,31 @@ def benefit_claim_file(
     today = timezone.localdate(now)
     if kind not in BenefitKind.values:
         raise ApplicationError(
-            "Choose a kind of benefit: " + ", ".join(BenefitKind.values) + ".", code="invalid_kind", fields={"kind": ["Unknown."]}
+            "Choose a kind of benefit: " + ", ".join(BenefitKind.values) + ".", code=MarketplaceErrorCode.INVALID_KIND, fields={"kind": ["Unknown."]}
         )
     if currency not in settings.COOP_CURRENCIES:
-        raise ApplicationError(f"The co-op keeps no books in {currency}.", code="unsupported_currency", fields={"currency": ["Unsupported."]})
+        raise ApplicationError(f"The co-op keeps no books in {currency}.", code=MarketplaceErrorCode.UNSUPPORTED_CURRENCY, fields={"currency": ["Unsupported."]})
     membership = Membership.objects.select_for_update(of=("self",)).filter(user_id=getattr(member, "pk", None)).first()
     if membership is None:
-        raise Forbidden("Only members of the co-op can claim benefits.", code="not_a_member")
+        raise Forbidden("Only members of the co-op can claim benefits.", code=GovernanceErrorCode.NOT_A_MEMBER)
     start, end = _validate_dates(start_date, end_date, today)
     statement = (statement or "").strip()
     if not 10 <= len(statement) <= 5000:
         raise ApplicationError(
-            "Say what the claim is for (10 to 5,000 characters).", code="statement_required", fields={"statement": ["Required."]}
+            "Say what the claim is for (10 to 5,000 characters).", code=MarketplaceErrorCode.STATEMENT_REQUIRED, fields={"statement": ["Required."]}
         )
     note, upload = _evidence(evidence_note, evidence_file)
     eligible = rules.eligibility(member, now=now)
     if not eligible.eligible:
         raise ApplicationError(
             eligible.explanation,
-            code="not_eligible",
+            code=GovernanceErrorCode.NOT_ELIGIBLE,
             extra={"accepted_answers": eligible.accepted_answers, "hours": str(eligible.hours)},
         )
     limit = rules.yearly_limit(kind)
     label = BenefitKind(kind).label
     if limit <= 0:
-        raise ApplicationError(f"The members have not set a yearly limit for {label.lower()}: it is switched off.", code="kind_off")
+        raise ApplicationError(f"The members have not set a yearly limit for {label.lower()}: it is switched off.", code=MarketplaceErrorCode.KIND_OFF)
     mine = BenefitClaim.objects.filter(member_id=member.pk, status__in=LIVE)
     day_kind = kind in DAY_KINDS
     if day_kind:
@@ -150,7 +152,7 @@ def benefit_claim_file(
             raise ApplicationError(
                 f"These dates overlap your claim #{overlapping.pk} ({overlapping.get_kind_display().lower()}, "
                 f"{overlapping.start_date} to {overlapping.end_date}).",
-                code="overlapping_dates",
+                code=MarketplaceErrorCode.OVERLAPPING_DATES,
                 fields={"start_date": ["Overlaps another claim."]},
             )
     this_year = mine.filter(kind=kind, start_date__year=start.year)
@@ -161,14 +163,14 @@ def benefit_claim_file(
         if used + days > limit:
             raise ApplicationError(
                 f"That is {days} days; {int(limit) - used} of the {int(limit)} {label.lower()} days a year are left for {start.year}.",
-                code="beyond_yearly_limit",
+                code=MarketplaceErrorCode.BEYOND_YEARLY_LIMIT,
                 extra={"left": int(limit) - used},
             )
         pay = rules.day_pay(member, currency=currency, now=now)
         if pay["day_pay"] <= 0:
             raise ApplicationError(
                 "A day's pay is your median daily earnings over the last 90 days, and there are none to go by.",
-                code="no_recent_earnings",
+                code=MarketplaceErrorCode.NO_RECENT_EARNINGS,
             )
         day_pay, total = pay["day_pay"], pay["day_pay"] * days
         rules_check.append(
@@ -176,15 +178,15 @@ def benefit_claim_file(
         )
     else:
         if amount is None:
-            raise ApplicationError("Say how much you need.", code="invalid_amount", fields={"amount": ["Required."]})
+            raise ApplicationError("Say how much you need.", code=MarketplaceErrorCode.INVALID_AMOUNT, fields={"amount": ["Required."]})
         total = money(amount)
         if total != total.quantize(Decimal("0.01")):
-            raise ApplicationError("Amounts are in whole cents.", code="invalid_amount", fields={"amount": ["Cents."]})
+            raise ApplicationError("Amounts are in whole cents.", code=MarketplaceErrorCode.INVALID_AMOUNT, fields={"amount": ["Cents."]})
         used = sum(this_year.values_list("amount", flat=True), Decimal(0))
         if used + total > limit:
             raise ApplicationError(
                 f"{currency} {limit - used:.2f} of the {currency} {limit:.2f} {label.lower()} support a year is left for {start.year}.",
-                code="beyond_yearly_limit",
+                code=MarketplaceErrorCode.BEYOND_YEARLY_LIMIT,
                 extra={"left": str(limit - used)},
             )
         days, day_pay = 0, None
@@ -288,10 +290,10 @@ def benefit_claim_decide(*, claim: BenefitClaim, approve: bool, reasons: str, no
     now = now or timezone.now()
     claim = BenefitClaim.objects.select_for_update(of=("self",)).select_related("member").get(pk=claim.pk)
     if claim.status != S.PENDING:
-        raise Conflict(f"Claim #{claim.pk} is already decided ({claim.get_status_display().lower()}).", code="already_decided")
+        raise Conflict(f"Claim #{claim.pk} is already decided ({claim.get_status_display().lower()}).", code=GovernanceErrorCode.ALREADY_DECIDED)
     reasons = (reasons or "").strip()
     if not reasons:
-        raise ApplicationError("A decision gives its reasons.", code="reasons_required", fields={"reasons": ["Required."]})
+        raise ApplicationError("A decision gives its reasons.", code=MarketplaceErrorCode.REASONS_REQUIRED, fields={"reasons": ["Required."]})
     claim.status = S.APPROVED if approve else S.REJECTED
     claim.decided_at, claim.decision_reasons = now, reasons[:5000]
     claim.save(update_fields=["status", "decided_at", "decision_reasons", "updated_at"])

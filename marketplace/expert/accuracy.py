@@ -18,6 +18,7 @@ from coop.models import User
 from ..models import Project, WorkerProjectStats
 from .eligibility import gold_standing
 from .models import GoldAccuracyHold
+from marketplace.error_codes import MarketplaceErrorCode
 
 
 def accuracy_hold_if_below(*, worker: User, project: Project) -> GoldAccuracyHold | None:
@@ -59,7 +60,7 @@ def accuracy_hold_appeal(*, worker: User, project: Project, reason: str):
     standing = gold_standing(project, worker)
     hold = standing.hold or accuracy_hold_if_below(worker=worker, project=project)
     if hold is None:
-        raise NotFound("You are not held off this project.", code="no_hold")
+        raise NotFound("You are not held off this project.", code=MarketplaceErrorCode.NO_HOLD)
     return appeal_file(
         member=worker,
         subject=hold,
@@ -75,7 +76,7 @@ def accuracy_hold_lift(*, hold: GoldAccuracyHold, reason: str) -> GoldAccuracyHo
     """Lift a hold (a passed appeal): accuracy is counted afresh from the member's counts now."""
     hold = GoldAccuracyHold.objects.select_for_update().get(pk=hold.pk)
     if hold.status != GoldAccuracyHold.Status.IN_FORCE:
-        raise Conflict("This hold was lifted already.", code="hold_lifted")
+        raise Conflict("This hold was lifted already.", code=MarketplaceErrorCode.HOLD_LIFTED)
     stats = WorkerProjectStats.objects.filter(worker_id=hold.worker_id, project_id=hold.project_id).first()
     hold.status = GoldAccuracyHold.Status.LIFTED
     hold.lifted_at = timezone.now()

@@ -19,6 +19,7 @@ from .. import selectors as marketplace_selectors
 from ..pseudonyms import worker_pseudonym
 from . import accuracy, bonuses, qualifications, rate_cards, selectors
 from .models import Qualification, QualificationAttempt
+from coop.error_codes import CoopErrorCode
 
 
 def _qualification(slug: str) -> Qualification:
@@ -74,7 +75,7 @@ class QualificationListApi(APIView):
         data.is_valid(raise_exception=True)
         organization = client_organization(request)
         if organization is None and not request.user.is_steward:
-            raise Forbidden("Clients and stewards define qualifications.", code="forbidden")
+            raise Forbidden("Clients and stewards define qualifications.", code=CoopErrorCode.FORBIDDEN)
         actor = request.user if request.user.pk else None
         qualification = qualifications.qualification_create(actor=actor, sponsor=organization, **data.validated_data)
         return Response(QualificationOutput(qualification).data, status=status.HTTP_201_CREATED)
@@ -202,7 +203,7 @@ class RateCardApi(APIView):
     def post(self, request):
         """A member proposes a minimum hourly pay for a qualification or tier; it goes to a vote once co-sponsored."""
         if not request.user.is_member:
-            raise Forbidden("Members propose rate cards.", code="member_required")
+            raise Forbidden("Members propose rate cards.", code=CoopErrorCode.MEMBER_REQUIRED)
         data = RateCardProposalInput(data=request.data)
         data.is_valid(raise_exception=True)
         slug = data.validated_data.get("qualification") or ""

@@ -27,6 +27,8 @@ from ..models import Answer, Project
 from ..pay import current_fee_rate
 from ..pseudonyms import worker_pseudonym
 from .models import Bonus, BonusBatch
+from coop.error_codes import CoopErrorCode
+from marketplace.error_codes import MarketplaceErrorCode
 
 MAX_WORKERS = 1000
 
@@ -60,7 +62,7 @@ def bonus_pay(
     if not client_key or len(client_key) > 100:
         raise ApplicationError("A client_key of 1 to 100 characters makes the bonus safe to retry.", fields={"client_key": ["Required."]})
     if project.organization_id != organization.pk:
-        raise ApplicationError("No such project.", code="not_found", status=404)
+        raise ApplicationError("No such project.", code=CoopErrorCode.NOT_FOUND, status=404)
     amount = money(amount, field="amount")
     reason = check_text((reason or "").strip(), field="reason")
     if not 5 <= len(reason) <= 500:
@@ -71,20 +73,20 @@ def bonus_pay(
     existing = BonusBatch.objects.filter(organization=organization, client_key=client_key).first()
     if existing is not None:
         if existing.fingerprint != fingerprint:
-            raise Conflict("This client_key was used for a different bonus.", code="client_key_reused")
+            raise Conflict("This client_key was used for a different bonus.", code=MarketplaceErrorCode.CLIENT_KEY_REUSED)
         return existing, False
     known = _workers_of(project, accepted_only=all_accepted)
     if all_accepted:
         chosen = sorted(known.values())
         if not chosen:
-            raise ApplicationError("Nobody has an accepted answer in this project yet.", code="no_workers")
+            raise ApplicationError("Nobody has an accepted answer in this project yet.", code=MarketplaceErrorCode.NO_WORKERS)
     else:
         if not isinstance(workers, list) or len(workers) > MAX_WORKERS or not all(isinstance(w, str) for w in workers):
             raise ApplicationError(f"'workers' is a list of at most {MAX_WORKERS} worker ids.", fields={"workers": ["Invalid."]})
         unknown = sorted(set(workers) - set(known))
         if unknown:
             raise ApplicationError(
-                f"Not workers of this project: {', '.join(unknown[:10])}.", code="unknown_workers", fields={"workers": ["Unknown worker."]}
+                f"Not workers of this project: {', '.join(unknown[:10])}.", code=MarketplaceErrorCode.UNKNOWN_WORKERS, fields={"workers": ["Unknown worker."]}
             )
         chosen = sorted({known[w] for w in workers})
     fee = fee_for(amount, current_fee_rate())
@@ -97,7 +99,7 @@ def bonus_pay(
             if available < total:
                 raise ApplicationError(
                     f"Your balance ({available} {currency}) does not cover these bonuses and the co-op fee ({total}).",
-                    code="insufficient_funds",
+                    code=MarketplaceErrorCode.INSUFFICIENT_FUNDS,
                     extra={"available": str(available), "required": str(total)},
                 )
             batch = BonusBatch.objects.create(
@@ -120,7 +122,7 @@ def bonus_pay(
         if existing is None:
             raise
         if existing.fingerprint != fingerprint:
-            raise Conflict("This client_key was used for a different bonus.", code="client_key_reused") from None
+            raise Conflict("This client_key was used for a different bonus.", code=MarketplaceErrorCode.CLIENT_KEY_REUSED) from None
         return existing, False
     return batch, True
 

@@ -26,6 +26,7 @@ from coop.models import User
 from ..models import Project, WorkerProjectStats
 from ..pay import hourly_rate, minimum_pay_per_task
 from .models import GoldAccuracyHold, Qualification, QualificationGrant, RateCardRate
+from marketplace.error_codes import MarketplaceErrorCode
 
 REFUSAL_MESSAGES = {
     "qualification_required": "This project needs a qualification you do not hold yet: take its test (paid) first.",
@@ -136,7 +137,7 @@ def expert_rate_check(project: Project) -> None:
         f"The members' {rate.card_name} sets at least {project.currency} {rate.hourly_minimum}/hour; this project pays "
         f"{project.currency} {posted}/hour ({project.pay_per_task} per task of {project.estimated_seconds} s). "
         f"Pay at least {minimum} per task.",
-        code="below_expert_rate",
+        code=MarketplaceErrorCode.BELOW_EXPERT_RATE,
         extra={
             "rate_card": rate.card_name,
             "rate_card_id": rate.pk,

@@ -50,6 +50,9 @@ from .qualification_record import (  # noqa: F401  (re-exported: the signed expo
     qualification_export,
     qualification_export_verify,
 )
+from coop.error_codes import CoopErrorCode
+from governance.error_codes import GovernanceErrorCode
+from marketplace.error_codes import MarketplaceErrorCode
 
 MAX_ITEMS = 200
 # Item types a test can use: those graded by their answer alone (the newer types need per-project configuration).
@@ -108,10 +111,10 @@ def _decimal(value, *, field: str, places: int) -> Decimal:
 def _may_define(actor: User | None, sponsor: ClientOrganization | None) -> None:
     if sponsor is not None:
         if actor is not None and actor.organization_id != sponsor.pk:
-            raise Forbidden("Only the sponsoring client's users define its qualifications.", code="not_your_organization")
+            raise Forbidden("Only the sponsoring client's users define its qualifications.", code=MarketplaceErrorCode.NOT_YOUR_ORGANIZATION)
         return
     if actor is None or not actor.is_steward:
-        raise Forbidden("Co-op qualifications are defined by stewards; clients define their own.", code="steward_required")
+        raise Forbidden("Co-op qualifications are defined by stewards; clients define their own.", code=CoopErrorCode.STEWARD_REQUIRED)
 
 
 @transaction.atomic
@@ -164,7 +167,7 @@ def qualification_create(
     elif len(items) > MAX_ITEMS:
         errors["items"] = [f"At most {MAX_ITEMS} items."]
     if errors:
-        raise ApplicationError("The qualification has errors.", code="invalid_qualification", fields=errors)
+        raise ApplicationError("The qualification has errors.", code=MarketplaceErrorCode.INVALID_QUALIFICATION, fields=errors)
     cleaned = [_clean_item(row, index) for index, row in enumerate(items)]
     qualification = Qualification.objects.create(
         slug=slug, name=name, description=check_text((description or "")[:5000], field="description"),
@@ -261,22 +264,22 @@ def attempt_start(*, member: User, qualification: Qualification) -> Qualificatio
     Twelve parallel starts end with one open attempt (a partial unique index); the losers get it.
     """
     if not member.is_member:
-        raise Forbidden("Only active members take qualification tests.", code="member_required")
+        raise Forbidden("Only active members take qualification tests.", code=CoopErrorCode.MEMBER_REQUIRED)
     now = timezone.now()
     open_attempt = QualificationAttempt.objects.filter(qualification=qualification, member=member, status=QualificationAttempt.Status.OPEN).first()
     if open_attempt is not None and not _expire_if_due(open_attempt, now):
         return open_attempt
     if not qualification.is_active:
-        raise Conflict("This qualification takes no new tests.", code="qualification_inactive")
+        raise Conflict("This qualification takes no new tests.", code=MarketplaceErrorCode.QUALIFICATION_INACTIVE)
     if not qualification.items.exists():
-        raise Conflict("This test has no gold items.", code="no_test_items")
+        raise Conflict("This test has no gold items.", code=MarketplaceErrorCode.NO_TEST_ITEMS)
     if grant_in_force(member=member, qualification=qualification) is not None:
-        raise Conflict(f"You hold “{qualification.name}” already.", code="already_qualified")
+        raise Conflict(f"You hold “{qualification.name}” already.", code=MarketplaceErrorCode.ALREADY_QUALIFIED)
     retry_at = _retry_after(qualification, member)
     if retry_at is not None and retry_at > now:
         raise Conflict(
             f"You can take this test again from {retry_at:%Y-%m-%d %H:%M} UTC (a retry delay of {qualification.retry_delay_hours} h).",
-            code="retry_later",
+            code=MarketplaceErrorCode.RETRY_LATER,
             extra={"retry_at": retry_at.isoformat()},
         )
     pay = attempt_pay(qualification)
@@ -288,7 +291,7 @@ def attempt_start(*, member: User, qualification: Qualification) -> Qualificatio
                 who = qualification.sponsor.name if qualification.sponsor_id else "The co-op"
                 raise ApplicationError(
                     f"{who} cannot pay for this test right now ({available} {qualification.currency} available); try later.",
-                    code="test_unfunded",
+                    code=MarketplaceErrorCode.TEST_UNFUNDED,
                 )
             return QualificationAttempt.objects.create(
                 qualification=qualification, member=member, started_at=now, expires_at=now + _time_limit(qualification),
@@ -319,7 +322,7 @@ def _pay_attempt(attempt: QualificationAttempt):
         description += " (paid by the co-op: the sponsor's cash ran out)"
     fees = lock_account(fees)
     if account_balance(fees) < attempt.pay:
-        raise ApplicationError("The test cannot be paid right now; your answers are kept until the time limit: submit again shortly.", code="test_unfunded")
+        raise ApplicationError("The test cannot be paid right now; your answers are kept until the time limit: submit again shortly.", code=MarketplaceErrorCode.TEST_UNFUNDED)
     return ledger_post(event_key=event_key, kind=T.TEST_PAY, entries=[(fees, attempt.pay), (earnings, -attempt.pay)],
                        description=description, user=attempt.member)
 
@@ -342,7 +345,7 @@ def attempt_submit(*, member: User, attempt_id: int, answers: dict) -> Qualifica
     now = timezone.now()
     if attempt.status == QualificationAttempt.Status.EXPIRED or attempt.expires_at <= now:
         QualificationAttempt.objects.filter(pk=attempt.pk).update(status=QualificationAttempt.Status.EXPIRED)
-        raise Conflict(f"The time for this test ran out at {attempt.expires_at:%Y-%m-%d %H:%M} UTC.", code="attempt_expired")
+        raise Conflict(f"The time for this test ran out at {attempt.expires_at:%Y-%m-%d %H:%M} UTC.", code=MarketplaceErrorCode.ATTEMPT_EXPIRED)
     if not isinstance(answers, dict):
         raise ApplicationError("'answers' must map each item id to an answer.", fields={"answers": ["Must be an object."]})
     items = list(attempt.qualification.items.all())
@@ -364,7 +367,7 @@ def attempt_submit(*, member: User, attempt_id: int, answers: dict) -> Qualifica
     for key in given:
         errors[f"answers.{key}"] = ["Not an item of this test."]
     if errors:
-        raise ApplicationError("Answer every item of the test.", code="invalid_answers", fields=errors)
+        raise ApplicationError("Answer every item of the test.", code=MarketplaceErrorCode.INVALID_ANSWERS, fields=errors)
     QualificationAttemptAnswer.objects.bulk_create(graded)
     correct = sum(1 for a in graded if a.correct)
     attempt.items_total, attempt.items_correct = len(graded), correct
@@ -417,9 +420,9 @@ def qualification_nominate(*, nominator: User, candidate: User, qualification: Q
     if len(evidence) < 20:
         raise ApplicationError("Say what shows the skill (at least 20 characters); the deciders read it.", fields={"evidence": ["Too short."]})
     if not qualification.is_active:
-        raise Conflict("This qualification is retired.", code="qualification_inactive")
+        raise Conflict("This qualification is retired.", code=MarketplaceErrorCode.QUALIFICATION_INACTIVE)
     if grant_in_force(member=candidate, qualification=qualification) is not None:
-        raise Conflict(f"{candidate.display_name} holds “{qualification.name}” already.", code="already_qualified")
+        raise Conflict(f"{candidate.display_name} holds “{qualification.name}” already.", code=MarketplaceErrorCode.ALREADY_QUALIFIED)
     from django.contrib.contenttypes.models import ContentType
 
     open_votes = Proposal.objects.filter(
@@ -428,7 +431,7 @@ def qualification_nominate(*, nominator: User, candidate: User, qualification: Q
         subject_id__in=[str(pk) for pk in QualificationNomination.objects.filter(candidate=candidate, qualification=qualification).values_list("pk", flat=True)],
     )
     if open_votes.exists():  # one question at a time: no re-nominating until a low-turnout vote happens to pass
-        raise Conflict(f"A vote on {candidate.display_name} for “{qualification.name}” is already open.", code="already_open")
+        raise Conflict(f"A vote on {candidate.display_name} for “{qualification.name}” is already open.", code=GovernanceErrorCode.ALREADY_OPEN)
     conflicted = {nominator_membership.pk, candidate_membership.pk}
     panel = None
     if by_panel:
@@ -444,7 +447,7 @@ def qualification_nominate(*, nominator: User, candidate: User, qualification: Q
         if len(holders) < PANEL_MIN_HOLDERS:
             raise Conflict(
                 f"A peer panel needs at least {PANEL_MIN_HOLDERS} other holders of “{qualification.name}”; ask all members instead.",
-                code="panel_too_small",
+                code=MarketplaceErrorCode.PANEL_TOO_SMALL,
             )
         panel = secrets.SystemRandom().sample(holders, k=min(panel_size(), len(holders)))
     with transaction.atomic():

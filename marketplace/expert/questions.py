@@ -19,6 +19,8 @@ from coop.validation import check_text
 
 from ..models import Assignment, Project
 from .models import InstructionsVersion, ProjectQuestion
+from coop.error_codes import CoopErrorCode
+from marketplace.error_codes import MarketplaceErrorCode
 
 MAX_QUESTION = 4000
 LIVE = (Project.Status.PUBLISHED, Project.Status.PAUSED)
@@ -51,7 +53,7 @@ def workers_of(project: Project):
 
 def question_ask(*, member: User, project: Project, body: str) -> ProjectQuestion:
     if not member.is_member:
-        raise Forbidden("Only members ask about a project's instructions.", code="member_required")
+        raise Forbidden("Only members ask about a project's instructions.", code=CoopErrorCode.MEMBER_REQUIRED)
     if project.status not in LIVE:
         raise NotFound("No such project.")
     body = _text(body, field="body", minimum=5, maximum=MAX_QUESTION)
@@ -91,7 +93,7 @@ def instructions_amend(*, organization: ClientOrganization, project: Project, in
     if project.organization_id != organization.pk:
         raise NotFound("No such project.")
     if project.status not in LIVE:
-        raise Conflict("Edit a draft's instructions directly; a finished project's instructions stay as they were.", code="invalid_status")
+        raise Conflict("Edit a draft's instructions directly; a finished project's instructions stay as they were.", code=MarketplaceErrorCode.INVALID_STATUS)
     instructions = _text(instructions, field="instructions", minimum=1, maximum=50_000)
     note = _text(note, field="note", minimum=5, maximum=500)
     if instructions == project.instructions:

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from coop.errors import Conflict
 from coop.models import ClientOrganization, TimeStampedModel
+from marketplace.error_codes import MarketplaceErrorCode
 
 AMOUNT = {"max_digits": 18, "decimal_places": 4}
 
@@ -114,10 +115,10 @@ class LedgerAccount(models.Model):
 
 class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs):
-        raise Conflict("Ledger rows are append-only; post a correction instead.", code="ledger_append_only")
+        raise Conflict("Ledger rows are append-only; post a correction instead.", code=MarketplaceErrorCode.LEDGER_APPEND_ONLY)
 
     def delete(self):
-        raise Conflict("Ledger rows are append-only; post a correction instead.", code="ledger_append_only")
+        raise Conflict("Ledger rows are append-only; post a correction instead.", code=MarketplaceErrorCode.LEDGER_APPEND_ONLY)
 
 
 class AppendOnlyModel(models.Model):
@@ -128,13 +129,13 @@ class AppendOnlyModel(models.Model):
 
     def save(self, *args, **kwargs):
         if not self._state.adding or kwargs.get("force_update") or kwargs.get("update_fields"):
-            raise Conflict("Ledger rows are append-only; post a correction instead.", code="ledger_append_only")
+            raise Conflict("Ledger rows are append-only; post a correction instead.", code=MarketplaceErrorCode.LEDGER_APPEND_ONLY)
         # Always INSERT: a new instance given an existing pk must fail, not silently UPDATE that row.
         kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise Conflict("Ledger rows are append-only; post a correction instead.", code="ledger_append_only")
+        raise Conflict("Ledger rows are append-only; post a correction instead.", code=MarketplaceErrorCode.LEDGER_APPEND_ONLY)
 
 
 class TransactionKind(models.TextChoices):

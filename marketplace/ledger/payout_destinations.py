@@ -20,6 +20,8 @@ from coop.models import User
 from coop.validation import check_text
 
 from .models import PayoutDestination
+from coop.error_codes import CoopErrorCode
+from marketplace.error_codes import MarketplaceErrorCode
 
 PAYOUT_HOLD = timedelta(hours=24)
 M = PayoutDestination.Method
@@ -50,7 +52,7 @@ def current_destination(member: User) -> PayoutDestination | None:
 def payout_destination_set(*, member: User, method: str, details: dict) -> PayoutDestination:
     """Record where the member wants to be paid; e-mail them and hold payouts for PAYOUT_HOLD. Bad input changes nothing."""
     if not member.is_member:
-        raise Forbidden("Only members have payout destinations.", code="member_required")
+        raise Forbidden("Only members have payout destinations.", code=CoopErrorCode.MEMBER_REQUIRED)
     if method not in FIELDS:
         raise ApplicationError(f"method is one of {', '.join(FIELDS)}.", fields={"method": ["Unknown."]})
     if not isinstance(details, dict):
@@ -100,6 +102,6 @@ def payout_hold_check(worker: User, *, now=None) -> None:
     if destination is not None and destination.payouts_held_until > now:
         raise Conflict(
             f"Payouts are held until {destination.payouts_held_until:%Y-%m-%d %H:%M} UTC: the payout destination changed recently.",
-            code="payout_destination_hold",
+            code=MarketplaceErrorCode.PAYOUT_DESTINATION_HOLD,
             extra={"held_until": destination.payouts_held_until.isoformat()},
         )

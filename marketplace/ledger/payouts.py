@@ -21,6 +21,7 @@ from .models import AccountKind, Payout, TransactionKind
 from .payout_destinations import payout_hold_check
 from .selectors import account_balance
 from .services import MONEY_STEWARD, account_for, ledger_post, lock_account, money, required_text
+from marketplace.error_codes import MarketplaceErrorCode
 
 K = AccountKind
 T = TransactionKind
@@ -45,23 +46,23 @@ def payout_request(*, worker: User, amount: Decimal | None = None, currency: str
     pending = account_for(kind=K.WORKER_PAYOUT_PENDING, user=worker, currency=currency)
     payout_hold_check(worker)  # a payout destination changed in the last 24 hours: the account-takeover guard
     if Payout.objects.filter(worker=worker, status=Payout.Status.REQUESTED).exists():
-        raise Conflict("You already have a payout request open.", code="payout_open")
+        raise Conflict("You already have a payout request open.", code=MarketplaceErrorCode.PAYOUT_OPEN)
     available = account_balance(earnings)
     requested = available if amount is None else money(amount)
     if requested > available:
-        raise ApplicationError(f"You have {available} {currency} available.", code="insufficient_balance")
+        raise ApplicationError(f"You have {available} {currency} available.", code=MarketplaceErrorCode.INSUFFICIENT_BALANCE)
     payout_amount = requested.quantize(CENT, rounding=ROUND_DOWN)
     if payout_amount < PAYOUT_MINIMUM:
         raise ApplicationError(
             f"Payouts start at {PAYOUT_MINIMUM} {currency}; smaller balances carry over.",
-            code="below_payout_minimum",
+            code=MarketplaceErrorCode.BELOW_PAYOUT_MINIMUM,
             extra={"minimum": str(PAYOUT_MINIMUM), "available": str(available)},
         )
     try:
         with transaction.atomic():
             payout = Payout.objects.create(worker=worker, amount=payout_amount, currency=currency)
     except IntegrityError:
-        raise Conflict("You already have a payout request open.", code="payout_open") from None
+        raise Conflict("You already have a payout request open.", code=MarketplaceErrorCode.PAYOUT_OPEN) from None
     payout.request_transaction = ledger_post(
         event_key=f"payout:{payout.pk}:request",
         kind=T.PAYOUT_REQUEST,
@@ -89,13 +90,13 @@ def payout_mark_paid(*, payout: Payout, reference: str, steward: User) -> Payout
     reference = required_text(reference, field="reference")
     payout = _locked_payout(payout)
     if payout.worker_id == steward.pk:
-        raise Forbidden("Another steward must record your own payout: nobody marks their own pay as sent.", code="own_payout")
+        raise Forbidden("Another steward must record your own payout: nobody marks their own pay as sent.", code=MarketplaceErrorCode.OWN_PAYOUT)
     if payout.status == Payout.Status.PAID:
         if payout.reference == reference:
             return payout
-        raise Conflict(f"Payout #{payout.pk} was already paid (reference {payout.reference}).", code="payout_already_paid")
+        raise Conflict(f"Payout #{payout.pk} was already paid (reference {payout.reference}).", code=MarketplaceErrorCode.PAYOUT_ALREADY_PAID)
     if payout.status != Payout.Status.REQUESTED:
-        raise Conflict(f"Payout #{payout.pk} was cancelled.", code="payout_cancelled")
+        raise Conflict(f"Payout #{payout.pk} was cancelled.", code=MarketplaceErrorCode.PAYOUT_CANCELLED)
     payout_hold_check(payout.worker)  # the destination changed after the request: wait out the hold before sending
     pending = account_for(kind=K.WORKER_PAYOUT_PENDING, user=payout.worker, currency=payout.currency)
     bank = account_for(kind=K.COOP_BANK, currency=payout.currency)
@@ -129,7 +130,7 @@ def payout_cancel(*, payout: Payout, actor: User) -> Payout:
     if payout.status == Payout.Status.CANCELLED:
         return payout
     if payout.status != Payout.Status.REQUESTED:
-        raise Conflict(f"Payout #{payout.pk} was already paid.", code="payout_already_paid")
+        raise Conflict(f"Payout #{payout.pk} was already paid.", code=MarketplaceErrorCode.PAYOUT_ALREADY_PAID)
     pending = account_for(kind=K.WORKER_PAYOUT_PENDING, user=payout.worker, currency=payout.currency)
     earnings = account_for(kind=K.WORKER_EARNINGS, user=payout.worker, currency=payout.currency)
     payout.settle_transaction = ledger_post(

@@ -30,6 +30,7 @@ from coop.models import ClientOrganization, User
 from ..models import Answer, Project
 from .models import LOCKED_KINDS, OWNER_FIELD, AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction, TransactionKind
 from .selectors import account_balance, from_scaled, scaled_sum
+from marketplace.error_codes import MarketplaceErrorCode
 
 K = AccountKind
 T = TransactionKind
@@ -47,28 +48,28 @@ def money(value, *, field: str = "amount", positive: bool = True) -> Decimal:
     """An exact amount: a finite Decimal, non-zero, at most 4 decimal places, |value| < MAX_AMOUNT."""
     if isinstance(value, float):
         raise ApplicationError(
-            f"'{field}' is a float; money must be a Decimal.", code="float_amount", fields={field: ["Use Decimal."]}
+            f"'{field}' is a float; money must be a Decimal.", code=MarketplaceErrorCode.FLOAT_AMOUNT, fields={field: ["Use Decimal."]}
         )
     if not isinstance(value, Decimal) or not value.is_finite():
-        raise ApplicationError(f"'{field}' must be a finite Decimal.", code="invalid_amount", fields={field: ["Use Decimal."]})
+        raise ApplicationError(f"'{field}' must be a finite Decimal.", code=MarketplaceErrorCode.INVALID_AMOUNT, fields={field: ["Use Decimal."]})
     if abs(value) >= MAX_AMOUNT:
-        raise ApplicationError(f"'{field}' is too large.", code="invalid_amount", fields={field: [f"Below {MAX_AMOUNT}."]})
+        raise ApplicationError(f"'{field}' is too large.", code=MarketplaceErrorCode.INVALID_AMOUNT, fields={field: [f"Below {MAX_AMOUNT}."]})
     if value != value.quantize(PLACES):
         raise ApplicationError(
-            f"'{field}' has more than 4 decimal places.", code="invalid_amount", fields={field: ["At most 4 decimals."]}
+            f"'{field}' has more than 4 decimal places.", code=MarketplaceErrorCode.INVALID_AMOUNT, fields={field: ["At most 4 decimals."]}
         )
     if value == 0:
         raise ApplicationError(
-            f"'{field}' is zero; a ledger entry moves money.", code="zero_amount", fields={field: ["Not zero."]}
+            f"'{field}' is zero; a ledger entry moves money.", code=MarketplaceErrorCode.ZERO_AMOUNT, fields={field: ["Not zero."]}
         )
     if positive and value < 0:
-        raise ApplicationError(f"'{field}' must be positive.", code="invalid_amount", fields={field: ["Positive."]})
+        raise ApplicationError(f"'{field}' must be positive.", code=MarketplaceErrorCode.INVALID_AMOUNT, fields={field: ["Positive."]})
     return value.quantize(PLACES)
 
 
 def _fee_rate(value) -> Decimal:
     if not isinstance(value, Decimal) or not value.is_finite() or not (0 <= value < 1):
-        raise ApplicationError("The fee rate must be a Decimal from 0 up to (not including) 1.", code="invalid_fee_rate")
+        raise ApplicationError("The fee rate must be a Decimal from 0 up to (not including) 1.", code=MarketplaceErrorCode.INVALID_FEE_RATE)
     return value
 
 
@@ -91,7 +92,7 @@ def benefits_share_rate() -> Decimal:
 
 def _share_rate(rate) -> Decimal:
     if not (isinstance(rate, Decimal) and rate.is_finite() and 0 <= rate <= 1):
-        raise ApplicationError("The benefits share must be a Decimal from 0 to 1.", code="invalid_fee_rate")
+        raise ApplicationError("The benefits share must be a Decimal from 0 to 1.", code=MarketplaceErrorCode.INVALID_FEE_RATE)
     return rate
 
 
@@ -131,15 +132,15 @@ def account_for(
 ) -> LedgerAccount:
     """The account of `kind` for its owner and currency, created on first use (race-safe: a unique index decides)."""
     if kind not in OWNER_FIELD:
-        raise ApplicationError(f"Unknown account kind {kind!r}.", code="invalid_account")
+        raise ApplicationError(f"Unknown account kind {kind!r}.", code=MarketplaceErrorCode.INVALID_ACCOUNT)
     owners = {"organization": organization, "project": project, "user": user}
     wanted = OWNER_FIELD[K(kind)]
     if any((value is not None) != (name == wanted) for name, value in owners.items()):
-        raise ApplicationError(f"A {kind} account belongs to {wanted or 'the co-op'} and nothing else.", code="invalid_account")
+        raise ApplicationError(f"A {kind} account belongs to {wanted or 'the co-op'} and nothing else.", code=MarketplaceErrorCode.INVALID_ACCOUNT)
     if not (
         isinstance(currency, str) and len(currency) == 3 and currency.isascii() and currency.isalpha() and currency.isupper()
     ):
-        raise ApplicationError("A currency is a three-letter ISO 4217 code such as USD.", code="invalid_currency")
+        raise ApplicationError("A currency is a three-letter ISO 4217 code such as USD.", code=MarketplaceErrorCode.INVALID_CURRENCY)
     lookup = {"kind": kind, "currency": currency, **owners}
     account = LedgerAccount.objects.filter(**lookup).first()
     if account is not None:
@@ -153,18 +154,18 @@ def account_for(
 
 def _lines(entries) -> list[tuple[LedgerAccount, Decimal]]:
     if not isinstance(entries, (list, tuple)) or len(entries) < 2:
-        raise ApplicationError("A transaction needs at least two entries.", code="too_few_entries")
+        raise ApplicationError("A transaction needs at least two entries.", code=MarketplaceErrorCode.TOO_FEW_ENTRIES)
     lines = []
     for index, entry in enumerate(entries):
         if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and isinstance(entry[0], LedgerAccount) and entry[0].pk):
-            raise ApplicationError(f"Entry {index} is not an (account, amount) pair of a saved account.", code="invalid_entry")
+            raise ApplicationError(f"Entry {index} is not an (account, amount) pair of a saved account.", code=MarketplaceErrorCode.INVALID_ENTRY)
         lines.append((entry[0], money(entry[1], field=f"entries[{index}]", positive=False)))
     ids = [account.pk for account, _ in lines]
     if len(set(ids)) != len(ids):
-        raise ApplicationError("An account appears twice in one transaction.", code="invalid_entry")
+        raise ApplicationError("An account appears twice in one transaction.", code=MarketplaceErrorCode.INVALID_ENTRY)
     stored = LedgerAccount.objects.in_bulk(ids)
     if len(stored) != len(ids):
-        raise ApplicationError("An entry names an account that does not exist.", code="unknown_account")
+        raise ApplicationError("An entry names an account that does not exist.", code=MarketplaceErrorCode.UNKNOWN_ACCOUNT)
     totals: dict[str, Decimal] = {}
     for account, amount in lines:
         currency = stored[account.pk].currency
@@ -173,7 +174,7 @@ def _lines(entries) -> list[tuple[LedgerAccount, Decimal]]:
     if unbalanced:
         raise ApplicationError(
             f"Debits and credits differ: the entries sum to {unbalanced}, not zero.",
-            code="unbalanced",
+            code=MarketplaceErrorCode.UNBALANCED,
             extra={"sums": unbalanced},
         )
     return [(stored[account.pk], amount) for account, amount in lines]
@@ -183,7 +184,7 @@ def _replayed(existing: LedgerTransaction, kind: str, lines) -> LedgerTransactio
     """The transaction already posted for this event, if it is the same movement of money."""
     posted = sorted(existing.entries.values_list("account_id", "amount"))
     if existing.kind != kind or posted != sorted((account.pk, amount) for account, amount in lines):
-        raise Conflict(f"Event {existing.event_key!r} was already posted with different entries.", code="event_conflict")
+        raise Conflict(f"Event {existing.event_key!r} was already posted with different entries.", code=MarketplaceErrorCode.EVENT_CONFLICT)
     existing.replayed = True  # callers that answer "created" vs "replayed" (the deposit API) read this
     return existing
 
@@ -213,7 +214,7 @@ def ledger_post(
     """
     event_key = required_text(event_key, field="event_key", max_length=255)
     if kind not in T.values:
-        raise ApplicationError(f"Unknown transaction kind {kind!r}.", code="invalid_kind")
+        raise ApplicationError(f"Unknown transaction kind {kind!r}.", code=MarketplaceErrorCode.INVALID_KIND)
     if len(reference) > 200:
         raise ApplicationError("A reference has at most 200 characters.", fields={"reference": ["Too long."]})
     lines = _lines(entries)

@@ -46,6 +46,7 @@ from .posting import (  # noqa: F401  (re-exported: the ledger's writes are impo
     spendable_balance,
 )
 from .selectors import account_balance
+from marketplace.error_codes import MarketplaceErrorCode
 
 # --- Client money -------------------------------------------------------------------------------
 
@@ -64,7 +65,7 @@ def deposit_record(
     if currency not in settings.COOP_CURRENCIES:
         raise ApplicationError(
             f"The co-op keeps no books in {currency}; deposit in {', '.join(settings.COOP_CURRENCIES)}.",
-            code="unsupported_currency", fields={"currency": ["Not a currency the co-op supports."]}, status=400,
+            code=MarketplaceErrorCode.UNSUPPORTED_CURRENCY, fields={"currency": ["Not a currency the co-op supports."]}, status=400,
         )
     bank = account_for(kind=K.COOP_BANK, currency=currency)
     cash = account_for(kind=K.CLIENT_CASH, organization=organization, currency=currency)
@@ -98,12 +99,12 @@ def escrow_fund(
     escrow = lock_account(account_for(kind=K.PROJECT_ESCROW, project=project, currency=project.currency))
     if not _posted(event_key):
         if Project.objects.filter(pk=project.pk, status__in=CLOSED).exists():
-            raise Conflict("A completed or cancelled project cannot be funded.", code="project_closed")
+            raise Conflict("A completed or cancelled project cannot be funded.", code=MarketplaceErrorCode.PROJECT_CLOSED)
         available = account_balance(cash)
         if available < amount:
             raise ApplicationError(
                 f"The client's balance ({available} {cash.currency}) does not cover {amount}.",
-                code="insufficient_funds",
+                code=MarketplaceErrorCode.INSUFFICIENT_FUNDS,
                 extra={"available": str(available), "required": str(amount)},
             )
     return ledger_post(
@@ -128,7 +129,7 @@ def escrow_refund(*, project: Project, created_by: User | None = None, keep: Dec
     for work. Locks the escrow account.
     """
     if not Project.objects.filter(pk=project.pk, status__in=CLOSED).exists():
-        raise Conflict("Escrow is refunded only when the project is completed or cancelled.", code="project_active")
+        raise Conflict("Escrow is refunded only when the project is completed or cancelled.", code=MarketplaceErrorCode.PROJECT_ACTIVE)
     escrow = lock_account(account_for(kind=K.PROJECT_ESCROW, project=project, currency=project.currency))
     refunds = LedgerTransaction.objects.filter(kind=T.REFUND, project=project)
     unspent = spendable_balance(escrow) - keep
@@ -182,14 +183,14 @@ def escrow_pay_accepted(
     if not todo:
         return 0
     if any(kind not in (T.EARNING, T.TOP_UP) for _, _, kind, _ in todo):
-        raise ApplicationError("Only earnings and top-ups are paid from escrow here.", code="invalid_kind")
+        raise ApplicationError("Only earnings and top-ups are paid from escrow here.", code=MarketplaceErrorCode.INVALID_KIND)
     fees = [fee_for(amount, fee_rate) for _, amount, _, _ in todo]
     total = sum(amount for _, amount, _, _ in todo) + sum(fees)
     available = spendable_balance(escrow)
     if available < total:
         raise ApplicationError(
             f"The project's escrow ({available} {project.currency}) does not cover {total}.",
-            code="escrow_insufficient",
+            code=MarketplaceErrorCode.ESCROW_INSUFFICIENT,
             extra={"available": str(available), "required": str(total)},
         )
     workers = {answer.worker_id for answer, *_ in todo}
@@ -257,7 +258,7 @@ def _pay_from_escrow(*, answer: Answer, amount: Decimal, fee_rate: Decimal, even
         if available < amount + fee:
             raise ApplicationError(
                 f"The project's escrow ({available} {project.currency}) does not cover {amount + fee}.",
-                code="escrow_insufficient",
+                code=MarketplaceErrorCode.ESCROW_INSUFFICIENT,
                 extra={"available": str(available), "required": str(amount + fee)},
             )
     label = "Top-up" if kind == T.TOP_UP else "Accepted answer"
@@ -275,7 +276,7 @@ def _pay_from_escrow(*, answer: Answer, amount: Decimal, fee_rate: Decimal, even
 def _accepted(answer: Answer) -> Answer:
     answer = Answer.objects.select_related("task__project", "worker").get(pk=answer.pk)
     if answer.status != Answer.Status.ACCEPTED:
-        raise Conflict("Only accepted answers are paid.", code="answer_not_accepted")
+        raise Conflict("Only accepted answers are paid.", code=MarketplaceErrorCode.ANSWER_NOT_ACCEPTED)
     return answer
 
 
@@ -342,7 +343,7 @@ def dividend_post(
         if available < amount:
             raise ApplicationError(
                 f"insufficient funds: {available} {currency} available, {amount} due",
-                code="insufficient_funds",
+                code=MarketplaceErrorCode.INSUFFICIENT_FUNDS,
                 extra={"available": str(available), "required": str(amount)},
             )
     entries = [(cash, amount)]
@@ -350,7 +351,7 @@ def dividend_post(
         entries.append((account_for(kind=K.WORKER_EARNINGS, user=worker, currency=currency), -money(part)))
     fee = amount - sum(parts.values(), Decimal(0))
     if fee < 0:
-        raise ApplicationError("The dividend parts exceed the amount billed.", code="invalid_amount")
+        raise ApplicationError("The dividend parts exceed the amount billed.", code=MarketplaceErrorCode.INVALID_AMOUNT)
     if fee:
         entries.append((account_for(kind=K.COOP_FEES, currency=currency), -fee))
     return ledger_post(event_key=event_key, kind=T.DIVIDEND, entries=entries, description=description, organization=organization)

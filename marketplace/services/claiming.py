@@ -44,6 +44,8 @@ from coop.models import User
 from ..models import Assignment, Project, Task, WorkerProjectStats
 from . import lifecycle
 from .eligibility import project_refusal, projects_open_to
+from coop.error_codes import CoopErrorCode
+from marketplace.error_codes import ASSIGNMENT_STATE_CODES
 
 HEARTBEAT_MAX_CREDIT = 120  # seconds of active time one heartbeat may add
 RECLAIM_BATCH = 500
@@ -57,7 +59,7 @@ class Claim:
 
 def _require_worker(worker: User) -> None:
     if not worker.is_member:
-        raise Forbidden("Only active members can take work.", code="member_required")
+        raise Forbidden("Only active members can take work.", code=CoopErrorCode.MEMBER_REQUIRED)
 
 
 def _lock_skip(queryset):
@@ -399,7 +401,7 @@ def assignment_heartbeat(*, worker: User, assignment_id: int, active_seconds: in
     """
     assignment = _locked_assignment(worker=worker, assignment_id=assignment_id)
     if assignment.state != Assignment.State.LEASED:
-        raise Conflict(f"This assignment is {assignment.state}.", code=f"assignment_{assignment.state}")
+        raise Conflict(f"This assignment is {assignment.state}.", code=ASSIGNMENT_STATE_CODES[assignment.state])
     now = timezone.now()
     active_time_credit(assignment, active_seconds, now=now)
     assignment.last_heartbeat_at = now
@@ -423,7 +425,7 @@ def assignment_release(*, worker: User, assignment_id: int) -> Assignment:
     """Give a task back (skip). No penalty: it only returns the task to the pool."""
     assignment = _locked_assignment(worker=worker, assignment_id=assignment_id)
     if assignment.state != Assignment.State.LEASED:
-        raise Conflict(f"This assignment is already {assignment.state}.", code=f"assignment_{assignment.state}")
+        raise Conflict(f"This assignment is already {assignment.state}.", code=ASSIGNMENT_STATE_CODES[assignment.state])
     assignment.state = Assignment.State.RELEASED
     assignment.ended_at = timezone.now()
     assignment.save(update_fields=["state", "ended_at"])

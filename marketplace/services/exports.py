@@ -20,12 +20,13 @@ from governance.services import dua_check_in_force, dua_export_finish, dua_log_e
 
 from ..models import Project
 from ..selectors import project_dua
+from marketplace.error_codes import MarketplaceErrorCode
 
 
 def _governing_dua(project: Project) -> DataUseAgreement:
     dua = project_dua(project)
     if dua is None:
-        raise ApplicationError("No data-use agreement covers this project.", code="no_active_dua", status=403)
+        raise ApplicationError("No data-use agreement covers this project.", code=MarketplaceErrorCode.NO_ACTIVE_DUA, status=403)
     return dua
 
 
@@ -36,7 +37,7 @@ def export_begin(*, project: Project, purpose: str) -> DataExportLog:
     if not purpose:
         raise ApplicationError(
             "Declare the purpose of this export with ?purpose=… (it is checked against your data-use agreement).",
-            code="purpose_required",
+            code=MarketplaceErrorCode.PURPOSE_REQUIRED,
             status=400,
             fields={"purpose": ["Required."]},
         )

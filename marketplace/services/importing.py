@@ -35,6 +35,7 @@ from .. import image_checks
 from ..image_checks import IMAGE_FORMATS
 from ..models import Project, Task
 from ..task_types import gold_value, task_content_hash, validate_task_data
+from marketplace.error_codes import MarketplaceErrorCode
 
 BATCH_SIZE = 1000
 BATCH_IMAGE_BYTES = 16 * 2**20  # base64 held per batch: a batch of large images closes early
@@ -59,9 +60,9 @@ def iter_json_rows(stream) -> Iterator[tuple[int, object]]:
         for index, row in enumerate(ijson.items(stream, "tasks.item", use_float=True), start=1):
             yield index, row
     except ijson.JSONError as exc:
-        raise ApplicationError(f"Malformed JSON: {exc}", code="malformed_json") from exc
+        raise ApplicationError(f"Malformed JSON: {exc}", code=MarketplaceErrorCode.MALFORMED_JSON) from exc
     except UnicodeDecodeError as exc:  # invalid UTF-8, or an escaped lone surrogate (ijson's C backend cannot decode it)
-        raise ApplicationError(f"Malformed JSON: not valid Unicode ({exc.reason}); lone surrogates are refused.", code="malformed_json") from None
+        raise ApplicationError(f"Malformed JSON: not valid Unicode ({exc.reason}); lone surrogates are refused.", code=MarketplaceErrorCode.MALFORMED_JSON) from None
 
 
 def iter_jsonl_rows(stream) -> Iterator[tuple[int, object]]:
@@ -313,7 +314,7 @@ def _tasks_insert(project: Project, rows: list[_Row]) -> None:
 def tasks_import(*, project: Project, rows: Iterable[tuple[int, object]]) -> ImportReport:
     """Import rows into a draft or paused project; all or nothing. Raises ApplicationError listing every bad row."""
     if project.status not in (Project.Status.DRAFT, Project.Status.PAUSED, Project.Status.PUBLISHED):
-        raise Conflict(f"Tasks cannot be added to a {project.status} project.", code="invalid_status")
+        raise Conflict(f"Tasks cannot be added to a {project.status} project.", code=MarketplaceErrorCode.INVALID_STATUS)
     importer = _Importer(project)
     try:
         with transaction.atomic():
@@ -321,13 +322,13 @@ def tasks_import(*, project: Project, rows: Iterable[tuple[int, object]]) -> Imp
                 importer.add(line, row)
             importer.finish()
             if not importer.report.imported and not importer.report.errors:
-                raise ApplicationError("The import contained no tasks.", code="empty_import")
+                raise ApplicationError("The import contained no tasks.", code=MarketplaceErrorCode.EMPTY_IMPORT)
             report = importer.report
             if report.errors:
                 raise ApplicationError(
                     f"{report.error_count} task(s) were rejected; nothing was imported."
                     + (f" The first {MAX_ERRORS} are listed." if report.error_count > MAX_ERRORS else ""),
-                    code="duplicate_external_ids" if report.duplicates else "invalid_tasks",
+                    code=MarketplaceErrorCode.DUPLICATE_EXTERNAL_IDS if report.duplicates else MarketplaceErrorCode.INVALID_TASKS,
                     extra={"rows": report.errors, "duplicates": sorted(set(report.duplicates))[:MAX_ERRORS]},
                 )
             if project.status != Project.Status.DRAFT:

@@ -33,6 +33,7 @@ from coop.validation import decimal_or_none
 from ..models import Project, Task
 from ..pay import current_pay_floor, minimum_pay_per_task
 from ..expert.eligibility import expert_rate_check
+from marketplace.error_codes import PROJECT_STATUS_CODES, MarketplaceErrorCode
 
 S = Project.Status
 P = Project.PauseKind
@@ -71,21 +72,21 @@ def transition_check(project: Project, to: str, *, actor: str) -> None:
     """Raise unless `actor` may move `project` (locked by the caller) from its status to `to`."""
     allowed = TRANSITIONS.get((project.status, to))
     if allowed is None:
-        raise Conflict(f"A {project.status} project cannot become {to}.", code="invalid_status")
+        raise Conflict(f"A {project.status} project cannot become {to}.", code=MarketplaceErrorCode.INVALID_STATUS)
     if actor not in allowed:
-        raise Conflict(f"A {project.status} project cannot become {to} by the {actor}'s decision.", code="invalid_status")
+        raise Conflict(f"A {project.status} project cannot become {to} by the {actor}'s decision.", code=MarketplaceErrorCode.INVALID_STATUS)
     if project.status == S.PAUSED and to == S.PUBLISHED and actor not in LIFTS.get(project.pause_kind, frozenset()):
         raise Conflict(
             f"This project was paused ({project.get_pause_kind_display().lower()}: {project.status_reason}). "
             "Only a steward's decision with a reason, or a member vote, can resume it.",
-            code="pause_needs_decision",
+            code=MarketplaceErrorCode.PAUSE_NEEDS_DECISION,
         )
 
 
 def publish_checks(project: Project) -> None:
     """Everything a project must meet to be live, against today's rules. Sets project.dua. Raises ApplicationError."""
     if not Task.objects.filter(project=project, is_gold=False).exists():
-        raise ApplicationError("Import tasks before publishing.", code="no_tasks")
+        raise ApplicationError("Import tasks before publishing.", code=MarketplaceErrorCode.NO_TASKS)
     dua = dua_check(project)
     pay_floor_check(project)
     rate_card_check(project, dua)
@@ -102,14 +103,14 @@ def dua_check(project: Project):
         raise ApplicationError(
             f"There is no active contract and data-use agreement covering {project.get_task_type_display().lower()} "
             "work for your organization. Members must ratify one first.",
-            code="no_active_dua",
+            code=MarketplaceErrorCode.NO_ACTIVE_DUA,
         )
     uncovered = sorted(set(project.sensitive_categories or []) - set(dua.sensitive_content_categories or []))
     if uncovered:
         raise ApplicationError(
             f"The project shows {', '.join(uncovered)} content, which the data-use agreement “{dua}” does not cover; "
             "the members must ratify an agreement that names it (with its welfare provisions) first.",
-            code="dua_sensitive_not_covered",
+            code=MarketplaceErrorCode.DUA_SENSITIVE_NOT_COVERED,
             extra={"uncovered_categories": uncovered},
         )
     return dua
@@ -123,7 +124,7 @@ def pay_floor_check(project: Project) -> None:
         raise ApplicationError(
             f"Effective pay is {project.currency} {rate}/hour ({project.pay_per_task} per task of {project.estimated_seconds} s); "
             f"the co-op's pay floor is {project.currency} {floor}/hour. Pay at least {minimum} per task.",
-            code="below_pay_floor",
+            code=MarketplaceErrorCode.BELOW_PAY_FLOOR,
             extra={"pay_floor_hourly": str(floor), "effective_hourly_pay": str(rate), "minimum_pay_per_task": str(minimum)},
         )
 
@@ -142,7 +143,7 @@ def rate_card_check(project: Project, dua) -> None:
         raise ApplicationError(
             f"The rate card of contract “{contract}” sets at least {project.currency} {minimum} per "
             f"{project.get_task_type_display().lower()} task; this project pays {project.pay_per_task}.",
-            code="below_rate_card",
+            code=MarketplaceErrorCode.BELOW_RATE_CARD,
             extra={"contract": contract.pk, "rate_card_minimum": str(minimum), "pay_per_task": str(project.pay_per_task)},
         )
 
@@ -161,12 +162,12 @@ LEASES_FINISH_IN = (S.PUBLISHED, S.PAUSED, S.CANCELLED, S.COMPLETED)
 def submit_check(project: Project, assignment, *, now) -> None:
     """Raise unless an answer may be submitted on `assignment` (locked) in `project`'s status now."""
     if project.status not in LEASES_FINISH_IN:
-        raise Conflict(f"This project is {project.status}; it takes no answers.", code=f"project_{project.status}")
+        raise Conflict(f"This project is {project.status}; it takes no answers.", code=PROJECT_STATUS_CODES[project.status])
     if project.status != S.PUBLISHED and assignment.expires_at <= now:
         raise Conflict(
             f"This project is {project.status} and your lease ended at {assignment.expires_at:%Y-%m-%d %H:%M} UTC; "
             "only work within a lease is taken after that.",
-            code="lease_ended",
+            code=MarketplaceErrorCode.LEASE_ENDED,
         )
 
 

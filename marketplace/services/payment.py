@@ -50,6 +50,7 @@ from ..ledger.selectors import client_cash_balance, escrow_balance, from_scaled,
 from ..ledger.services import PLACES, escrow_fund, escrow_pay_accepted, escrow_refund, fee_for
 from ..models import Answer, Assignment, PayRaise, Project, Task
 from ..pay import current_appeal_window_days, current_fee_rate, current_pay_floor, hourly_rate, minimum_pay_per_task
+from marketplace.error_codes import MarketplaceErrorCode
 
 logger = logging.getLogger(__name__)
 S = Project.Status
@@ -143,7 +144,7 @@ def escrow_ensure(project: Project, *, event_key: str | None = None, dry_run: bo
             f"{need['fee_rate'] * 100:.2f}% fee{', plus work already accepted and owed' if need['owed'] else ''}); "
             f"it holds {need['escrow']} and your organization's balance is {available}. "
             f"Deposit at least {shortfall - available} more.",
-            code="insufficient_funds",
+            code=MarketplaceErrorCode.INSUFFICIENT_FUNDS,
             extra={
                 "required": str(need["required"]),
                 "escrow": str(need["escrow"]),
@@ -193,7 +194,7 @@ def escrow_cover_owed(project: Project) -> None:
             f"This project still owes or may owe {project.currency} {needed} (accepted work, live leases, answers "
             f"and appeals pending, rejections still appealable) that escrow does not hold; "
             f"deposit at least {shortfall - available} more before closing it.",
-            code="insufficient_funds",
+            code=MarketplaceErrorCode.INSUFFICIENT_FUNDS,
             extra={"owed": str(owed.quantize(PLACES)), "reserve": str(reserve), "shortfall": str(shortfall - available)},
         )
     escrow_fund(project=project, amount=shortfall)

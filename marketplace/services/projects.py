@@ -22,6 +22,8 @@ from . import lifecycle
 from .payment import adopt_measured_time, escrow_cover_owed, escrow_ensure, measured_seconds, project_settle
 from .relaunch import relaunch_cut_of
 from .webhooks import webhook_url_check
+from governance.error_codes import GovernanceErrorCode
+from marketplace.error_codes import MarketplaceErrorCode
 
 S = Project.Status
 P = Project.PauseKind
@@ -128,7 +130,7 @@ def _locked(project: Project) -> Project:
 def project_update(*, project: Project, **fields) -> Project:
     project = _locked(project)
     if project.status != S.DRAFT:
-        raise Conflict("Only draft projects can be edited; pause and relaunch changes as a new project.", code="not_draft")
+        raise Conflict("Only draft projects can be edited; pause and relaunch changes as a new project.", code=GovernanceErrorCode.NOT_DRAFT)
     unknown = set(fields) - set(EDITABLE)
     if unknown:
         raise ApplicationError(f"Unknown fields: {', '.join(sorted(unknown))}.")
@@ -212,7 +214,7 @@ def project_return_to_draft(*, project: Project, reason: str) -> Project:
     """The members refused a held relaunch: back to draft, where the client can raise the pay and publish again."""
     project = _locked(project)
     if project.status != S.HELD:
-        raise Conflict(f"A {project.status} project is not held.", code="invalid_status")
+        raise Conflict(f"A {project.status} project is not held.", code=MarketplaceErrorCode.INVALID_STATUS)
     lifecycle.transition_check(project, S.DRAFT, actor=lifecycle.MEMBERS)
     project.status = S.DRAFT
     project.status_reason = reason[:200]
@@ -300,9 +302,9 @@ def project_resume_propose(*, project: Project, statement: str, member: User | N
         )
     project = _locked(project)
     if project.status != S.PAUSED:
-        raise Conflict(f"Only a paused project can be put to a resume vote; this one is {project.status}.", code="invalid_status")
+        raise Conflict(f"Only a paused project can be put to a resume vote; this one is {project.status}.", code=MarketplaceErrorCode.INVALID_STATUS)
     if project.pause_kind not in (P.MEMBERS, P.STEWARD):
-        raise Conflict("You can resume this project yourself: publish it again.", code="resume_needs_no_vote")
+        raise Conflict("You can resume this project yourself: publish it again.", code=MarketplaceErrorCode.RESUME_NEEDS_NO_VOTE)
     proposal = proposal_create(
         actor=None,
         kind=ProposalKind.PROJECT_RESUME,
@@ -324,7 +326,7 @@ def project_cancel(*, project: Project) -> Project:
     """Cancel: no new leases; answers already submitted are still reviewed and paid."""
     project = _locked(project)
     if project.status in (S.COMPLETED, S.CANCELLED, S.CLOSED):
-        raise Conflict(f"The project is already {project.status}.", code="invalid_status")
+        raise Conflict(f"The project is already {project.status}.", code=MarketplaceErrorCode.INVALID_STATUS)
     lifecycle.transition_check(project, S.CANCELLED, actor=lifecycle.CLIENT)
     if project.status == S.HELD:
         from .relaunch import relaunch_withdraw
@@ -367,12 +369,12 @@ def project_pay_raise(*, project: Project, pay_per_task) -> Project:
     """
     project = _locked(project)
     if project.status not in (S.PUBLISHED, S.PAUSED):
-        raise Conflict(f"A {project.status} project's pay cannot be raised here; edit the draft.", code="invalid_status")
+        raise Conflict(f"A {project.status} project's pay cannot be raised here; edit the draft.", code=MarketplaceErrorCode.INVALID_STATUS)
     new_pay = _validated({"pay_per_task": pay_per_task}, task_type=project.task_type)["pay_per_task"]
     if new_pay <= project.pay_per_task:
         raise ApplicationError(
             f"Pay can only go up while work is live: it is {project.pay_per_task} per task.",
-            code="pay_not_raised",
+            code=MarketplaceErrorCode.PAY_NOT_RAISED,
             fields={"pay_per_task": [f"More than {project.pay_per_task}."]},
         )
     project.pay_per_task = new_pay

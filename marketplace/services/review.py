@@ -25,6 +25,8 @@ from ..pay import current_appeal_window_days
 from ..task_types import share
 from .consensus import label_accept
 from .payment import answers_pay
+from governance.error_codes import GovernanceErrorCode
+from marketplace.error_codes import MarketplaceErrorCode
 
 
 def appeal_window_closes(answer: Answer):
@@ -36,13 +38,13 @@ def appeal_window_closes(answer: Answer):
 
 def _require_reviewer(reviewer: User | None) -> None:
     if reviewer is not None and not reviewer.is_steward:
-        raise Forbidden("Only stewards review work.", code="reviewer_required")
+        raise Forbidden("Only stewards review work.", code=MarketplaceErrorCode.REVIEWER_REQUIRED)
 
 
 def _require_no_conflict(reviewer: User | None, task_id: int) -> None:
     """A steward who answered a task does not judge it (their own answer, or the answers competing with it)."""
     if reviewer is not None and Answer.objects.filter(task_id=task_id, worker=reviewer).exists():
-        raise Forbidden("You answered this task yourself; another steward reviews it.", code="conflict_of_interest")
+        raise Forbidden("You answered this task yourself; another steward reviews it.", code=GovernanceErrorCode.CONFLICT_OF_INTEREST)
 
 
 def _locked_answer(answer: Answer) -> Answer:
@@ -64,9 +66,9 @@ def answer_review(*, reviewer: User | None, answer: Answer, accept: bool, reason
                 "Write feedback the worker can learn from (at least 10 characters).", fields={"feedback": ["Required."]}
             )
     if answer.status == Answer.Status.REJECTED and not accept and answer.appeal_status != Answer.AppealStatus.PENDING:
-        raise Conflict("This answer is already rejected.", code="already_rejected")
+        raise Conflict("This answer is already rejected.", code=MarketplaceErrorCode.ALREADY_REJECTED)
     if answer.status == Answer.Status.ACCEPTED:
-        raise Conflict("This answer is already accepted and paid; accepted work is never clawed back.", code="already_accepted")
+        raise Conflict("This answer is already accepted and paid; accepted work is never clawed back.", code=MarketplaceErrorCode.ALREADY_ACCEPTED)
     ReviewDecision.objects.create(answer=answer, reviewer=reviewer, accepted=accept, reason="" if accept else reason, feedback=feedback)
     answer.status = Answer.Status.ACCEPTED if accept else Answer.Status.REJECTED
     answer.decided_at = timezone.now()
@@ -91,7 +93,7 @@ def task_review_accept(*, reviewer: User | None, task: Task, answer: Answer) -> 
     task = Task.objects.select_for_update(of=("self",)).select_related("project").get(pk=task.pk)
     _require_no_conflict(reviewer, task.pk)
     if task.state != Task.State.REVIEW:
-        raise Conflict("This task is not waiting for review.", code="not_in_review")
+        raise Conflict("This task is not waiting for review.", code=MarketplaceErrorCode.NOT_IN_REVIEW)
     if answer.task_id != task.pk:
         raise ApplicationError("That answer belongs to another task.")
     answers = list(task.answers.exclude(status=Answer.Status.REJECTED).order_by("pk"))
@@ -110,15 +112,15 @@ def answer_appeal_file(*, worker: User, answer: Answer, reason: str) -> Answer:
     if answer.worker_id != worker.pk:
         raise Forbidden("You can only appeal your own work.")
     if answer.status != Answer.Status.REJECTED:
-        raise Conflict("Only rejected answers can be appealed.", code="not_rejected")
+        raise Conflict("Only rejected answers can be appealed.", code=MarketplaceErrorCode.NOT_REJECTED)
     if answer.appeal_status:
-        raise Conflict("This rejection has already been appealed.", code="already_appealed")
+        raise Conflict("This rejection has already been appealed.", code=GovernanceErrorCode.ALREADY_APPEALED)
     closes = appeal_window_closes(answer)
     if closes is not None and timezone.now() >= closes:
         raise Conflict(
             f"The appeal window for this rejection closed on {closes:%Y-%m-%d %H:%M} UTC "
             f"({current_appeal_window_days()} days after the decision).",
-            code="appeal_window_closed",
+            code=MarketplaceErrorCode.APPEAL_WINDOW_CLOSED,
             extra={"appeal_window_closed_at": closes.isoformat()},
         )
     reason = (reason or "").strip()
@@ -144,10 +146,10 @@ def answer_appeal_decide(*, decider: User | None, answer: Answer, overturn: bool
     """Carry out the members' decision on an appeal (decider None: the governance appeal's result).
     Overturning accepts (and so pays) the answer. Any other decider is refused: stewards do not decide appeals."""
     if decider is not None:
-        raise Conflict("Appeals are decided by the members' vote, not by a steward.", code="appeal_decided_by_members")
+        raise Conflict("Appeals are decided by the members' vote, not by a steward.", code=MarketplaceErrorCode.APPEAL_DECIDED_BY_MEMBERS)
     answer = _locked_answer(answer)
     if answer.appeal_status != Answer.AppealStatus.PENDING:
-        raise Conflict("There is no pending appeal on this answer.", code="no_pending_appeal")
+        raise Conflict("There is no pending appeal on this answer.", code=MarketplaceErrorCode.NO_PENDING_APPEAL)
     answer.appeal_status = Answer.AppealStatus.OVERTURNED if overturn else Answer.AppealStatus.UPHELD
     if overturn:
         answer.status = Answer.Status.ACCEPTED

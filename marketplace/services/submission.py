@@ -18,6 +18,7 @@ from .consensus import task_resolve
 from .payment import answers_pay
 from .progress import progress_publish
 from ..expert.accuracy import accuracy_hold_if_below
+from marketplace.error_codes import ASSIGNMENT_STATE_CODES, MarketplaceErrorCode
 
 MAX_KEY = 100
 
@@ -25,7 +26,7 @@ MAX_KEY = 100
 def _existing(worker: User, idempotency_key: str, assignment_id: int) -> Answer | None:
     answer = Answer.objects.filter(worker=worker, idempotency_key=idempotency_key).first()
     if answer is not None and answer.assignment_id != assignment_id:
-        raise Conflict("This Idempotency-Key was already used for another assignment.", code="idempotency_key_reused")
+        raise Conflict("This Idempotency-Key was already used for another assignment.", code=MarketplaceErrorCode.IDEMPOTENCY_KEY_REUSED)
     return answer
 
 
@@ -47,7 +48,7 @@ def assignment_submit(
     """
     key = (idempotency_key or "").strip()
     if not key or len(key) > MAX_KEY:
-        raise ApplicationError(f"An Idempotency-Key header of 1 to {MAX_KEY} characters is required.", code="idempotency_key_required")
+        raise ApplicationError(f"An Idempotency-Key header of 1 to {MAX_KEY} characters is required.", code=MarketplaceErrorCode.IDEMPOTENCY_KEY_REQUIRED)
     try:
         with transaction.atomic():
             return _submit(worker, assignment_id, payload, key, active_seconds, prefilled)
@@ -88,8 +89,8 @@ def _submit(worker, assignment_id, payload, key, active_seconds, prefilled) -> t
         if existing is not None:
             return existing, False
         if assignment.state == Assignment.State.SUBMITTED:
-            raise Conflict("This assignment was already submitted.", code="already_submitted")
-        raise Conflict(f"This lease has {assignment.state}; ask for the next task.", code=f"assignment_{assignment.state}")
+            raise Conflict("This assignment was already submitted.", code=MarketplaceErrorCode.ALREADY_SUBMITTED)
+        raise Conflict(f"This lease has {assignment.state}; ask for the next task.", code=ASSIGNMENT_STATE_CODES[assignment.state])
     project = assignment.project
     now = timezone.now()
     lifecycle.submit_check(project, assignment, now=now)  # draft/held/closed: refused; cancelled: within the lease only

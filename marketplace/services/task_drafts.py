@@ -8,6 +8,8 @@ from django.db import transaction
 from coop.errors import ApplicationError, Conflict
 
 from ..models import Project, Task
+from governance.error_codes import GovernanceErrorCode
+from marketplace.error_codes import MarketplaceErrorCode
 
 MAX_DELETE = 10_000
 
@@ -25,12 +27,12 @@ def tasks_delete_draft(*, project: Project, task_ids: list[int] | None = None) -
     if project.status != Project.Status.DRAFT:
         raise Conflict(
             f"Tasks can only be deleted while the project is a draft; this one is {project.get_status_display().lower()}.",
-            code="not_draft",
+            code=GovernanceErrorCode.NOT_DRAFT,
         )
     tasks = Task.objects.filter(project=project)
     if task_ids is not None:
         if not task_ids:
-            raise ApplicationError("Choose the tasks to delete.", code="no_tasks_chosen", fields={"task_ids": ["Required."]})
+            raise ApplicationError("Choose the tasks to delete.", code=MarketplaceErrorCode.NO_TASKS_CHOSEN, fields={"task_ids": ["Required."]})
         if len(task_ids) > MAX_DELETE:
             raise ApplicationError(f"Delete at most {MAX_DELETE} tasks at a time.", fields={"task_ids": ["Too many."]})
         tasks = tasks.filter(pk__in=task_ids)

@@ -18,13 +18,15 @@ from coop.services.notifications import notification_send
 
 from ..models import Assignment, ClientRating, Project, ProjectFlag
 from .projects import project_pause
+from coop.error_codes import CoopErrorCode
+from marketplace.error_codes import MarketplaceErrorCode
 
 
 def _require_worked(member: User, **filters) -> None:
     if not member.is_member:
-        raise Forbidden("Only active members rate clients and flag projects.", code="member_required")
+        raise Forbidden("Only active members rate clients and flag projects.", code=CoopErrorCode.MEMBER_REQUIRED)
     if not Assignment.objects.filter(worker=member, **filters).exists():
-        raise Forbidden("You can rate or flag only clients and projects you have worked on.", code="not_worked_here")
+        raise Forbidden("You can rate or flag only clients and projects you have worked on.", code=MarketplaceErrorCode.NOT_WORKED_HERE)
 
 
 @transaction.atomic
@@ -57,7 +59,7 @@ def project_flag(*, member: User, project: Project, reason: str, comment: str = 
         with transaction.atomic():
             flag = ProjectFlag.objects.create(project=project, member=member, reason=reason, comment=(comment or "").strip()[:2000])
     except IntegrityError:
-        raise Conflict("You have already flagged this project.", code="already_flagged") from None
+        raise Conflict("You have already flagged this project.", code=MarketplaceErrorCode.ALREADY_FLAGGED) from None
     reasons = Counter(ProjectFlag.objects.filter(project=project).values_list("reason", flat=True))
     # A project the client paused first still gets the members' pause: only a steward or a vote lifts that one.
     live_or_paused_by_client = project.status == Project.Status.PUBLISHED or (

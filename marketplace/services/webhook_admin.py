@@ -14,6 +14,7 @@ from coop.errors import ApplicationError, Conflict, NotFound
 from coop.jobs import enqueue_on_commit
 
 from ..models import Project, WebhookDelivery
+from marketplace.error_codes import MarketplaceErrorCode
 
 
 @transaction.atomic
@@ -28,10 +29,10 @@ def webhook_resend(*, project: Project, delivery_id: int) -> WebhookDelivery:
         raise NotFound("No such webhook delivery.")
     if delivery.status != WebhookDelivery.Status.FAILED:
         raise Conflict(
-            f"Only failed deliveries can be resent; this one is {delivery.get_status_display().lower()}.", code="not_failed"
+            f"Only failed deliveries can be resent; this one is {delivery.get_status_display().lower()}.", code=MarketplaceErrorCode.NOT_FAILED
         )
     if not Project.objects.filter(pk=project.pk).exclude(webhook_url="").exists():
-        raise ApplicationError("The project has no webhook URL.", code="no_webhook_url")
+        raise ApplicationError("The project has no webhook URL.", code=MarketplaceErrorCode.NO_WEBHOOK_URL)
     delivery.status = WebhookDelivery.Status.PENDING
     delivery.last_error = ""
     delivery.save(update_fields=["status", "last_error"])
@@ -44,7 +45,7 @@ def webhook_secret_rotate(*, project: Project) -> str:
     """Replace the project's webhook secret; returns the new one (shown to the client once). Locks the project row."""
     project = Project.objects.select_for_update().get(pk=project.pk)
     if not project.webhook_url:
-        raise ApplicationError("Set a webhook URL first.", code="no_webhook_url")
+        raise ApplicationError("Set a webhook URL first.", code=MarketplaceErrorCode.NO_WEBHOOK_URL)
     project.webhook_secret = secrets.token_hex(32)
     project.save(update_fields=["webhook_secret", "updated_at"])
     return project.webhook_secret

@@ -39,6 +39,7 @@ from coop.jobs import enqueue_on_commit
 
 from ..models import Project, WebhookDelivery
 from .exports import webhook_release_check
+from marketplace.error_codes import MarketplaceErrorCode
 
 # Events whose payload carries labelled data: they leave only while the project's DUA allows a release.
 LABEL_EVENTS = frozenset({"task.accepted"})
@@ -129,10 +130,10 @@ def webhook_url_check(url: str) -> None:
         _, host, _ = _parsed(url)
         refusal = _name_refusal(host)
     except WebhookTargetRefused as exc:
-        raise ApplicationError(str(exc), code="webhook_url_refused", fields={"webhook_url": [str(exc)]}) from None
+        raise ApplicationError(str(exc), code=MarketplaceErrorCode.WEBHOOK_URL_REFUSED, fields={"webhook_url": [str(exc)]}) from None
     if refusal:
         message = f"Webhooks cannot be sent to {refusal} ({host})."
-        raise ApplicationError(message, code="webhook_url_refused", fields={"webhook_url": [message]})
+        raise ApplicationError(message, code=MarketplaceErrorCode.WEBHOOK_URL_REFUSED, fields={"webhook_url": [message]})
 
 
 def _checked_address(host: str, port: int) -> str:

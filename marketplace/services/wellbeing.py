@@ -11,6 +11,7 @@ from coop.models import User
 
 from ..models import Assignment, Project, WorkerPreference
 from .projects import SENSITIVE_CATEGORIES
+from coop.error_codes import CoopErrorCode
 
 
 def opted_in(worker: User) -> set[str]:
@@ -48,7 +49,7 @@ def wellbeing_refusal(project: Project, worker: User, *, memo: dict | None = Non
 
 def preference_set(*, worker: User, sensitive_opt_in) -> WorkerPreference:
     if not worker.is_member:
-        raise ApplicationError("Only members set work preferences.", code="member_required", status=403)
+        raise ApplicationError("Only members set work preferences.", code=CoopErrorCode.MEMBER_REQUIRED, status=403)
     categories = list(dict.fromkeys(sensitive_opt_in or []))
     unknown = set(categories) - set(SENSITIVE_CATEGORIES)
     if unknown:

@@ -6,11 +6,12 @@ from coop.errors import Forbidden
 from coop.models import User
 
 from ..models import ContributorCredit
+from mlops.error_codes import MlopsErrorCode
 
 
 def contributor_credit_set(*, user: User, credit_by_name: bool) -> ContributorCredit:
     """Set the member's own credit preference (members only; applies to every card, past and future)."""
     if not user.is_member:
-        raise Forbidden("Only members are credited on model cards.", code="not_member")
+        raise Forbidden("Only members are credited on model cards.", code=MlopsErrorCode.NOT_MEMBER)
     credit, _ = ContributorCredit.objects.update_or_create(user=user, defaults={"credit_by_name": bool(credit_by_name)})
     return credit

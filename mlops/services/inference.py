@@ -38,6 +38,8 @@ from marketplace.ledger.selectors import client_cash_balance
 
 from ..models import ModelPromotion, ModelVersion, PredictionUsage, ServingRestriction, SnapshotSource
 from ..selectors import entitled_versions  # noqa: F401  (re-exported: callers of the old place)
+from marketplace.error_codes import MarketplaceErrorCode
+from mlops.error_codes import MlopsErrorCode
 
 _cache: OrderedDict[int, object] = OrderedDict()
 _cache_lock = threading.Lock()
@@ -47,10 +49,10 @@ _predict_lock = threading.Lock()
 def _refuse_unservable(organization: ClientOrganization, version: ModelVersion) -> None:
     """The clear refusal for a version revoked rights took away (retired, or restricted from this client)."""
     if version.retired_at is not None:
-        raise ApplicationError(f"{version} was retired: {version.retired_reason}.", code="model_retired", status=410)
+        raise ApplicationError(f"{version} was retired: {version.retired_reason}.", code=MlopsErrorCode.MODEL_RETIRED, status=410)
     if ServingRestriction.objects.filter(model_version=version).exclude(organization=organization).exists():
         raise Forbidden(f"{version} may no longer serve your organization: a data owner withdrew the right to publish models "
-                        "trained on its data.", code="rights_revoked")
+                        "trained on its data.", code=MlopsErrorCode.RIGHTS_REVOKED)
 
 
 def is_entitled(organization: ClientOrganization, version: ModelVersion) -> bool:
@@ -73,16 +75,16 @@ def resolve_version(*, organization: ClientOrganization, name: str | None = None
             if retired is not None and not ModelVersion.objects.filter(name=name, promoted=True).exists() \
                     and ModelPromotion.objects.filter(model_version=retired, action=ModelPromotion.Action.RETIRE).exists():
                 _refuse_unservable(organization, retired)  # its promoted version was retired: say so, not just "none"
-            raise NotFound(f"No promoted version of model {name!r}.", code="no_promoted_model")
+            raise NotFound(f"No promoted version of model {name!r}.", code=MlopsErrorCode.NO_PROMOTED_MODEL)
     else:
         version = allowed.filter(promoted=True).order_by("-promoted_at", "-pk").first()
         if version is None:
-            raise NotFound("No promoted model is available to your organization yet.", code="no_promoted_model")
+            raise NotFound("No promoted model is available to your organization yet.", code=MlopsErrorCode.NO_PROMOTED_MODEL)
     # Today's agreements decide, not the snapshot's: a revoked right retires or restricts the version before it serves.
     version = rights_enforce(version)
     _refuse_unservable(organization, version)
     if not allowed.filter(pk=version.pk).exists():
-        raise Forbidden("This model was not trained on data your organization is entitled to use.", code="not_entitled")
+        raise Forbidden("This model was not trained on data your organization is entitled to use.", code=MlopsErrorCode.NOT_ENTITLED)
     return version
 
 
@@ -114,7 +116,7 @@ def _check_funds(organization: ClientOrganization, cost: Decimal) -> None:
         raise ApplicationError(
             f"Your organization's balance ({available:.4f} USD after unbilled usage) does not cover {cost:.4f} USD for these "
             "predictions. Deposit funds with the co-op to continue.",
-            code="insufficient_funds",
+            code=MarketplaceErrorCode.INSUFFICIENT_FUNDS,
             status=402,
             extra={"available": str(available), "required": str(cost)},
         )
@@ -166,10 +168,10 @@ def ocr_predict(
 ) -> tuple[ModelVersion, list[dict]]:
     """Read the text in each image with a model the client is entitled to; records usage. Images are already validated bytes."""
     if not images:
-        raise ApplicationError("Send at least one image.", code="no_images", status=400)
+        raise ApplicationError("Send at least one image.", code=MlopsErrorCode.NO_IMAGES, status=400)
     if len(images) > settings.OCR_PREDICT_MAX_IMAGES:
         raise ApplicationError(
-            f"At most {settings.OCR_PREDICT_MAX_IMAGES} images per request.", code="too_many_images", status=400
+            f"At most {settings.OCR_PREDICT_MAX_IMAGES} images per request.", code=MlopsErrorCode.TOO_MANY_IMAGES, status=400
         )
     version = resolve_version(organization=organization, name=name, version_id=version_id)
     price, _ = billing_terms(organization, version)
@@ -194,13 +196,13 @@ def checked_image(raw: bytes, index: int) -> bytes:
     """`raw` if it is a readable PNG/JPEG/… image within the size limits; else the error naming image `index`."""
     if len(raw) > settings.OCR_PREDICT_MAX_IMAGE_BYTES:
         raise ApplicationError(f"Image {index} is larger than {settings.OCR_PREDICT_MAX_IMAGE_BYTES} bytes.",
-                               code="image_too_large", fields={f"images[{index}]": ["Too large."]}, status=400)
+                               code=MlopsErrorCode.IMAGE_TOO_LARGE, fields={f"images[{index}]": ["Too large."]}, status=400)
     try:
         with Image.open(io.BytesIO(raw)) as image:
             if image.format not in IMAGE_FORMATS or image.width * image.height > 4096 * 4096:
                 raise ValueError
             image.verify()
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        raise ApplicationError(f"Image {index} is not a readable image.", code="invalid_image",
+        raise ApplicationError(f"Image {index} is not a readable image.", code=MlopsErrorCode.INVALID_IMAGE,
                                fields={f"images[{index}]": ["Not a readable PNG/JPEG image."]}, status=400) from None
     return raw

@@ -22,6 +22,8 @@ from coop.validation import require_steward
 from mlops.ocr.config import META_FILENAME, WEIGHTS_FILENAME
 
 from ..models import ModelPromotion, ModelVersion, TrainingRun
+from coop.error_codes import CoopErrorCode
+from mlops.error_codes import MlopsErrorCode
 
 
 def models_dir() -> Path:
@@ -53,7 +55,7 @@ def model_version_register(*, run: TrainingRun, model_dir: str, metrics: dict, b
             existing = ModelVersion.objects.filter(training_run=run).first()
             if existing is not None:
                 return existing
-    raise Conflict("Could not allocate a version number; try again.", code="version_race")
+    raise Conflict("Could not allocate a version number; try again.", code=MlopsErrorCode.VERSION_RACE)
 
 
 def _current(name: str) -> ModelVersion | None:
@@ -83,11 +85,11 @@ def promotion_gate(model_version: ModelVersion, current: ModelVersion | None = N
     accuracy = metrics.get("test_seq_acc")
     verdict = {"passed": False, "code": "", "reason": "", "test_seq_acc": accuracy, "minimum": minimum, "baseline": None}
     if model_version.is_retired:
-        return verdict | {"code": "model_retired", "reason": f"{model_version} is retired: {model_version.retired_reason}"}
+        return verdict | {"code": MlopsErrorCode.MODEL_RETIRED, "reason": f"{model_version} is retired: {model_version.retired_reason}"}
     if accuracy is None or not metrics.get("test_n"):
-        return verdict | {"code": "no_test_accuracy", "reason": f"{model_version} has no held-out test accuracy (its snapshot has no test split)."}
+        return verdict | {"code": MlopsErrorCode.NO_TEST_ACCURACY, "reason": f"{model_version} has no held-out test accuracy (its snapshot has no test split)."}
     if accuracy < minimum:
-        return verdict | {"code": "below_min_accuracy",
+        return verdict | {"code": MlopsErrorCode.BELOW_MIN_ACCURACY,
                           "reason": f"{model_version} reads {accuracy:.1%} of held-out test images right; promotion needs {minimum:.1%}."}
     if current is not None:
         baseline = metrics.get("baseline") or {}
@@ -97,12 +99,12 @@ def promotion_gate(model_version: ModelVersion, current: ModelVersion | None = N
                 and current.metrics.get("test_seq_acc") is not None:
             theirs = float(current.metrics["test_seq_acc"])
         else:
-            return verdict | {"code": "no_comparable_baseline",
+            return verdict | {"code": MlopsErrorCode.NO_COMPARABLE_BASELINE,
                               "reason": f"{current} (promoted) was not scored on {model_version}'s test split; retrain to compare, "
                                         "or a steward overrides with a reason."}
         verdict["baseline"] = {"model_version": current.pk, "test_seq_acc": theirs}
         if accuracy < theirs:
-            return verdict | {"code": "regression",
+            return verdict | {"code": MlopsErrorCode.REGRESSION,
                               "reason": f"{model_version} ({accuracy:.1%}) is below the promoted {current} ({theirs:.1%}) on the same test split."}
     return verdict | {"passed": True, "reason": "passed"}
 
@@ -141,11 +143,11 @@ def model_version_promote(*, actor: User | None, model_version: ModelVersion, ov
         return current
     gate = promotion_gate(model_version, current)
     if not gate["passed"]:
-        if gate["code"] == "model_retired" or not override_reason or actor is None:
-            extra = "" if gate["code"] == "model_retired" or actor is None else " A steward may override with a reason."
+        if gate["code"] == MlopsErrorCode.MODEL_RETIRED or not override_reason or actor is None:
+            extra = "" if gate["code"] == MlopsErrorCode.MODEL_RETIRED or actor is None else " A steward may override with a reason."
             raise ApplicationError(gate["reason"] + extra, code=gate["code"], status=422, extra={"gate": gate})
         if len(override_reason) < 10:
-            raise ApplicationError("Say why the gate is overridden (at least 10 characters).", code="reason_required",
+            raise ApplicationError("Say why the gate is overridden (at least 10 characters).", code=CoopErrorCode.REASON_REQUIRED,
                                    fields={"override_reason": ["Too short."]})
         from governance.services.audit import log_write
 
@@ -194,11 +196,11 @@ def model_version_rollback(*, actor: User | None, name: str) -> ModelVersion:
     current = _current(name)
     stack = promotion_stack(name)
     if current is not None and (not stack or stack[-1] != current.pk):
-        raise Conflict(f"There is no earlier promoted version of {name!r} to roll back to.", code="nothing_to_roll_back")
+        raise Conflict(f"There is no earlier promoted version of {name!r} to roll back to.", code=MlopsErrorCode.NOTHING_TO_ROLL_BACK)
     retired = set(ModelVersion.objects.filter(pk__in=stack, retired_at__isnull=False).values_list("pk", flat=True))
     # With nothing promoted (its version was retired) the top of the stack is the one to go back to.
     candidates = [pk for pk in (stack[:-1] if current is not None else stack) if pk not in retired]
     if not candidates:
-        raise Conflict(f"There is no earlier promoted version of {name!r} to roll back to.", code="nothing_to_roll_back")
+        raise Conflict(f"There is no earlier promoted version of {name!r} to roll back to.", code=MlopsErrorCode.NOTHING_TO_ROLL_BACK)
     target = ModelVersion.objects.get(pk=candidates[-1])
     return _promote(model_version=target, actor=actor, action=ModelPromotion.Action.ROLLBACK)

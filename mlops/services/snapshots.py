@@ -52,6 +52,7 @@ from ..models import (
     SnapshotSource,
     Split,
 )
+from mlops.error_codes import MlopsErrorCode
 
 BATCH_SIZE = 2000
 DEFAULT_MAX_LEN = 16
@@ -158,7 +159,7 @@ def snapshot_create(
         ids = [p.pk for p in projects]
         project_qs = project_qs.filter(pk__in=ids)
         if project_qs.count() != len(set(ids)):
-            raise ApplicationError("Snapshots are made from OCR projects only.", code="not_ocr", fields={"projects": ["OCR only."]})
+            raise ApplicationError("Snapshots are made from OCR projects only.", code=MlopsErrorCode.NOT_OCR, fields={"projects": ["OCR only."]})
     project_rows = {p.pk: p for p in project_qs.only("pk", "organization_id", "dua_id", "case_sensitive")}
 
     snapshot = DatasetSnapshot(
@@ -240,7 +241,7 @@ def snapshot_create(
     if total == 0:
         raise ApplicationError(
             f"No accepted OCR label qualifies for training ({excluded} excluded); see the exclusion rules.",
-            code="empty_snapshot",
+            code=MlopsErrorCode.EMPTY_SNAPSHOT,
         )
     duas = {t.dua.pk: t.dua for t in terms_cache.values() if t.dua is not None}
     SnapshotSource.objects.bulk_create(

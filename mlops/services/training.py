@@ -43,6 +43,7 @@ from mlops.ocr.config import TrainConfig
 from .. import cards
 from ..models import DatasetSnapshot, Split, TrainingMetric, TrainingRun
 from .snapshots import snapshot_create
+from mlops.error_codes import MlopsErrorCode
 
 logger = logging.getLogger(__name__)
 S = TrainingRun.Status
@@ -79,13 +80,13 @@ def clean_config(config: dict | None, snapshot: DatasetSnapshot) -> dict:
     unknown = sorted(set(config) - set(CONFIG_FIELDS))
     if unknown:
         raise ApplicationError(
-            f"Unknown training settings: {', '.join(unknown)}.", code="invalid_config", fields={"config": [f"Unknown: {', '.join(unknown)}."]}
+            f"Unknown training settings: {', '.join(unknown)}.", code=MlopsErrorCode.INVALID_CONFIG, fields={"config": [f"Unknown: {', '.join(unknown)}."]}
         )
     merged = {**settings.MLOPS_TRAIN_DEFAULTS, **config, "charset": snapshot.charset, "max_len": snapshot.max_len}
     try:
         return TrainConfig.from_dict(merged).to_dict()
     except (ValueError, TypeError) as exc:
-        raise ApplicationError(f"Invalid training settings: {exc}", code="invalid_config", fields={"config": [str(exc)]}) from None
+        raise ApplicationError(f"Invalid training settings: {exc}", code=MlopsErrorCode.INVALID_CONFIG, fields={"config": [str(exc)]}) from None
 
 
 @transaction.atomic
@@ -119,9 +120,9 @@ def training_run_start(
             cards.public_summary(snapshot)
         except cards.SummaryUnavailable as error:
             raise ApplicationError(f"{error.message} The data-use agreement requires it before training.",
-                                   code="training_summary_unavailable") from None
+                                   code=MlopsErrorCode.TRAINING_SUMMARY_UNAVAILABLE) from None
     if snapshot.train_count == 0:
-        raise ApplicationError("The snapshot has no training labels.", code="no_training_data")
+        raise ApplicationError("The snapshot has no training labels.", code=MlopsErrorCode.NO_TRAINING_DATA)
     run = TrainingRun.objects.create(
         model_name=model_name, snapshot=snapshot, config=run_config, auto_promote=auto_promote, created_by=actor,
     )
@@ -146,7 +147,7 @@ def training_run_cancel(*, actor: User | None, run: TrainingRun) -> TrainingRun:
     require_steward(actor, "Only stewards cancel training runs.", system=True)
     run = TrainingRun.objects.select_for_update().get(pk=run.pk)
     if run.is_finished:
-        raise Conflict(f"The run has already {run.status}.", code="run_finished")
+        raise Conflict(f"The run has already {run.status}.", code=MlopsErrorCode.RUN_FINISHED)
     if run.status == S.QUEUED:
         run.status, run.status_reason, run.finished_at = S.CANCELLED, f"cancelled by {actor or 'the co-op'} before it started", timezone.now()
         run.save(update_fields=["status", "status_reason", "finished_at", "updated_at"])
@@ -442,9 +443,9 @@ def training_run_resume(*, actor: User | None, run: TrainingRun) -> TrainingRun:
     require_steward(actor, "Only stewards resume training runs.", system=True)
     run = TrainingRun.objects.select_for_update().get(pk=run.pk)
     if run.status == S.SUCCEEDED:
-        raise Conflict("The run has already succeeded.", code="run_finished")
+        raise Conflict("The run has already succeeded.", code=MlopsErrorCode.RUN_FINISHED)
     if run.status == S.QUEUED or (run.status == S.RUNNING and not run_is_stale(run)):
-        raise Conflict("The run is already queued or running.", code="run_active")
+        raise Conflict("The run is already queued or running.", code=MlopsErrorCode.RUN_ACTIVE)
     previous = run.status
     run.status, run.status_reason, run.finished_at, run.cancel_requested, run.recoveries = (
         S.QUEUED, f"resumed by {actor or 'the co-op'}", None, False, 0)

@@ -1,0 +1,111 @@
+"""The marketplace's error codes: projects, tasks, claiming, submission, review, the ledger and payouts.
+
+Codes shared with a lower app live there (coop.error_codes.CoopErrorCode).
+"""
+
+from enum import StrEnum
+
+
+class MarketplaceErrorCode(StrEnum):
+    ALREADY_ACCEPTED = "already_accepted"
+    ALREADY_FLAGGED = "already_flagged"
+    ALREADY_QUALIFIED = "already_qualified"
+    ALREADY_REJECTED = "already_rejected"
+    ALREADY_SUBMITTED = "already_submitted"
+    ANSWER_NOT_ACCEPTED = "answer_not_accepted"
+    APPEAL_DECIDED_BY_MEMBERS = "appeal_decided_by_members"
+    APPEAL_WINDOW_CLOSED = "appeal_window_closed"
+    ASSIGNMENT_EXPIRED = "assignment_expired"
+    ASSIGNMENT_RELEASED = "assignment_released"
+    ASSIGNMENT_SUBMITTED = "assignment_submitted"
+    ATTEMPT_EXPIRED = "attempt_expired"
+    BELOW_EXPERT_RATE = "below_expert_rate"
+    BELOW_PAY_FLOOR = "below_pay_floor"
+    BELOW_PAYOUT_MINIMUM = "below_payout_minimum"
+    BELOW_RATE_CARD = "below_rate_card"
+    BEYOND_YEARLY_LIMIT = "beyond_yearly_limit"
+    CLIENT_KEY_REUSED = "client_key_reused"
+    DUA_SENSITIVE_NOT_COVERED = "dua_sensitive_not_covered"
+    DUPLICATE_EXTERNAL_IDS = "duplicate_external_ids"
+    EMPTY_IMPORT = "empty_import"
+    ESCROW_INSUFFICIENT = "escrow_insufficient"
+    EVENT_CONFLICT = "event_conflict"
+    FLOAT_AMOUNT = "float_amount"
+    HOLD_LIFTED = "hold_lifted"
+    IDEMPOTENCY_KEY_REQUIRED = "idempotency_key_required"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    INSUFFICIENT_BALANCE = "insufficient_balance"
+    INSUFFICIENT_FUNDS = "insufficient_funds"
+    INVALID_ACCOUNT = "invalid_account"
+    INVALID_AMOUNT = "invalid_amount"
+    INVALID_ANSWER = "invalid_answer"
+    INVALID_ANSWERS = "invalid_answers"
+    INVALID_CURRENCY = "invalid_currency"
+    INVALID_DATES = "invalid_dates"
+    INVALID_ENTRY = "invalid_entry"
+    INVALID_EVIDENCE = "invalid_evidence"
+    INVALID_FEE_RATE = "invalid_fee_rate"
+    INVALID_KIND = "invalid_kind"
+    INVALID_QUALIFICATION = "invalid_qualification"
+    INVALID_STATUS = "invalid_status"
+    INVALID_TASKS = "invalid_tasks"
+    KIND_OFF = "kind_off"
+    LEASE_ENDED = "lease_ended"
+    LEDGER_APPEND_ONLY = "ledger_append_only"
+    MALFORMED_JSON = "malformed_json"
+    NO_ACTIVE_DUA = "no_active_dua"
+    NO_HOLD = "no_hold"
+    NO_PENDING_APPEAL = "no_pending_appeal"
+    NO_RECENT_EARNINGS = "no_recent_earnings"
+    NO_TASKS = "no_tasks"
+    NO_TASKS_CHOSEN = "no_tasks_chosen"
+    NO_TEST_ITEMS = "no_test_items"
+    NO_WEBHOOK_URL = "no_webhook_url"
+    NO_WORKERS = "no_workers"
+    NOT_A_PREFERENCE_PROJECT = "not_a_preference_project"
+    NOT_FAILED = "not_failed"
+    NOT_IN_REVIEW = "not_in_review"
+    NOT_REJECTED = "not_rejected"
+    NOT_WORKED_HERE = "not_worked_here"
+    NOT_YOUR_ORGANIZATION = "not_your_organization"
+    OVERLAPPING_DATES = "overlapping_dates"
+    OWN_PAYOUT = "own_payout"
+    PANEL_TOO_SMALL = "panel_too_small"
+    PAUSE_NEEDS_DECISION = "pause_needs_decision"
+    PAY_NOT_RAISED = "pay_not_raised"
+    PAYOUT_ALREADY_PAID = "payout_already_paid"
+    PAYOUT_CANCELLED = "payout_cancelled"
+    PAYOUT_DESTINATION_HOLD = "payout_destination_hold"
+    PAYOUT_OPEN = "payout_open"
+    PROJECT_ACTIVE = "project_active"
+    PROJECT_CLOSED = "project_closed"
+    PROJECT_DRAFT = "project_draft"
+    PROJECT_HELD = "project_held"
+    PURPOSE_REQUIRED = "purpose_required"
+    QUALIFICATION_INACTIVE = "qualification_inactive"
+    REASONS_REQUIRED = "reasons_required"
+    RESUME_NEEDS_NO_VOTE = "resume_needs_no_vote"
+    RETRY_LATER = "retry_later"
+    REVIEWER_REQUIRED = "reviewer_required"
+    STATEMENT_REQUIRED = "statement_required"
+    TEST_UNFUNDED = "test_unfunded"
+    TOO_FEW_ENTRIES = "too_few_entries"
+    UNBALANCED = "unbalanced"
+    UNKNOWN_ACCOUNT = "unknown_account"
+    UNKNOWN_WORKERS = "unknown_workers"
+    UNSUPPORTED_CURRENCY = "unsupported_currency"
+    WEBHOOK_URL_REFUSED = "webhook_url_refused"
+    ZERO_AMOUNT = "zero_amount"
+
+
+# An assignment's or a project's state as the reason a request conflicts with it: chosen, not built from the state.
+ASSIGNMENT_STATE_CODES = {
+    "submitted": MarketplaceErrorCode.ASSIGNMENT_SUBMITTED,
+    "released": MarketplaceErrorCode.ASSIGNMENT_RELEASED,
+    "expired": MarketplaceErrorCode.ASSIGNMENT_EXPIRED,
+}
+PROJECT_STATUS_CODES = {
+    "draft": MarketplaceErrorCode.PROJECT_DRAFT,
+    "held": MarketplaceErrorCode.PROJECT_HELD,
+    "closed": MarketplaceErrorCode.PROJECT_CLOSED,
+}
