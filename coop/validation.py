@@ -243,3 +243,11 @@ def decimal_or_error(value, *, field: str, places: int | None = None, message: s
     if places is not None and (not number.is_finite() or number.as_tuple().exponent < -places):
         raise ApplicationError(f"'{field}' allows at most {places} decimal places.", fields={field: [f"At most {places} decimals."]})
     return number
+
+
+def required_text(value, *, field: str, max_length: int = 200) -> str:
+    """Stripped text of 1 to `max_length` characters, or ApplicationError naming the field."""
+    value = (value or "").strip() if isinstance(value, str) or value is None else str(value).strip()
+    if not value or len(value) > max_length:
+        raise ApplicationError(f"'{field}' is required (1 to {max_length} characters).", fields={field: ["Required."]})
+    return value

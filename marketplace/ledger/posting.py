@@ -24,6 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
 
+from coop.validation import required_text
 from coop.errors import ApplicationError, Conflict
 from coop.models import ClientOrganization, User
 
@@ -110,13 +111,6 @@ def _share_transaction(source_key: str, rate: Decimal) -> dict:
 
 
 MONEY_STEWARD = "Only stewards record money coming in or going out."
-
-
-def required_text(value: str, *, field: str, max_length: int = 200) -> str:
-    value = (value or "").strip()
-    if not value or len(value) > max_length:
-        raise ApplicationError(f"'{field}' is required (1 to {max_length} characters).", fields={field: ["Required."]})
-    return value
 
 
 # --- Core ---------------------------------------------------------------------------------------
