@@ -22,6 +22,8 @@ from coop.pagination import PAGE_PARAMETERS, page_of, paginated
 from coop.permissions import IsClient, IsMember, client_organization
 
 from . import dataset_exports, import_formats, selectors
+from .api_params import client_project as _client_project
+from .api_params import records_parameters
 from .models import Answer, Assignment, Project, Task
 from .prefill import prefill_for
 from .serializers import (
@@ -44,13 +46,6 @@ from marketplace.error_codes import MarketplaceErrorCode
 logger = logging.getLogger(__name__)
 
 # --- Client API ---------------------------------------------------------------------------------
-
-
-def _client_project(request, project_id) -> Project:
-    project = selectors.project_for_client(organization=client_organization(request), project_id=project_id)
-    if project is None:
-        raise NotFound("No such project.")
-    return project
 
 
 class ProjectListApi(APIView):
@@ -592,18 +587,3 @@ class WorkRecordsApi(APIView):
         return streamed(fmt, rows, fields=selectors.RECORD_FIELDS, filename="my-work-records")
 
 
-def records_parameters(params) -> tuple[str, object, object]:
-    """Validated (format, from, to) for a records export; bad values are a 400 naming the field."""
-    fmt = params.get("format", "json")
-    if fmt not in ("json", "csv", "jsonl"):
-        raise ApplicationError("format must be json, csv or jsonl.", fields={"format": ["json, csv or jsonl"]}, status=400)
-    dates = []
-    for key in ("from", "to"):
-        value = params.get(key) or None
-        parsed = validation.date_or_none(value) if value else None
-        if value and parsed is None:
-            raise ApplicationError(f"'{key}' must be a date (YYYY-MM-DD).", fields={key: ["Invalid date."]}, status=400)
-        dates.append(parsed)
-    if dates[0] and dates[1] and dates[0] > dates[1]:
-        raise ApplicationError("'from' is after 'to'.", fields={"from": ["After 'to'."]}, status=400)
-    return fmt, dates[0], dates[1]
