@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import zoneinfo
 from decimal import Decimal as D
 
 import pytest
@@ -111,7 +112,8 @@ def test_statement_filters_by_date_and_exports_match_the_ledger(client, organiza
     table = list(csv.DictReader(io.StringIO(_download(client.get("/work/earnings/", {"download": 1, "format": "csv"})))))
     assert [{k: str(v) for k, v in r.items()} for r in rows] == table
 
-    today = timezone.localdate()
+    # Dates are the member's own (the portal works in their timezone): "today" in Nairobi is not always today in UTC.
+    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(worker.membership.timezone))
     tomorrow, yesterday = (today + dt.timedelta(days=1)).isoformat(), (today - dt.timedelta(days=1)).isoformat()
     assert json.loads(_download(client.get("/work/earnings/", {"download": 1, "format": "json", "from": tomorrow}))) == []
     assert json.loads(_download(client.get("/work/earnings/", {"download": 1, "format": "json", "to": yesterday}))) == []
