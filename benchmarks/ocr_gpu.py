@@ -47,8 +47,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import torch  # noqa: E402
 import timm  # noqa: E402
+import torch  # noqa: E402
 from timm.utils import adaptive_clip_grad  # noqa: E402
 
 from mlops.ocr import TrainConfig, TrainingCancelled  # noqa: E402

@@ -19,6 +19,7 @@ from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
+
 from coop.error_codes import CoopErrorCode
 
 logger = logging.getLogger(__name__)
@@ -88,9 +89,9 @@ def _flatten_fields(detail) -> dict:
 def _request_limit_error(exc) -> tuple[dict, int] | None:
     """Django's request-size guards (raised while reading the body) as a 413 / 400 in the error shape."""
     if isinstance(exc, RequestDataTooBig):
-        return error_body("too_large", "The request body is too large."), 413
+        return error_body(CoopErrorCode.TOO_LARGE, "The request body is too large."), 413
     if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
-        return error_body("too_many_fields", "The request has too many form fields or files."), 400
+        return error_body(CoopErrorCode.TOO_MANY_FIELDS, "The request has too many form fields or files."), 400
     return None
 
 
@@ -102,11 +103,11 @@ def api_exception_handler(exc, context):
         return Response(limit[0], status=limit[1])
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        return Response(error_body("invalid", "; ".join(exc.messages), fields), status=400)
+        return Response(error_body(CoopErrorCode.INVALID, "; ".join(exc.messages), fields), status=400)
     if isinstance(exc, Http404):
-        return Response(error_body("not_found", "Not found."), status=404)
+        return Response(error_body(CoopErrorCode.NOT_FOUND, "Not found."), status=404)
     if isinstance(exc, PermissionDenied):
-        return Response(error_body("forbidden", str(exc) or "You do not have permission to do this."), status=403)
+        return Response(error_body(CoopErrorCode.FORBIDDEN, str(exc) or "You do not have permission to do this."), status=403)
 
     # Imported here: rest_framework.views loads the API settings, which import our authentication.
     from rest_framework.views import exception_handler as drf_default_handler
@@ -114,12 +115,12 @@ def api_exception_handler(exc, context):
     response = drf_default_handler(exc, context)
     if response is None:
         logger.exception("Unhandled API error", exc_info=exc)
-        return Response(error_body("server_error", "Something went wrong on our side; it has been logged."), status=500)
+        return Response(error_body(CoopErrorCode.SERVER_ERROR, "Something went wrong on our side; it has been logged."), status=500)
 
     if isinstance(exc, drf_exceptions.ValidationError):
         fields = _flatten_fields(exc.detail)
         first = next(iter(fields.values()), ["Invalid input."])[0]
-        response.data = error_body("invalid", f"Invalid input: {first}", fields)
+        response.data = error_body(CoopErrorCode.INVALID, f"Invalid input: {first}", fields)
     else:
         code = getattr(exc, "default_code", "error")
         if isinstance(exc.detail, dict):
@@ -136,7 +137,7 @@ def _is_api(request) -> bool:
 
 def json_or_html_404(request, exception=None):
     if _is_api(request):
-        return JsonResponse(error_body("not_found", "Not found."), status=404)
+        return JsonResponse(error_body(CoopErrorCode.NOT_FOUND, "Not found."), status=404)
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
@@ -148,7 +149,7 @@ api_not_found = csrf_exempt(json_or_html_404)
 
 def json_or_html_500(request):
     if _is_api(request):
-        return JsonResponse(error_body("server_error", "Something went wrong on our side; it has been logged."), status=500)
+        return JsonResponse(error_body(CoopErrorCode.SERVER_ERROR, "Something went wrong on our side; it has been logged."), status=500)
     from django.views.defaults import server_error
 
     return server_error(request)
@@ -156,7 +157,7 @@ def json_or_html_500(request):
 
 def json_or_html_403(request, exception=None):
     if _is_api(request):
-        return JsonResponse(error_body("forbidden", "You do not have permission to do this."), status=403)
+        return JsonResponse(error_body(CoopErrorCode.FORBIDDEN, "You do not have permission to do this."), status=403)
     from django.views.defaults import permission_denied
 
     return permission_denied(request, exception)
@@ -165,7 +166,7 @@ def json_or_html_403(request, exception=None):
 def csrf_failure(request, reason=""):
     """CSRF_FAILURE_VIEW: the error shape under /api/, Django's page elsewhere."""
     if _is_api(request):
-        return JsonResponse(error_body("csrf_failed", "CSRF check failed; send a Bearer token or the CSRF token."), status=403)
+        return JsonResponse(error_body(CoopErrorCode.CSRF_FAILED, "CSRF check failed; send a Bearer token or the CSRF token."), status=403)
     from django.views.csrf import csrf_failure as django_csrf_failure
 
     return django_csrf_failure(request, reason)
@@ -180,7 +181,7 @@ def json_or_html_400(request, exception=None):
 
         return HttpResponse("Request body too large.", status=413, content_type="text/plain; charset=utf-8")
     if _is_api(request):
-        return JsonResponse(error_body("bad_request", "Bad request."), status=400)
+        return JsonResponse(error_body(CoopErrorCode.BAD_REQUEST, "Bad request."), status=400)
     from django.views.defaults import bad_request
 
     return bad_request(request, exception)

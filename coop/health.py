@@ -23,6 +23,7 @@ from django.db import connection
 from django.http import JsonResponse
 
 from . import jobs
+from .error_codes import CoopErrorCode
 from .errors import error_body
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ def healthz(request):
     deep = request.GET.get("deep") in ("1", "true", "yes")
     if deep and not _may_run_deep_checks(request):
         return JsonResponse(
-            error_body("deep_check_forbidden", "Deep checks need a steward's token or the X-Healthz-Secret header."), status=403
+            error_body(CoopErrorCode.DEEP_CHECK_FORBIDDEN, "Deep checks need a steward's token or the X-Healthz-Secret header."), status=403
         )
     checks = {}
     for name, check in (

@@ -4,6 +4,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
+from .error_codes import CoopErrorCode
 from .errors import error_body
 
 # Paths a steward without MFA may still reach: the pages that set MFA up, logout, assets.
@@ -38,7 +39,7 @@ class StewardMFARequiredMiddleware:
                 from django.http import JsonResponse
 
                 return JsonResponse(
-                    error_body("mfa_required", "Stewards must set up two-factor authentication first."), status=403
+                    error_body(CoopErrorCode.MFA_REQUIRED, "Stewards must set up two-factor authentication first."), status=403
                 )
             return redirect(f"{reverse('mfa_activate_totp')}?next={request.get_full_path()}")
         return self.get_response(request)

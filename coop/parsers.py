@@ -15,9 +15,10 @@ import json
 from django.conf import settings
 from rest_framework.parsers import BaseParser, JSONParser
 
+from coop.error_codes import CoopErrorCode
+
 from .errors import ApplicationError
 from .validation import MAX_JSON_DEPTH, check_json
-from coop.error_codes import CoopErrorCode
 
 
 class InvalidJSON(ApplicationError):

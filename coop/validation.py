@@ -23,8 +23,9 @@ from typing import NamedTuple
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from .errors import ApplicationError, Forbidden
 from coop.error_codes import CoopErrorCode
+
+from .errors import ApplicationError, Forbidden
 
 MAX_JSON_DEPTH = 32
 MAX_ID = 2**63 - 1  # BigAutoField

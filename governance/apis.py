@@ -11,10 +11,10 @@ from rest_framework.views import APIView
 from coop.errors import Forbidden
 from coop.pagination import PAGE_PARAMETERS, page_of, paginated
 from coop.permissions import IsClient, IsMember, client_organization
+from governance.error_codes import GovernanceErrorCode
 
 from . import selectors, services
 from .models import Contract, DataUseAgreement, Proposal, ProposalKind, Vote, VoteHistory
-from governance.error_codes import GovernanceErrorCode
 
 # --- Members: proposals and votes ---------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from coop.errors import NotFound
 from coop.models import ClientOrganization, Membership, User
+from governance.error_codes import GovernanceErrorCode
 
 from . import tally
 from .models import (
@@ -35,7 +36,6 @@ from .models import (
     VotingMethod,
 )
 from .rules import POLICIES
-from governance.error_codes import GovernanceErrorCode
 
 S = AgreementStatus
 

@@ -6,8 +6,8 @@ from .models import (
     AcceptedLabel,
     Answer,
     Assignment,
-    PayRaise,
     ClientRating,
+    PayRaise,
     Project,
     ProjectFlag,
     ReviewDecision,
@@ -122,13 +122,10 @@ class PayRaiseAdmin(ReadOnlyAdmin):
     list_select_related = ["project"]
 
 
-from .ledger import admin as _ledger_admin  # noqa: E402,F401
-
-
 # --- Expert work and the benefits fund: read-only; what is private stays out of the admin ---------------
-
 from .benefits.models import BenefitClaim, BenefitEvidence  # noqa: E402
 from .expert import models as expert  # noqa: E402
+from .ledger import admin as _ledger_admin  # noqa: E402,F401
 
 for model, columns in (
     (expert.Qualification, ["slug", "name", "tier", "pass_mark", "is_active"]),

@@ -16,10 +16,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from coop import validation
+from coop.error_codes import CoopErrorCode
 from coop.errors import ApplicationError, NotFound
 from coop.exports import EXPORT_RESPONSES, streamed
 from coop.pagination import PAGE_PARAMETERS, page_of, paginated
 from coop.permissions import IsClient, IsMember, client_organization
+from marketplace.error_codes import MarketplaceErrorCode
 
 from . import dataset_exports, import_formats, selectors
 from .api_params import client_project as _client_project
@@ -40,8 +42,6 @@ from .serializers import (
     work_payload,
 )
 from .services import claiming, exports, importing, projects, review, submission, task_drafts
-from coop.error_codes import CoopErrorCode
-from marketplace.error_codes import MarketplaceErrorCode
 
 logger = logging.getLogger(__name__)
 

@@ -11,5 +11,6 @@ class MarketplaceConfig(AppConfig):
         # (governance_hooks), shows marketplace appeal cases (governance_cases); dramatiq finds the actors.
         # No rule depends on this running: the services call them directly.
         from . import governance_cases, governance_hooks, tasks  # noqa: F401
+        from .benefits import governance_effects  # noqa: F401  (votes decide benefit claims; the queue job)
+        from .benefits import tasks as benefits_tasks  # noqa: F401
         from .expert import governance as expert_governance  # noqa: F401  (votes granting qualifications, rate cards, accuracy appeals)
-        from .benefits import governance_effects, tasks as benefits_tasks  # noqa: F401  (votes decide benefit claims; the queue job)

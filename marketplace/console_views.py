@@ -25,6 +25,7 @@ from governance import selectors as governance_selectors
 from governance import services as governance_services
 from governance.models import Contract, DataUseAgreement
 from governance.rules import PURPOSES
+from marketplace.error_codes import MarketplaceErrorCode
 
 from . import dataset_exports, import_formats, selectors
 from .apis import results_stream
@@ -35,7 +36,6 @@ from .ledger import selectors as ledger_selectors
 from .models import Project, Task, WebhookDelivery
 from .rendering import render_instructions
 from .services import exports, importing, projects, task_drafts, webhook_admin
-from marketplace.error_codes import MarketplaceErrorCode
 
 client_required = role_required("client")
 

@@ -28,10 +28,10 @@ from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 
 from coop.errors import ApplicationError
 from coop.exports import chunked
+from marketplace.error_codes import MarketplaceErrorCode
 
 from .models import AcceptedLabel, Answer, Project, TaskType
 from .selectors import EXPORT_CHUNK, worker_pseudonym
-from marketplace.error_codes import MarketplaceErrorCode
 
 LABEL_FIELDS = ["task_id", "external_id", "label", "agreement", "method", "accepted_at", "annotators"]
 

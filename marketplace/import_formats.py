@@ -15,11 +15,11 @@ import csv
 import os
 from collections.abc import Iterable, Iterator
 
+from coop.error_codes import CoopErrorCode
 from coop.errors import ApplicationError
+from marketplace.error_codes import MarketplaceErrorCode
 
 from .services import importing
-from coop.error_codes import CoopErrorCode
-from marketplace.error_codes import MarketplaceErrorCode
 
 DATA_COLUMNS = ("text", "image", "hint", "prompt", "response_a", "response_b")
 FORMATS = {"json": "JSON ({\"tasks\": [...]})", "jsonl": "JSON Lines (one task per line)", "csv": "CSV (one task per row)"}

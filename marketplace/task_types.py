@@ -12,9 +12,9 @@ from decimal import ROUND_DOWN, Decimal
 
 from coop.errors import ApplicationError
 from coop.validation import check_text
+from marketplace.error_codes import MarketplaceErrorCode
 
 from .models import Project, TaskType
-from marketplace.error_codes import MarketplaceErrorCode
 
 
 class InvalidShape(ApplicationError):

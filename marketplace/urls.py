@@ -3,9 +3,9 @@
 from django.urls import path
 
 from . import earnings_views, views
+from .benefits.urls import urlpatterns as benefits_urlpatterns
 from .console_urls import urlpatterns as console_urlpatterns
 from .expert.urls import urlpatterns as expert_urlpatterns
-from .benefits.urls import urlpatterns as benefits_urlpatterns
 
 app_name = "marketplace"
 urlpatterns = [

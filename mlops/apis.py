@@ -12,18 +12,18 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from coop.error_codes import CoopErrorCode
 from coop.errors import ApplicationError
 from coop.pagination import PAGE_PARAMETERS, page_of, paginated
 from coop.parsers import LargeJSONParser
 from coop.permissions import IsClient, IsMember, IsSteward, client_organization
 from coop.validation import IdField, RefuseUnknownFieldsMixin
 from marketplace.models import Project
+from mlops.error_codes import MlopsErrorCode
 
 from . import selectors
 from .models import DatasetSnapshot, ModelVersion, TrainingRun
 from .services import inference, registry, training
-from coop.error_codes import CoopErrorCode
-from mlops.error_codes import MlopsErrorCode
 
 # --- Stewards: training runs and the registry -----------------------------------------------------
 

@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from coop.errors import ApplicationError
 from coop.views import role_required
+from mlops.error_codes import MlopsErrorCode
 
 from .dividend_shares import usage_amounts
 from .models import PredictionUsage
 from .services import inference
-from mlops.error_codes import MlopsErrorCode
 
 USAGE_DAYS = 30
 

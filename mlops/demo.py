@@ -19,8 +19,8 @@ from coop import services
 from coop.demo import ensure_demo_user
 from coop.errors import ApplicationError
 from coop.models import ClientOrganization, User
-from mlops.ocr.generate import random_texts
 from mlops.error_codes import MlopsErrorCode
+from mlops.ocr.generate import random_texts
 
 SIMULATION_DOMAIN = "simulation.demo.coop.localhost"
 

@@ -62,6 +62,9 @@ def test_every_code_passed_to_an_application_error_is_an_enum_member():
                 for keyword in node.keywords:
                     if keyword.arg == "code" and not _is_code(keyword.value):
                         bad.append(f"{path}:{node.lineno}: code={ast.unparse(keyword.value)}")
+            if isinstance(node, ast.Call) and ast.unparse(node.func).split(".")[-1] == "error_body" and node.args:
+                if not _is_code(node.args[0]):
+                    bad.append(f"{path}:{node.lineno}: error_body({ast.unparse(node.args[0])}, ...)")
             if isinstance(node, ast.ClassDef) and node.name in error_classes:
                 for statement in node.body:
                     if isinstance(statement, ast.Assign) and any(getattr(t, "id", None) == "code" for t in statement.targets):

@@ -13,10 +13,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from coop.error_codes import CoopErrorCode
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import Membership, MembershipEvent, User
 from coop.validation import require_steward
-from coop.error_codes import CoopErrorCode
 
 S = Membership.Status
 

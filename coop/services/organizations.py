@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
+from coop.error_codes import CoopErrorCode
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import ClientOrganization, User
 
 from ..validation import require_steward
-from coop.error_codes import CoopErrorCode
 
 EDITABLE_FIELDS = ("contact_name", "contact_email", "contact_phone", "website", "billing_address")
 

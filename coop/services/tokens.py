@@ -16,9 +16,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from coop.error_codes import CoopErrorCode
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import ApiToken, ClientOrganization, User
-from coop.error_codes import CoopErrorCode
 
 # last_used_at is written at most this often per token, so authenticated
 # request bursts do not turn into a write per request.

@@ -13,15 +13,15 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from coop.error_codes import CoopErrorCode
 from coop.errors import ApplicationError, Conflict
 from coop.models import User
 from coop.validation import require_steward as _require_steward
+from governance.error_codes import GovernanceErrorCode
 
 from ..models import AgreementStatus, Contract, DataUseAgreement, Proposal, ProposalKind
 from .audit import log_write
 from .proposals import proposal_create_unchecked
-from coop.error_codes import CoopErrorCode
-from governance.error_codes import GovernanceErrorCode
 
 S = AgreementStatus
 

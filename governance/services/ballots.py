@@ -27,6 +27,7 @@ from django.utils import timezone
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import Membership, User
 from coop.validation import decimal_or_none
+from governance.error_codes import GovernanceErrorCode
 
 from .. import selectors
 from ..models import (
@@ -44,7 +45,6 @@ from .audit import log_write
 from .notify import publish_to_proposal
 from .policies import too_precise
 from .secret_ballots import ballot_seal
-from governance.error_codes import GovernanceErrorCode
 
 
 @dataclass(frozen=True)

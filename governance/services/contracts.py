@@ -6,15 +6,15 @@ import datetime as dt
 
 from django.db import transaction
 
+from coop.error_codes import CoopErrorCode
 from coop.errors import ApplicationError, Conflict
 from coop.models import ClientOrganization, User
 from coop.validation import decimal_or_none
+from governance.error_codes import GovernanceErrorCode
 
 from ..models import AgreementStatus, Contract, Proposal, TaskType
 from .agreements import agreement_amend, agreement_propose, locked, require_steward
 from .audit import log_write
-from coop.error_codes import CoopErrorCode
-from governance.error_codes import GovernanceErrorCode
 
 FIELDS = ("title", "scope", "task_types", "rate_card", "payment_terms", "term_start", "term_end", "termination_notice_days")
 S = AgreementStatus

@@ -23,13 +23,13 @@ from django.utils import timezone
 
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import Membership, User
+from governance.error_codes import GovernanceErrorCode
 
 from .. import selectors
 from ..models import Delegation, ProposalKind
 from .audit import log_write
 from .initiative import active_membership
 from .notify import notify_users
-from governance.error_codes import GovernanceErrorCode
 
 
 def _clean_category(category: str) -> str:

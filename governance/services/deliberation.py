@@ -17,8 +17,10 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from coop.error_codes import CoopErrorCode
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import Membership, User
+from governance.error_codes import GovernanceErrorCode
 
 from .. import selectors
 from ..models import Amendment, Comment, Proposal, ProposalStatus
@@ -26,8 +28,6 @@ from ..rules import AMENDABLE_KINDS
 from .audit import log_write
 from .notify import notify_users, publish_to_proposal
 from .proposals import proposal_url
-from coop.error_codes import CoopErrorCode
-from governance.error_codes import GovernanceErrorCode
 
 COMMENT_EDIT_WINDOW = timedelta(minutes=15)
 COMMENT_MAX = 10_000

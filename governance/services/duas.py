@@ -22,13 +22,13 @@ from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import ClientOrganization, User
 from coop.services import notification_send_to_organization
 from coop.validation import decimal_or_none
+from governance.error_codes import GovernanceErrorCode
 
 from .. import selectors
 from ..models import AgreementStatus, Contract, DataExportLog, DataUseAgreement, PersonalDataClass, Proposal
 from ..rules import PURPOSES
 from .agreements import agreement_amend, agreement_propose, locked, require_steward
 from .audit import log_write
-from governance.error_codes import GovernanceErrorCode
 
 S = AgreementStatus
 FLAGS = (

@@ -31,10 +31,12 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from coop.error_codes import CoopErrorCode
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import Membership, MembershipEvent, User
 from coop.services import membership_reinstate, membership_suspend
 from coop.validation import require_steward
+from governance.error_codes import GovernanceErrorCode
 
 from .. import selectors
 from ..models import InterimSuspension, Proposal, ProposalKind
@@ -42,8 +44,6 @@ from ..rules import KIND_RULES, PANEL_QUORUM_PCT, appeal_duration, appeal_mode, 
 from .audit import log_write
 from .notify import notify_users
 from .proposals import proposal_create_unchecked, proposal_url
-from coop.error_codes import CoopErrorCode
-from governance.error_codes import GovernanceErrorCode
 
 K = ProposalKind
 

@@ -15,8 +15,10 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from coop.error_codes import CoopErrorCode
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import Membership, User
+from governance.error_codes import GovernanceErrorCode
 
 from .. import selectors
 from ..models import Contract, Proposal, ProposalKind, ProposalStatus, Sponsorship
@@ -28,8 +30,6 @@ from .policies import policy_clean_value
 from .proposal_lifecycle import amendments_put_to_vote
 from .proposal_opening import proposal_open, proposal_url
 from .proposals import proposal_create_unchecked
-from coop.error_codes import CoopErrorCode
-from governance.error_codes import GovernanceErrorCode
 
 K = ProposalKind
 

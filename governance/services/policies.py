@@ -10,11 +10,11 @@ from django.utils import timezone
 
 from coop.errors import ApplicationError
 from coop.validation import decimal_or_none
+from governance.error_codes import GovernanceErrorCode
 
 from ..models import PolicyValue, Proposal
 from ..rules import POLICIES
 from .audit import log_write
-from governance.error_codes import GovernanceErrorCode
 
 
 def too_precise(number: Decimal, places: int) -> bool:

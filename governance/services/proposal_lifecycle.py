@@ -16,8 +16,10 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from coop.error_codes import CoopErrorCode
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import User
+from governance.error_codes import GovernanceErrorCode
 
 from .. import effects, selectors
 from ..models import Amendment, Elector, Outcome, Proposal, ProposalKind, ProposalStatus
@@ -26,8 +28,6 @@ from .notify import notify_users, publish_to_proposal
 from .proposal_opening import proposal_open, proposal_url
 from .proposals import proposal_create_unchecked
 from .secret_ballots import ballots_unseal
-from coop.error_codes import CoopErrorCode
-from governance.error_codes import GovernanceErrorCode
 
 K = ProposalKind
 

@@ -15,17 +15,17 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from coop.error_codes import CoopErrorCode
 from coop.errors import ApplicationError, Conflict
 from coop.models import Membership, User
 from coop.validation import decimal_or_error, require_steward
+from governance.error_codes import GovernanceErrorCode
 
 from ..models import Proposal, ProposalKind, ProposalStatus, VotingMethod
 from ..rules import KIND_RULES, POLICIES, POLICY_KINDS
 from .audit import log_write
 from .policies import policy_clean_value
 from .proposal_opening import proposal_open, proposal_url  # noqa: F401  (proposal_url: re-exported)
-from coop.error_codes import CoopErrorCode
-from governance.error_codes import GovernanceErrorCode
 
 K = ProposalKind
 

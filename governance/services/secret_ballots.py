@@ -40,9 +40,9 @@ from django.db import connection
 from django.utils.crypto import salted_hmac
 
 from coop.errors import ApplicationError
+from governance.error_codes import GovernanceErrorCode
 
 from ..models import Proposal, SealedBallot, SecretBallot
-from governance.error_codes import GovernanceErrorCode
 
 FORMAT = b"\x01"
 NONCE_BYTES = 16

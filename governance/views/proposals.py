@@ -15,10 +15,10 @@ from coop.rendering import render_markdown
 from coop.views import apply_errors, member_required
 
 from .. import selectors, services
+from ..cases import case_html
 from ..forms import AmendmentForm, AppealForm, CommentForm, OutcomeForm, PreferenceForm, ReasonForm, vote_form_for
 from ..models import NotificationPreference, Proposal, ProposalKind
 from ..rules import AMENDABLE_KINDS, KIND_RULES
-from ..cases import case_html
 from ..services.deliberation import COMMENT_EDIT_WINDOW
 
 

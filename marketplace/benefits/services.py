@@ -23,19 +23,19 @@ from django.utils import timezone
 
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import Membership, User
+from governance.error_codes import GovernanceErrorCode
 from governance.rules import PANEL_QUORUM_PCT, panel_size
 from governance.services.audit import log_write
 from governance.services.due_process import panel_draw
 from governance.services.notify import notify_users
 from governance.services.proposals import proposal_create_unchecked
+from marketplace.error_codes import MarketplaceErrorCode
 
 from ..ledger.models import AccountKind, LedgerTransaction, TransactionKind
 from ..ledger.selectors import account_balance
 from ..ledger.services import account_for, ledger_post, lock_account, money
 from . import rules
 from .models import DAY_KINDS, BenefitClaim, BenefitEvidence, BenefitKind
-from governance.error_codes import GovernanceErrorCode
-from marketplace.error_codes import MarketplaceErrorCode
 
 S = BenefitClaim.Status
 MAX_EVIDENCE_BYTES = 2 * 1024 * 1024

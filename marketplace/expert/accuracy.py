@@ -14,11 +14,11 @@ from django.utils import timezone
 
 from coop.errors import Conflict, NotFound
 from coop.models import User
+from marketplace.error_codes import MarketplaceErrorCode
 
 from ..models import Project, WorkerProjectStats
 from .eligibility import gold_standing
 from .models import GoldAccuracyHold
-from marketplace.error_codes import MarketplaceErrorCode
 
 
 def accuracy_hold_if_below(*, worker: User, project: Project) -> GoldAccuracyHold | None:

@@ -10,6 +10,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from coop.error_codes import CoopErrorCode
 from coop.errors import Forbidden, NotFound
 from coop.models import Membership
 from coop.permissions import IsClient, IsMember, client_organization
@@ -19,7 +20,6 @@ from .. import selectors as marketplace_selectors
 from ..pseudonyms import worker_pseudonym
 from . import accuracy, bonuses, qualifications, rate_cards, selectors
 from .models import Qualification, QualificationAttempt
-from coop.error_codes import CoopErrorCode
 
 
 def _qualification(slug: str) -> Qualification:

@@ -15,9 +15,11 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
+from coop.error_codes import CoopErrorCode
 from coop.errors import ApplicationError, Conflict
 from coop.models import ClientOrganization, User
 from coop.validation import check_text
+from marketplace.error_codes import MarketplaceErrorCode
 
 from ..ledger.models import AccountKind as K
 from ..ledger.models import TransactionKind as T
@@ -27,8 +29,6 @@ from ..models import Answer, Project
 from ..pay import current_fee_rate
 from ..pseudonyms import worker_pseudonym
 from .models import Bonus, BonusBatch
-from coop.error_codes import CoopErrorCode
-from marketplace.error_codes import MarketplaceErrorCode
 
 MAX_WORKERS = 1000
 

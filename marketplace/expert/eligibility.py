@@ -22,11 +22,11 @@ from django.utils import timezone
 
 from coop.errors import ApplicationError
 from coop.models import User
+from marketplace.error_codes import MarketplaceErrorCode
 
 from ..models import Project, WorkerProjectStats
 from ..pay import hourly_rate, minimum_pay_per_task
 from .models import GoldAccuracyHold, Qualification, QualificationGrant, RateCardRate
-from marketplace.error_codes import MarketplaceErrorCode
 
 REFUSAL_MESSAGES = {
     "qualification_required": "This project needs a qualification you do not hold yet: take its test (paid) first.",

@@ -24,9 +24,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from coop.error_codes import CoopErrorCode
 from coop.errors import ApplicationError, Conflict, Forbidden, NotFound
 from coop.models import ClientOrganization, Membership, User
 from coop.validation import check_text, decimal_or_error
+from governance.error_codes import GovernanceErrorCode
+from marketplace.error_codes import MarketplaceErrorCode
 
 from ..ledger.models import AccountKind as K
 from ..ledger.models import TransactionKind as T
@@ -50,9 +53,6 @@ from .qualification_record import (  # noqa: F401  (re-exported: the signed expo
     qualification_export,
     qualification_export_verify,
 )
-from coop.error_codes import CoopErrorCode
-from governance.error_codes import GovernanceErrorCode
-from marketplace.error_codes import MarketplaceErrorCode
 
 MAX_ITEMS = 200
 # Item types a test can use: those graded by their answer alone (the newer types need per-project configuration).

@@ -13,14 +13,14 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
+from coop.error_codes import CoopErrorCode
 from coop.errors import ApplicationError, Conflict, Forbidden, NotFound
 from coop.models import ClientOrganization, Notification, User
 from coop.validation import check_text
+from marketplace.error_codes import MarketplaceErrorCode
 
 from ..models import Assignment, Project
 from .models import InstructionsVersion, ProjectQuestion
-from coop.error_codes import CoopErrorCode
-from marketplace.error_codes import MarketplaceErrorCode
 
 MAX_QUESTION = 4000
 LIVE = (Project.Status.PUBLISHED, Project.Status.PAUSED)

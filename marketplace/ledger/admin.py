@@ -7,7 +7,6 @@ from coop.admin_site import ReadOnlyAdmin
 from .models import LedgerAccount, LedgerEntry, LedgerTransaction, Payout
 from .selectors import from_scaled, scaled_sum
 
-
 LedgerReadOnlyAdmin = ReadOnlyAdmin  # nobody, superusers included, adds, changes or deletes ledger rows here
 
 

@@ -15,13 +15,13 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from coop.error_codes import CoopErrorCode
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import User
 from coop.validation import check_text
+from marketplace.error_codes import MarketplaceErrorCode
 
 from .models import PayoutDestination
-from coop.error_codes import CoopErrorCode
-from marketplace.error_codes import MarketplaceErrorCode
 
 PAYOUT_HOLD = timedelta(hours=24)
 M = PayoutDestination.Method

@@ -16,12 +16,12 @@ from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import User
 from coop.services.notifications import notification_send
 from coop.validation import require_steward
+from marketplace.error_codes import MarketplaceErrorCode
 
 from .models import AccountKind, Payout, TransactionKind
 from .payout_destinations import payout_hold_check
 from .selectors import account_balance
 from .services import MONEY_STEWARD, account_for, ledger_post, lock_account, money, required_text
-from marketplace.error_codes import MarketplaceErrorCode
 
 K = AccountKind
 T = TransactionKind

@@ -24,14 +24,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
 
-from coop.validation import required_text
 from coop.errors import ApplicationError, Conflict
 from coop.models import ClientOrganization, User
+from coop.validation import required_text
+from marketplace.error_codes import MarketplaceErrorCode
 
 from ..models import Answer, Project
 from .models import LOCKED_KINDS, OWNER_FIELD, AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction, TransactionKind
 from .selectors import account_balance, from_scaled, scaled_sum
-from marketplace.error_codes import MarketplaceErrorCode
 
 K = AccountKind
 T = TransactionKind

@@ -18,6 +18,7 @@ from django.db.models import Q
 from coop.errors import ApplicationError, Conflict
 from coop.models import ClientOrganization, User
 from coop.validation import require_steward
+from marketplace.error_codes import MarketplaceErrorCode
 
 from ..models import Answer, Project
 from .models import LedgerAccount, LedgerEntry, LedgerTransaction
@@ -46,7 +47,6 @@ from .posting import (  # noqa: F401  (re-exported: the ledger's writes are impo
     spendable_balance,
 )
 from .selectors import account_balance
-from marketplace.error_codes import MarketplaceErrorCode
 
 # --- Client money -------------------------------------------------------------------------------
 

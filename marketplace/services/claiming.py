@@ -38,14 +38,14 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Exists, F, OuterRef, QuerySet, Value, When
 from django.utils import timezone
 
+from coop.error_codes import CoopErrorCode
 from coop.errors import ApplicationError, Conflict, Forbidden, NotFound
 from coop.models import User
+from marketplace.error_codes import ASSIGNMENT_STATE_CODES
 
 from ..models import Assignment, Project, Task, WorkerProjectStats
 from . import lifecycle
 from .eligibility import project_refusal, projects_open_to
-from coop.error_codes import CoopErrorCode
-from marketplace.error_codes import ASSIGNMENT_STATE_CODES
 
 HEARTBEAT_MAX_CREDIT = 120  # seconds of active time one heartbeat may add
 RECLAIM_BATCH = 500

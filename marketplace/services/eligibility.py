@@ -14,9 +14,9 @@ from decimal import Decimal
 
 from coop.models import User
 
+from ..expert.eligibility import expert_refusal
 from ..models import Project
 from ..pay import current_pay_floor
-from ..expert.eligibility import expert_refusal
 from .wellbeing import wellbeing_refusal
 
 

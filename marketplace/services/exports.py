@@ -17,10 +17,10 @@ from collections.abc import Iterable, Iterator
 from coop.errors import ApplicationError
 from governance.models import DataExportLog, DataUseAgreement
 from governance.services import dua_check_in_force, dua_export_finish, dua_log_export
+from marketplace.error_codes import MarketplaceErrorCode
 
 from ..models import Project
 from ..selectors import project_dua
-from marketplace.error_codes import MarketplaceErrorCode
 
 
 def _governing_dua(project: Project) -> DataUseAgreement:

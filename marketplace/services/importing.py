@@ -30,12 +30,12 @@ from django.db import IntegrityError, connection, transaction
 
 from coop import parsers, validation
 from coop.errors import ApplicationError, Conflict
+from marketplace.error_codes import MarketplaceErrorCode
 
 from .. import image_checks
 from ..image_checks import IMAGE_FORMATS
 from ..models import Project, Task
 from ..task_types import gold_value, task_content_hash, validate_task_data
-from marketplace.error_codes import MarketplaceErrorCode
 
 BATCH_SIZE = 1000
 BATCH_IMAGE_BYTES = 16 * 2**20  # base64 held per batch: a batch of large images closes early

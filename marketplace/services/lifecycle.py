@@ -29,11 +29,11 @@ from __future__ import annotations
 
 from coop.errors import ApplicationError, Conflict
 from coop.validation import decimal_or_none
+from marketplace.error_codes import PROJECT_STATUS_CODES, MarketplaceErrorCode
 
+from ..expert.eligibility import expert_rate_check
 from ..models import Project, Task
 from ..pay import current_pay_floor, minimum_pay_per_task
-from ..expert.eligibility import expert_rate_check
-from marketplace.error_codes import PROJECT_STATUS_CODES, MarketplaceErrorCode
 
 S = Project.Status
 P = Project.PauseKind

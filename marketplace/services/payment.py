@@ -44,13 +44,14 @@ from coop.errors import ApplicationError
 from coop.exports import chunked
 from coop.services.notifications import notification_send_to_organization
 from governance.selectors import policies_current
+from marketplace.error_codes import MarketplaceErrorCode
 
 from ..ledger.models import AccountKind, LedgerEntry, LedgerTransaction, TransactionKind
 from ..ledger.selectors import client_cash_balance, escrow_balance, from_scaled, paid_by_answer, scaled_sum
 from ..ledger.services import PLACES, escrow_fund, escrow_pay_accepted, escrow_refund, fee_for
 from ..models import Answer, Assignment, PayRaise, Project, Task
 from ..pay import current_appeal_window_days, current_fee_rate, current_pay_floor, hourly_rate, minimum_pay_per_task
-from marketplace.error_codes import MarketplaceErrorCode
+from .pausing import project_pause
 
 logger = logging.getLogger(__name__)
 S = Project.Status
@@ -312,7 +313,6 @@ def earnings_settle_due() -> int:
 
 def project_pause_unfunded(*, project_id: int) -> bool:
     """Pause a live project whose escrow cannot pay accepted work, and tell the client. Idempotent."""
-    from .projects import project_pause
 
     project = Project.objects.get(pk=project_id)
     if project.status != S.PUBLISHED:
@@ -420,7 +420,6 @@ def project_pay_review(*, project_id: int) -> PayRaise | None:
 
 
 def _pause_after_raise(project_id: int) -> None:
-    from .projects import project_pause
 
     project = Project.objects.get(pk=project_id)
     if project.status == S.PUBLISHED:

@@ -11,19 +11,20 @@ from django.utils import timezone
 from coop.errors import ApplicationError, Conflict
 from coop.jobs import enqueue_on_commit
 from coop.models import ClientOrganization, User
-from coop.validation import decimal_or_error, require_steward
 from coop.services.notifications import publish_to_user
+from coop.validation import decimal_or_error, require_steward
+from governance.error_codes import GovernanceErrorCode
+from marketplace.error_codes import MarketplaceErrorCode
 
 from ..expert import project_terms
 from ..models import Project, Task, TaskType
 from ..pay import current_pay_floor, minimum_pay_per_task
 from ..task_types import CHOICE_TYPES, validate_config
 from . import lifecycle
+from .pausing import _announce, _locked, project_pause
 from .payment import adopt_measured_time, escrow_cover_owed, escrow_ensure, measured_seconds, project_settle
 from .relaunch import relaunch_cut_of
 from .webhooks import webhook_url_check
-from governance.error_codes import GovernanceErrorCode
-from marketplace.error_codes import MarketplaceErrorCode
 
 S = Project.Status
 P = Project.PauseKind
@@ -122,10 +123,6 @@ def project_create(*, organization: ClientOrganization, task_type: str, created_
     return project
 
 
-def _locked(project: Project) -> Project:
-    return Project.objects.select_for_update(of=("self",)).select_related("organization").get(pk=project.pk)
-
-
 @transaction.atomic
 def project_update(*, project: Project, **fields) -> Project:
     project = _locked(project)
@@ -145,12 +142,6 @@ def project_update(*, project: Project, **fields) -> Project:
     if qualifications is not None:
         project.required_qualifications.set(qualifications)
     return project
-
-
-def _announce(project: Project, event: str) -> None:
-    from .feed import feed_publish
-
-    feed_publish(project=project, event=event)
 
 
 @transaction.atomic
@@ -219,30 +210,6 @@ def project_return_to_draft(*, project: Project, reason: str) -> Project:
     project.status = S.DRAFT
     project.status_reason = reason[:200]
     project.save(update_fields=["status", "status_reason", "updated_at"])
-    return project
-
-
-_PAUSER = {P.CLIENT: lifecycle.CLIENT, P.FUNDS: lifecycle.SYSTEM, P.FLOOR: lifecycle.SYSTEM, P.MEMBERS: lifecycle.MEMBERS, P.STEWARD: lifecycle.STEWARD}
-_BINDING = (P.MEMBERS, P.STEWARD)  # pauses only a steward's decision or a vote lift
-
-
-@transaction.atomic
-def project_pause(*, project: Project, reason: str = "paused by the client", by: str = P.CLIENT) -> Project:
-    """Pause a live project: no new leases. `by` (a Project.PauseKind) says who paused, which decides who may resume.
-
-    A pause by the members or a steward also takes over a project the client (or
-    its escrow) had paused already, so the client cannot pre-empt it with a pause of its own.
-    """
-    project = _locked(project)
-    if project.status == S.PAUSED and by in _BINDING and project.pause_kind not in _BINDING:
-        pass  # the binding pause takes over
-    else:
-        lifecycle.transition_check(project, S.PAUSED, actor=_PAUSER[by])
-    project.status = S.PAUSED
-    project.pause_kind = by
-    project.status_reason = reason[:200]
-    project.save(update_fields=["status", "status_reason", "pause_kind", "updated_at"])
-    _announce(project, "paused")
     return project
 
 

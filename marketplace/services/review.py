@@ -18,15 +18,15 @@ from django.utils import timezone
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import User
 from coop.services.notifications import notification_send
+from governance.error_codes import GovernanceErrorCode
 from governance.services import appeal_file
+from marketplace.error_codes import MarketplaceErrorCode
 
 from ..models import AcceptedLabel, Answer, Project, ReviewDecision, Task
 from ..pay import current_appeal_window_days
 from ..task_types import share
 from .consensus import label_accept
 from .payment import answers_pay
-from governance.error_codes import GovernanceErrorCode
-from marketplace.error_codes import MarketplaceErrorCode
 
 
 def appeal_window_closes(answer: Answer):

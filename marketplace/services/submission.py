@@ -8,7 +8,9 @@ from django.utils import timezone
 
 from coop.errors import ApplicationError, Conflict, NotFound
 from coop.models import User
+from marketplace.error_codes import ASSIGNMENT_STATE_CODES, MarketplaceErrorCode
 
+from ..expert.accuracy import accuracy_hold_if_below
 from ..models import Answer, Assignment, Task, TaskType, WorkerProjectStats
 from ..prefill import served_prefill
 from ..task_types import agrees, gold_value, normalize_ocr, validate_answer
@@ -17,8 +19,6 @@ from .claiming import active_time_credit
 from .consensus import task_resolve
 from .payment import answers_pay
 from .progress import progress_publish
-from ..expert.accuracy import accuracy_hold_if_below
-from marketplace.error_codes import ASSIGNMENT_STATE_CODES, MarketplaceErrorCode
 
 MAX_KEY = 100
 

@@ -6,10 +6,10 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from coop.errors import ApplicationError, Conflict
-
-from ..models import Project, Task
 from governance.error_codes import GovernanceErrorCode
 from marketplace.error_codes import MarketplaceErrorCode
+
+from ..models import Project, Task
 
 MAX_DELETE = 10_000
 

@@ -12,14 +12,14 @@ from collections import Counter
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from coop.error_codes import CoopErrorCode
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import ClientOrganization, User
 from coop.services.notifications import notification_send
+from marketplace.error_codes import MarketplaceErrorCode
 
 from ..models import Assignment, ClientRating, Project, ProjectFlag
-from .projects import project_pause
-from coop.error_codes import CoopErrorCode
-from marketplace.error_codes import MarketplaceErrorCode
+from .pausing import project_pause
 
 
 def _require_worked(member: User, **filters) -> None:

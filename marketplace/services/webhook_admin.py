@@ -12,9 +12,9 @@ from django.db import transaction
 
 from coop.errors import ApplicationError, Conflict, NotFound
 from coop.jobs import enqueue_on_commit
+from marketplace.error_codes import MarketplaceErrorCode
 
 from ..models import Project, WebhookDelivery
-from marketplace.error_codes import MarketplaceErrorCode
 
 
 @transaction.atomic

@@ -36,10 +36,10 @@ from django.utils import timezone
 
 from coop.errors import ApplicationError
 from coop.jobs import enqueue_on_commit
+from marketplace.error_codes import MarketplaceErrorCode
 
 from ..models import Project, WebhookDelivery
 from .exports import webhook_release_check
-from marketplace.error_codes import MarketplaceErrorCode
 
 # Events whose payload carries labelled data: they leave only while the project's DUA allows a release.
 LABEL_EVENTS = frozenset({"task.accepted"})

@@ -6,12 +6,12 @@ from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
+from coop.error_codes import CoopErrorCode
 from coop.errors import ApplicationError
 from coop.models import User
 
 from ..models import Assignment, Project, WorkerPreference
 from .projects import SENSITIVE_CATEGORIES
-from coop.error_codes import CoopErrorCode
 
 
 def opted_in(worker: User) -> set[str]:

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from .config import META_FILENAME, STATE_FILENAME, WEIGHTS_FILENAME, BLANK_INDEX
+from .config import BLANK_INDEX, META_FILENAME, STATE_FILENAME, WEIGHTS_FILENAME
 
 FORMAT_VERSION = 1
 

@@ -17,8 +17,15 @@ from timm.utils import adaptive_clip_grad
 
 from . import checkpoint as ckpt
 from .augment import augment_batch
-from .config import (LAST_WEIGHTS_FILENAME, META_FILENAME, STATE_FILENAME, WEIGHTS_FILENAME, TrainConfig,
-                     TrainingCancelled, TrainResult)
+from .config import (
+    LAST_WEIGHTS_FILENAME,
+    META_FILENAME,
+    STATE_FILENAME,
+    WEIGHTS_FILENAME,
+    TrainConfig,
+    TrainingCancelled,
+    TrainResult,
+)
 from .images import ImageInput, encode_texts, load_images, normalize, resolve_params
 from .inference import autocast_context, decode_probs, predict_proba, resolve_device
 from .metrics import text_metrics

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from coop.errors import Forbidden
 from coop.models import User
+from mlops.error_codes import MlopsErrorCode
 
 from ..models import ContributorCredit
-from mlops.error_codes import MlopsErrorCode
 
 
 def contributor_credit_set(*, user: User, credit_by_name: bool) -> ContributorCredit:

@@ -34,12 +34,12 @@ from PIL import Image, UnidentifiedImageError
 
 from coop.errors import ApplicationError, Forbidden, NotFound
 from coop.models import ClientOrganization
+from marketplace.error_codes import MarketplaceErrorCode
 from marketplace.ledger.selectors import client_cash_balance
+from mlops.error_codes import MlopsErrorCode
 
 from ..models import ModelPromotion, ModelVersion, PredictionUsage, ServingRestriction, SnapshotSource
 from ..selectors import entitled_versions  # noqa: F401  (re-exported: callers of the old place)
-from marketplace.error_codes import MarketplaceErrorCode
-from mlops.error_codes import MlopsErrorCode
 
 _cache: OrderedDict[int, object] = OrderedDict()
 _cache_lock = threading.Lock()

@@ -16,14 +16,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from coop.error_codes import CoopErrorCode
 from coop.errors import ApplicationError, Conflict
 from coop.models import User
 from coop.validation import require_steward
+from mlops.error_codes import MlopsErrorCode
 from mlops.ocr.config import META_FILENAME, WEIGHTS_FILENAME
 
 from ..models import ModelPromotion, ModelVersion, TrainingRun
-from coop.error_codes import CoopErrorCode
-from mlops.error_codes import MlopsErrorCode
 
 
 def models_dir() -> Path:

@@ -42,6 +42,7 @@ from coop.models import User
 from coop.validation import decimal_or_error, require_steward
 from governance.models import AgreementStatus, DataUseAgreement
 from marketplace.models import AcceptedLabel, Project, TaskType
+from mlops.error_codes import MlopsErrorCode
 
 from ..models import (
     DatasetContributor,
@@ -52,7 +53,6 @@ from ..models import (
     SnapshotSource,
     Split,
 )
-from mlops.error_codes import MlopsErrorCode
 
 BATCH_SIZE = 2000
 DEFAULT_MAX_LEN = 16

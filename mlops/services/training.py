@@ -38,12 +38,12 @@ from coop.models import User
 from coop.realtime import group_send, group_send_on_commit
 from coop.validation import require_steward
 from marketplace.models import Project
+from mlops.error_codes import MlopsErrorCode
 from mlops.ocr.config import TrainConfig
 
 from .. import cards
 from ..models import DatasetSnapshot, Split, TrainingMetric, TrainingRun
 from .snapshots import snapshot_create
-from mlops.error_codes import MlopsErrorCode
 
 logger = logging.getLogger(__name__)
 S = TrainingRun.Status

@@ -9,7 +9,6 @@ from coop.errors import ApplicationError
 from coop.models import Notification
 from governance import services
 from governance.models import GovernanceLog, Proposal
-
 from tests import factories
 
 from .helpers import close, make_members, vote

@@ -20,7 +20,6 @@ from marketplace.models import Answer, Assignment
 from marketplace.services import claiming, projects, submission
 from tests import factories
 
-
 _seq = itertools.count(1)
 
 

@@ -6,7 +6,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from marketplace.ledger.models import LedgerTransaction
 from marketplace.ledger.selectors import client_cash_balance, trial_balance, worker_balance
