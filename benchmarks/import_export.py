@@ -14,8 +14,9 @@ memory of this process during the import (VmHWM, reset before it starts) and of 
 
 The export inserts M tasks, assignments, answers, accepted labels and their label-answer links with a few
 INSERT … SELECT generate_series statements (setup, not measured), then consumes the response bodies the API streams:
-`apis.results_stream` (the results export: accepted labels as JSON Lines) and `dataset_exports.answer_rows` through
-`coop.exports.jsonl_lines` (every answer), and prints the time to the first byte (from export_begin) and rows/s.
+`apis.results_stream` (the results export: accepted labels as JSON Lines) and `apis_datasets.answers_stream` (every
+answer), whose JSON PostgreSQL builds, then the same rows built in Python (the path SQLite takes), and prints the time
+to the first byte (from export_begin) and rows/s.
 Images go to a temporary MEDIA_ROOT that is removed at the end. Nothing here is a test: it measures.
 """
 
@@ -189,9 +190,11 @@ def measure_stream(name: str, start, profile: bool) -> None:
 
 
 def bench_export(organization, labels: int, profile: bool, reuse: int | None) -> None:
-    from coop.exports import jsonl_lines
+    from django.db import connection
+
+    from coop.exports import in_blocks, jsonl_lines
     from coop.models import User
-    from marketplace import apis, dataset_exports
+    from marketplace import apis, apis_datasets, dataset_exports
     from marketplace.services import exports
 
     workers = list(User.objects.filter(membership__isnull=False).order_by("-pk").values_list("pk", flat=True)[:8])
@@ -208,10 +211,19 @@ def bench_export(organization, labels: int, profile: bool, reuse: int | None) ->
 
     def answers():
         entry = exports.export_begin(project=project, purpose="model_training")
-        return jsonl_lines(exports.export_rows_counted(dataset_exports.answer_rows(project=project), entry=entry))
+        return apis_datasets.answers_stream(project=project, fmt="jsonl", entry=entry).streaming_content
+
+    def in_python(rows):  # the rows built in Python (label_rows/answer_rows, json.dumps): the path SQLite takes
+        def start():
+            entry = exports.export_begin(project=project, purpose="model_training")
+            return in_blocks(jsonl_lines(exports.export_rows_counted(rows(project=project), entry=entry)))
+        return start
 
     measure_stream("results export (accepted labels, JSON Lines)", results, profile)
     measure_stream("answers export (every answer, JSON Lines)", answers, profile)
+    if connection.vendor == "postgresql":
+        measure_stream("  the same results built in Python", in_python(dataset_exports.label_rows), profile)
+        measure_stream("  the same answers built in Python", in_python(dataset_exports.answer_rows), profile)
 
 
 def main() -> None:

@@ -324,6 +324,11 @@ LOGGING = {
 # --- Co-op settings -----------------------------------------------------------------------
 COOP_NAME = env("COOP_NAME", default="Data Co-op")
 API_TOKEN_PREFIX = "coop"
+# Seconds an authenticated API token (with its user, membership and organization) is kept in the cache, so a
+# request does not re-read four tables. Revoking a token, or any change to its user, membership or organization,
+# drops it from the cache at commit (coop/token_cache.py). Off (0) without a shared cache: the local-memory cache
+# of one process cannot be told about a revocation made in another.
+API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=30 if REDIS_URL else 0)
 # Portal pieces contributed by the apps: (label, url name) for members' navigation,
 # and template names of cards on the member dashboard.
 # The portal's navigation by role, in a few groups; other apps' pages are named by URL name (no imports).

@@ -254,10 +254,12 @@ def export_since(request):
 
 def results_stream(*, project: Project, fmt: str, entry, since=None):
     """The streamed results file (JSON Lines or CSV) of a project, counted into its export log `entry` (export_begin)."""
+    lines = dataset_exports.label_lines(project=project, since=since) if fmt != "csv" else None  # built by PostgreSQL
     return streamed(
         fmt,
-        exports.export_rows_counted(dataset_exports.label_rows(project=project, since=since), entry=entry),
+        exports.export_rows_counted(lines or dataset_exports.label_rows(project=project, since=since), entry=entry),
         fields=ProjectResultsApi.CSV_FIELDS,
+        encoded=lines is not None,
         filename=f"project-{project.pk}-results",
         prepare_csv=lambda row: {
             **row,

@@ -32,6 +32,15 @@ def json_cells(row: dict) -> dict:
     return {key: json.dumps(value, separators=(",", ":")) if isinstance(value, dict) else value for key, value in row.items()}
 
 
+def answers_stream(*, project, fmt: str, entry, since=None):
+    """The streamed answers file (JSON Lines or CSV), counted into its export log `entry`."""
+    lines = dataset_exports.answer_lines(project=project, since=since) if fmt != "csv" else None  # built by PostgreSQL
+    rows = exports.export_rows_counted(lines or dataset_exports.answer_rows(project=project, since=since), entry=entry)
+    return streamed(
+        fmt, rows, fields=dataset_exports.ANSWER_FIELDS, filename=f"project-{project.pk}-answers", prepare_csv=json_cells, encoded=lines is not None
+    )
+
+
 class ProjectAnswersExportApi(APIView):
     """Every individual answer (not only the consensus label), workers as pseudonyms, oldest first; streamed."""
 
@@ -45,8 +54,7 @@ class ProjectAnswersExportApi(APIView):
         project = _client_project(request, project_id)
         fmt, since = export_format(request), export_since(request)
         entry = exports.export_begin(project=project, purpose=request.query_params.get("purpose", ""))
-        rows = exports.export_rows_counted(dataset_exports.answer_rows(project=project, since=since), entry=entry)
-        response = streamed(fmt, rows, fields=dataset_exports.ANSWER_FIELDS, filename=f"project-{project.pk}-answers", prepare_csv=json_cells)
+        response = answers_stream(project=project, fmt=fmt, entry=entry, since=since)
         return described_by_datasheet(request, response, project)
 
 

@@ -29,7 +29,7 @@ from marketplace.error_codes import MarketplaceErrorCode
 
 from . import dataset_exports, import_formats, selectors
 from .apis import results_stream
-from .apis_datasets import json_cells
+from .apis_datasets import answers_stream, json_cells
 from .console_forms import CATEGORY_LABELS, DeletionAttestationForm, GoldTaskForm, ProjectForm
 from .datasheet import project_datasheet
 from .ledger import selectors as ledger_selectors
@@ -331,9 +331,9 @@ def results_download(request, pk: int):
     if data == "labels":
         return results_stream(project=project, fmt=fmt, entry=entry)
     if data == "answers":
-        rows, fields = dataset_exports.answer_rows(project=project), dataset_exports.ANSWER_FIELDS
-    else:
-        rows, fields = dataset_exports.preference_rows(project=project), dataset_exports.PREFERENCE_FIELDS
+        return answers_stream(project=project, fmt=fmt, entry=entry)
+    rows = dataset_exports.preference_rows(project=project)
+    fields = dataset_exports.PREFERENCE_FIELDS
     return streamed(fmt, exports.export_rows_counted(rows, entry=entry), fields=fields, filename=f"project-{pk}-{data}", prepare_csv=json_cells)
 
 

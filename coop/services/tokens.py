@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from coop.error_codes import CoopErrorCode
 from coop.errors import ApplicationError, Conflict, Forbidden
 from coop.models import ApiToken, ClientOrganization, User
+from coop.token_cache import token_cached, token_remember
 
 # last_used_at is written at most this often per token, so authenticated
 # request bursts do not turn into a write per request.
@@ -102,17 +104,21 @@ def api_token_authenticate(plaintext: str) -> ApiToken | None:
     """Return the active token for a presented secret, recording its use; None if unknown/revoked/expired."""
     if not plaintext or len(plaintext) > 200:
         return None
-    token = (
-        ApiToken.objects.select_related("organization", "user", "user__membership")
-        .filter(digest=_digest(plaintext))
-        .first()
-    )
-    if token is None or not token.is_active:
+    digest = _digest(plaintext)
+    token = token_cached(digest)
+    if token is None:
+        token = ApiToken.objects.select_related("organization", "user", "user__membership").filter(digest=digest).first()
+        if token is None:
+            return None
+        token_remember(token)
+    if not token.is_active:
         return None
     if token.organization_id and not token.organization.is_active:
         return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        # A cached copy keeps its old last_used_at: the cache's add() lets one request a minute write it.
+        if cache.add(f"api-token-used:{digest}", 1, int(LAST_USED_RESOLUTION.total_seconds())):
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
