@@ -64,12 +64,16 @@ def setup_accounts(workers: int, deposit: str) -> tuple[str, list[str]]:
         services.membership_apply(user=user, display_name=f"Bench {i}", country="KE", timezone_name="UTC")
         membership = services.membership_admit(membership=User.objects.get(pk=user.pk).membership, actor=None)
         services.membership_activate(membership=membership, actor=user, accept_agreement=True)
-        tokens.append(services.api_token_create(actor=None, user=User.objects.get(pk=user.pk), name="benchmark").plaintext)
     # Publication needs a contract and DUA the members ratified: the first member acts as steward and all vote.
     from governance.demo import ensure_demo_agreements
 
     steward = User.objects.get(email=f"bench-{run}-0@example.org")
     services.membership_steward_set(membership=steward.membership, actor=None, is_steward=True)
+    # Tokens last, after every membership change: a change tombstones the member's cached token for a while
+    # (coop/token_cache.py), which would keep the first member off the cache during a short run.
+    for i in range(workers):
+        user = User.objects.get(email=f"bench-{run}-{i}@example.org")
+        tokens.append(services.api_token_create(actor=None, user=user, name="benchmark").plaintext)
     ensure_demo_agreements(organization, User.objects.get(pk=steward.pk))
     # Publication moves pay for every planned answer plus the co-op's fee into escrow: the client deposits it first.
     from decimal import Decimal

@@ -5,8 +5,8 @@ that row set by token digest. What makes it safe:
 
 - Forgetting writes a tombstone, not a delete, at once and again when the change commits. A request that read the
   database before the commit can only `add` its copy, which never overwrites the tombstone, so it cannot put the old
-  state back. The tombstone outlives any such request (twice the cache lifetime, at least a minute); a rolled-back
-  change leaves only a minute of database reads.
+  state back. The tombstone outlives any such request (the cache lifetime and 10 s more; a request adds
+  right after its read); a rolled-back change costs only that long of database reads.
 - Signals (post_save, post_delete) on ApiToken, User, Membership and ClientOrganization forget every token of the
   changed row. A steward suspending a member, an admin deactivating an organization in the Django admin, a token
   revoked from the portal, a member's new languages or country: the next request reads the database again.
@@ -58,7 +58,7 @@ def tokens_forget(*, digests=(), user_ids=(), organization_ids=()) -> None:
         digests += ApiToken.objects.filter(query).values_list("digest", flat=True)
     if digests:
         tombstones = {_key(d): _GONE for d in digests}
-        gone_for = max(2 * _seconds(), 60)
+        gone_for = _seconds() + 10
         cache.set_many(tombstones, gone_for)  # now: no request caches the old state while the change is in flight
         transaction.on_commit(lambda: cache.set_many(tombstones, gone_for))  # and again once it is visible to all
 

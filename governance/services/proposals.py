@@ -162,12 +162,16 @@ def proposal_create(
             f"{ProposalKind(kind).label} has its own service ({service}): it checks what this kind needs.", code=code
         )
     _require_steward(actor)
+    if kind == K.CONTRACT_TERMINATION and (contract is None or contract.status != "active"):
+        raise ApplicationError("Choose an active contract to end.", fields={"contract": ["Not an active contract."]})
     return proposal_create_unchecked(
         creator=actor,
         kind=kind,
         title=title,
         body=body,
         payload=payload,
+        contract=contract,
+        dua=dua,
         membership=membership,
         subject=subject,
         candidates=candidates,

@@ -56,6 +56,19 @@ class TestAgreements:
         assert amendment.status == "active" and active_contract.status == "superseded"
         assert active_contract.end_reason == "Superseded by version 2."
 
+    def test_a_stewards_termination_proposal_names_the_contract_and_ends_it(self, steward, active_contract, voters):
+        with pytest.raises(ApplicationError) as refused:
+            services.proposal_create(actor=steward, kind="contract_termination", title="End it", payload={"reason": "No contract named."})
+        assert "contract" in refused.value.fields
+        proposal = services.proposal_create(
+            actor=steward, kind="contract_termination", title="End the invoice contract", contract=active_contract,
+            payload={"reason": "The client stopped paying invoices."},
+        )
+        assert proposal.contract_id == active_contract.pk
+        pass_with(proposal, voters)
+        active_contract.refresh_from_db()
+        assert active_contract.status == "terminated"
+
     def test_failed_ratification_returns_the_draft(self, steward, organization, voters):
         contract = services.contract_create(actor=steward, organization=organization, **contract_terms())
         proposal = services.contract_propose(actor=steward, contract=contract)
