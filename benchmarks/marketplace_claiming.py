@@ -6,6 +6,7 @@ against a server this script starts (`uvicorn config.asgi:application --workers 
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/coop_bench REDIS_URL=redis://127.0.0.1:6379/2 DEBUG=true
     python manage.py migrate
     python benchmarks/marketplace_claiming.py              # --count 5: prefetch five leases per next
+    python benchmarks/marketplace_claiming.py --server gunicorn   # WSGI with threaded workers (production's HTTP)
 
 Or against a running server (any mode), e.g. at scale:
 
@@ -156,10 +157,15 @@ PROJECTS = {
 }
 
 
-def serve(processes: int, port: int) -> subprocess.Popen:
-    """Start the server under test: uvicorn with `processes` worker processes, as in production."""
-    command = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port), "--workers", str(processes),
-               "--no-access-log", "--log-level", "warning"]
+def serve(processes: int, port: int, kind: str = "uvicorn") -> subprocess.Popen:
+    """Start the server under test with `processes` worker processes: uvicorn (ASGI, what serves HTTP and WebSockets
+    together) or gunicorn (WSGI, threaded workers: the production split serves HTTP this way, /ws/ with uvicorn)."""
+    if kind == "gunicorn":
+        command = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers",
+                   str(processes), "--worker-class", "gthread", "--threads", "4", "--log-level", "warning"]
+    else:
+        command = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port), "--workers", str(processes),
+                   "--no-access-log", "--log-level", "warning"]
     server = subprocess.Popen(command, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), start_new_session=True)
     for _ in range(200):
         try:
@@ -228,7 +234,9 @@ def queries_per_operation(task_type: str) -> dict[str, int]:
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="", help="a running server; without it the benchmark starts its own (see --processes)")
-    parser.add_argument("--processes", type=int, default=2, help="uvicorn worker processes when the benchmark starts the server")
+    parser.add_argument("--processes", type=int, default=2, help="worker processes when the benchmark starts the server")
+    parser.add_argument("--server", choices=["uvicorn", "gunicorn"], default="uvicorn",
+                        help="the server it starts: uvicorn (ASGI) or gunicorn (WSGI, gthread workers with 4 threads)")
     parser.add_argument("--port", type=int, default=8100)
     parser.add_argument("--task-type", choices=sorted(PROJECTS), default="ocr")
     parser.add_argument("--tasks", type=int, default=600)
@@ -241,7 +249,7 @@ def main():
 
     server = None
     if not args.url:
-        server = serve(args.processes, args.port)
+        server = serve(args.processes, args.port, args.server)
         args.url = f"http://127.0.0.1:{args.port}"
         args.server_pid = server_pids(server)
     try:

@@ -70,3 +70,15 @@ def test_drain_runs_queued_jobs_in_a_command_process(transactional_db):
     healthcheck_ping.send("drained")
     jobs.drain(timeout_ms=20_000)
     assert cache.get("healthz:drained") == "ok"
+
+
+def test_the_wsgi_entry_point_production_serves_http_with_is_djangos_handler():
+    """Production serves HTTP with gunicorn on config.wsgi:application (README; the hot-path benchmark's
+    --server gunicorn drives it for real); it must load the same settings and URLs as the ASGI entry point."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.urls import resolve
+
+    from config.wsgi import application
+
+    assert isinstance(application, WSGIHandler)
+    assert resolve("/api/v1/work/next/").url_name and resolve("/healthz")
