@@ -84,6 +84,9 @@ def test_member_proposal_from_draft_to_outcome(browser, page, asgi_live_server):
         voter.wait_for_selector("[data-testid=vote-history]")
         context.close()
 
+    # The author's page would reload itself when the vote closes (its socket's "closed" event), racing the
+    # goto below (net::ERR_ABORTED); it waits on the list, which has no proposal socket, meanwhile.
+    page.goto("/governance/proposals/")
     proposal = in_thread(lambda: Proposal.objects.get(title="Publish reviewer statistics"))
     closed = in_thread(lambda: governance.proposal_close(proposal=proposal, now=proposal.closes_at))
     assert closed.outcome == "passed" and closed.result["counts"]["yes"] == 3 and closed.result["by_proxy"] == 1
