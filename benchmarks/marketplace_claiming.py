@@ -126,6 +126,43 @@ def peak_rss_mb(pids: list[int]) -> float | None:
     return max(peaks) if peaks else None
 
 
+def cpu_seconds(pids) -> float:
+    """User + system CPU time of these processes so far, in seconds (from /proc; vanished processes count 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def pids_named(*names: str) -> list[int]:
+    """Every process whose command name is one of these (PostgreSQL's backends, the Redis server)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as comm:
+                    if comm.read().strip() in names:
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def cpu_split(server_pids: list[int]) -> dict[str, float]:
+    """CPU seconds so far of the server processes, PostgreSQL, Redis and this load generator."""
+    return {
+        "server": cpu_seconds(server_pids),
+        "PostgreSQL": cpu_seconds(pids_named("postgres")),
+        "Redis": cpu_seconds(pids_named("redis-server")),
+        "load generator": cpu_seconds([os.getpid()]),
+    }
+
+
 def ocr_rows(n: int):
     """N small real PNGs (4 digits drawn on each) as base64 JSON Lines rows: the issue's OCR workload."""
     import base64
@@ -354,6 +391,7 @@ def run(args):
                 latencies[key].extend(local[key])
 
     print(f"Driving {args.workers} members through next/submit…", flush=True)
+    cpu_before = cpu_split(args.server_pid)
     started = time.perf_counter()
     threads = [threading.Thread(target=work, args=(token,)) for token in worker_tokens]
     for thread in threads:
@@ -361,6 +399,7 @@ def run(args):
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    cpu_after = cpu_split(args.server_pid)
     if errors:
         print(f"{len(errors)} worker(s) failed; first error: {errors[0]}", file=sys.stderr)
     expected = args.tasks * args.overlap
@@ -373,6 +412,10 @@ def run(args):
             f"p95={percentile(values, 95) * 1000:.1f} ms  p99={percentile(values, 99) * 1000:.1f} ms  "
             f"mean={statistics.fmean(values) * 1000 if values else float('nan'):.1f} ms"
         )
+    if done[0]:
+        spent = {name: cpu_after[name] - cpu_before[name] for name in cpu_after}
+        print("  CPU per answer: " + ", ".join(f"{name} {seconds * 1000 / done[0]:.1f} ms" for name, seconds in spent.items())
+              + f"; {sum(spent.values()) / elapsed:.2f} of {os.cpu_count()} cores busy")
     if rss_after is not None:
         print(f"Server peak RSS at the end: {peak_rss_mb(args.server_pid):.0f} MiB")
     problems = check_invariants(project_id)
