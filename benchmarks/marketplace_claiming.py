@@ -1,12 +1,13 @@
 """Benchmark: import N tasks through the API, then drive K concurrent members through next/submit.
 
 Default: the hot-path workload of issue 16 — 600 OCR tasks as base64 PNGs, 2 answers per task, 8 members,
-against a server this script starts (`uvicorn config.asgi:application --workers 2`) on DATABASE_URL:
+against a server this script starts (`gunicorn config.wsgi:application --workers 2 --worker-class gthread --threads 4`,
+production's HTTP server) on DATABASE_URL:
 
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/coop_bench REDIS_URL=redis://127.0.0.1:6379/2 DEBUG=true
     python manage.py migrate
     python benchmarks/marketplace_claiming.py              # --count 5: prefetch five leases per next
-    python benchmarks/marketplace_claiming.py --server gunicorn   # WSGI with threaded workers (production's HTTP)
+    python benchmarks/marketplace_claiming.py --server uvicorn    # ASGI (what serves /ws/ in production)
 
 Or against a running server (any mode), e.g. at scale:
 
@@ -21,7 +22,7 @@ one claim, one plain submit and one consensus submit take in-process, and then K
 POST /work/next/ → POST /assignments/{id}/submit/ over keep-alive HTTP connections until the server answers
 204. Every accepted answer is paid through the ledger in the submitting transaction, so submit latency
 includes the earning posting. It prints import throughput, answers/s and p50/p95/p99 latency per call, the
-server's peak RSS, and checks the invariants (no double lease, overlap never exceeded, every accepted answer
+server's peak RSS, the CPU each answer cost the server, PostgreSQL, Redis and the load generator, and checks the invariants (no double lease, overlap never exceeded, every accepted answer
 paid once). Nothing here is a test: it measures.
 """
 
@@ -126,6 +127,43 @@ def peak_rss_mb(pids: list[int]) -> float | None:
     return max(peaks) if peaks else None
 
 
+def tree_rss_mb(roots: list[int]) -> float:
+    """Resident memory now of these processes and all their descendants (the import's image workers), in MiB."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    children.setdefault(int(stat.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+            except OSError:
+                continue
+    total, todo, seen = 0, list(roots), set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        todo += children.get(pid, [])
+        try:
+            with open(f"/proc/{pid}/status") as status:
+                total += sum(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+        except OSError:
+            continue
+    return total / 1024
+
+
+class TreeRssSampler(threading.Thread):
+    """The largest total resident memory of a process tree, sampled every 0.1 s while it runs."""
+
+    def __init__(self, roots: list[int]):
+        super().__init__(daemon=True)
+        self.roots, self.peak, self.stopped = roots, 0.0, threading.Event()
+
+    def run(self):
+        while not self.stopped.wait(0.1):
+            self.peak = max(self.peak, tree_rss_mb(self.roots))
+
+
 def cpu_seconds(pids) -> float:
     """User + system CPU time of these processes so far, in seconds (from /proc; vanished processes count 0)."""
     total = 0
@@ -194,12 +232,12 @@ PROJECTS = {
 }
 
 
-def serve(processes: int, port: int, kind: str = "uvicorn") -> subprocess.Popen:
+def serve(processes: int, port: int, kind: str = "uvicorn", threads: int = 4) -> subprocess.Popen:
     """Start the server under test with `processes` worker processes: uvicorn (ASGI, what serves HTTP and WebSockets
     together) or gunicorn (WSGI, threaded workers: the production split serves HTTP this way, /ws/ with uvicorn)."""
     if kind == "gunicorn":
         command = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers",
-                   str(processes), "--worker-class", "gthread", "--threads", "4", "--log-level", "warning"]
+                   str(processes), "--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning"]
     else:
         command = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port), "--workers", str(processes),
                    "--no-access-log", "--log-level", "warning"]
@@ -272,8 +310,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="", help="a running server; without it the benchmark starts its own (see --processes)")
     parser.add_argument("--processes", type=int, default=2, help="worker processes when the benchmark starts the server")
-    parser.add_argument("--server", choices=["uvicorn", "gunicorn"], default="uvicorn",
-                        help="the server it starts: uvicorn (ASGI) or gunicorn (WSGI, gthread workers with 4 threads)")
+    parser.add_argument("--server", choices=["uvicorn", "gunicorn"], default="gunicorn",
+                        help="the server it starts: gunicorn (WSGI, gthread workers; production's HTTP) or uvicorn (ASGI)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker process")
     parser.add_argument("--port", type=int, default=8100)
     parser.add_argument("--task-type", choices=sorted(PROJECTS), default="ocr")
     parser.add_argument("--tasks", type=int, default=600)
@@ -286,7 +325,7 @@ def main():
 
     server = None
     if not args.url:
-        server = serve(args.processes, args.port, args.server)
+        server = serve(args.processes, args.port, args.server, args.threads)
         args.url = f"http://127.0.0.1:{args.port}"
         args.server_pid = server_pids(server)
     try:
@@ -327,6 +366,8 @@ def run(args):
         path = handle.name
     size = os.path.getsize(path)
     rss_before = peak_rss_mb(args.server_pid)
+    sampler = TreeRssSampler(args.server_pid)
+    sampler.start()
     started = time.perf_counter()
     with open(path, "rb") as body_file:
         connection = http.client.HTTPConnection(client.host, client.port, timeout=3600)
@@ -339,13 +380,15 @@ def run(args):
         response = connection.getresponse()
         result = response.read()
     import_seconds = time.perf_counter() - started
+    sampler.stopped.set()
     os.unlink(path)
     assert response.status == 201, result[:2000]
     print(f"Imported {args.tasks:,} {args.task_type} tasks ({size / 2**20:.1f} MiB JSON Lines) in {import_seconds:.1f} s "
           f"= {args.tasks / import_seconds:,.0f} tasks/s", flush=True)
     rss_after = peak_rss_mb(args.server_pid)
     if rss_after is not None:
-        print(f"Server peak RSS: {rss_before:.0f} MiB before import, {rss_after:.0f} MiB after", flush=True)
+        print(f"Server peak RSS: {rss_before:.0f} MiB before import, {rss_after:.0f} MiB after; during the import, all "
+              f"server processes and their image workers together: {sampler.peak:.0f} MiB at most", flush=True)
     status, _, body = client.request("POST", f"/api/v1/projects/{project_id}/publish/")
     assert status == 200, body
 

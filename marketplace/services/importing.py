@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import tempfile
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -38,6 +39,7 @@ from ..models import Project, Task
 from ..task_types import gold_value, task_content_hash, validate_task_data
 
 BATCH_SIZE = 1000
+SAVED_NAMES_IN_MEMORY = 1 << 20  # bytes of written file names kept in memory before they go to a temporary file
 BATCH_IMAGE_BYTES = 16 * 2**20  # base64 held per batch: a batch of large images closes early
 MAX_ERRORS = 100
 MAX_EXTERNAL_ID = 200
@@ -132,7 +134,9 @@ class _Importer:
         self.in_flight: deque[tuple[list[_Row], list[_Row], list[str], Future]] = deque()
         self.pool: ProcessPoolExecutor | _InlinePool | None = None
         self.doomed = False  # a row was refused: the import will roll back, so stop writing files
-        self.saved_files: list[str] = []
+        # The names of the files written so far, to delete if the import fails: one line each in a temporary
+        # file, not a list, so that a million images cost no memory here (a list of them held ~100 MB).
+        self.saved_files = tempfile.SpooledTemporaryFile(max_size=SAVED_NAMES_IN_MEMORY, mode="w+", encoding="utf-8")
         # FileSystemStorage: the workers write a batch's files themselves (the storage API writes one file at a
         # time, in this process); any other storage is written through its API here.
         self.local_storage = isinstance(default_storage, FileSystemStorage)
@@ -218,10 +222,10 @@ class _Importer:
             row.content_hash = task_content_hash(row.data, raw)
             if names and self.local_storage:
                 row.image = f"{names[index]}.{extension}"  # written by the worker
-                self.saved_files.append(row.image)
+                self.saved_files.write(row.image + "\n")
             elif names and not self.doomed:
                 row.image = default_storage.save(f"{names[index]}.{extension}", ContentFile(raw))
-                self.saved_files.append(row.image)
+                self.saved_files.write(row.image + "\n")
         good = []
         for row in batch:
             if row.error is not None:
@@ -276,11 +280,13 @@ class _Importer:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
     def discard_files(self) -> None:
-        names = list(self.saved_files)
+        self.saved_files.seek(0)
+        for line in self.saved_files:
+            default_storage.delete(line.rstrip("\n"))
         for _, _, sent, _ in self.in_flight:  # sent, never taken back: the worker may have written either kind
-            names += [f"{name}.{extension}" for name in sent for extension in set(IMAGE_FORMATS.values())]
-        for name in names:
-            default_storage.delete(name)
+            for name in sent:
+                for extension in set(IMAGE_FORMATS.values()):
+                    default_storage.delete(f"{name}.{extension}")
 
 
 def _tokens(count: int) -> list[bytes]:
@@ -340,5 +346,7 @@ def tasks_import(*, project: Project, rows: Iterable[tuple[int, object]]) -> Imp
         importer.close()
         importer.discard_files()
         raise
+    finally:
+        importer.saved_files.close()
     importer.close()
     return importer.report

@@ -229,3 +229,31 @@ def test_adversarial_a_bad_image_deep_in_a_large_import_leaves_no_task_and_no_fi
     assert refused.value.extra["duplicates"] == ["img-2"]
     assert Task.objects.filter(project=project).count() == 0
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+@pytest.mark.django_db
+def test_adversarial_a_failed_import_whose_file_list_went_to_disk_still_removes_every_file(organization, settings, tmp_path, monkeypatch):
+    """The names of written images wait in a temporary file (not a list: a million of them held ~100 MB);
+    past its in-memory size it lives on disk, and a late failure still finds and deletes every file."""
+    from coop.errors import ApplicationError
+    from marketplace.services import importing
+
+    settings.MEDIA_ROOT = tmp_path
+    monkeypatch.setattr(importing, "BATCH_SIZE", 4)
+    monkeypatch.setattr(importing, "SAVED_NAMES_IN_MEMORY", 1)  # the first name already goes to disk
+    project = _project(organization)
+    rows = _image_rows(14)
+    rows[13]["data"]["image"] = "aGVsbG8="  # not an image, in the last batch: 13 files are written first
+    written = []
+    real_write = importing._Importer.receive
+
+    def receive(self):
+        real_write(self)
+        written.append((self.saved_files._rolled, len([p for p in tmp_path.rglob("*") if p.is_file()])))
+
+    monkeypatch.setattr(importing._Importer, "receive", receive)
+    with pytest.raises(ApplicationError):
+        importing.tasks_import(project=project, rows=enumerate(rows, start=1))
+    assert written[-1][0] is True and max(files for _, files in written) >= 12  # names on disk, files written
+    assert Task.objects.filter(project=project).count() == 0
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
