@@ -166,15 +166,9 @@ def rights_enforce(version: ModelVersion, cache: dict | None = None) -> ModelVer
 
 def rights_apply_for_dua(*, dua: DataUseAgreement) -> int:
     """Enforce the current terms on every live version trained on data of `dua`'s agreement (any version of it)."""
-    versions = ModelVersion.objects.filter(
-        retired_at__isnull=True, snapshot__sources__dua__family=dua.family
-    ).distinct().order_by("pk")
-    cache: dict = {}
-    count = 0
-    for version in versions:
-        rights_enforce(version, cache)
-        count += 1
-    return count
+    return _enforce_each(
+        ModelVersion.objects.filter(retired_at__isnull=True, snapshot__sources__dua__family=dua.family).distinct().order_by("pk")
+    )
 
 
 def rights_retire_ended() -> int:
@@ -191,24 +185,27 @@ def rights_retire_ended() -> int:
         status=AgreementStatus.ACTIVE,
         contract__family__in=Contract.objects.filter(status=AgreementStatus.ACTIVE, term_end__lt=today).values("family"),
     ).values("family")
-    versions = ModelVersion.objects.filter(retired_at__isnull=True).filter(
-        Q(snapshot__sources__dua__family__in=ended) | Q(snapshot__sources__dua__family__in=lapsed)
-    ).distinct().order_by("pk")
+    return _enforce_each(
+        ModelVersion.objects.filter(retired_at__isnull=True)
+        .filter(Q(snapshot__sources__dua__family__in=ended) | Q(snapshot__sources__dua__family__in=lapsed))
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def rights_sweep() -> int:
+    """Hourly: every live version against today's agreements (catches anything a signal missed). Returns how many."""
+    return _enforce_each(ModelVersion.objects.filter(retired_at__isnull=True).order_by("pk"))
+
+
+def _enforce_each(versions) -> int:
+    """rights_enforce on each of these versions, sharing one cache of agreement reads; returns how many."""
     cache: dict = {}
     count = 0
     for version in versions:
         rights_enforce(version, cache)
         count += 1
     return count
-
-
-def rights_sweep() -> int:
-    """Hourly: every live version against today's agreements (catches anything a signal missed)."""
-    cache: dict = {}
-    versions = ModelVersion.objects.filter(retired_at__isnull=True).order_by("pk")
-    for version in versions:
-        rights_enforce(version, cache)
-    return versions.count()
 
 
 def restricted_for(organization) -> Q:
