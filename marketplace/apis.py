@@ -6,7 +6,6 @@ import json
 import logging
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
@@ -417,13 +416,7 @@ class WorkNextApi(APIView):
         data.is_valid(raise_exception=True)
         project = None
         if "project" in data.validated_data:
-            # A draft is the client's private business: members get the answer a missing project gets.
-            project = (
-                Project.objects.exclude(status=Project.Status.DRAFT)
-                .annotate(requires_qualifications=Exists(Project.required_qualifications.through.objects.filter(project_id=OuterRef("pk"))))
-                .filter(pk=data.validated_data["project"])
-                .first()
-            )
+            project = selectors.project_for_work(project_id=data.validated_data["project"])
             if project is None:
                 raise NotFound("No such project.")
         if data.validated_data["count"] > 1:
