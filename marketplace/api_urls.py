@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import apis
+from . import apis, apis_work
 from . import apis_datasets as dataset_apis
 from . import apis_money as money_apis
 from .benefits.urls import api_urlpatterns as benefits_api_urlpatterns
@@ -34,14 +34,14 @@ urlpatterns = [
     path("work/earnings/statement/", money_apis.EarningsStatementApi.as_view(), name="work-earnings-statement"),
     path("work/payouts/", money_apis.MyPayoutsApi.as_view(), name="work-payouts"),
     path("work/payouts/<int:payout_id>/cancel/", money_apis.MyPayoutCancelApi.as_view(), name="work-payout-cancel"),
-    path("work/next/", apis.WorkNextApi.as_view(), name="work-next"),
-    path("work/submissions/", apis.SubmissionListApi.as_view(), name="work-submissions"),
-    path("work/records/", apis.WorkRecordsApi.as_view(), name="work-records"),
-    path("work/assignments/<int:assignment_id>/submit/", apis.AssignmentSubmitApi.as_view(), name="assignment-submit"),
-    path("work/assignments/<int:assignment_id>/heartbeat/", apis.AssignmentHeartbeatApi.as_view(), name="assignment-heartbeat"),
-    path("work/assignments/<int:assignment_id>/release/", apis.AssignmentReleaseApi.as_view(), name="assignment-release"),
-    path("work/assignments/<int:assignment_id>/image/", apis.AssignmentImageApi.as_view(), name="assignment-image"),
-    path("work/answers/<int:answer_id>/appeal/", apis.AnswerAppealApi.as_view(), name="answer-appeal"),
+    path("work/next/", apis_work.WorkNextApi.as_view(), name="work-next"),
+    path("work/submissions/", apis_work.SubmissionListApi.as_view(), name="work-submissions"),
+    path("work/records/", apis_work.WorkRecordsApi.as_view(), name="work-records"),
+    path("work/assignments/<int:assignment_id>/submit/", apis_work.AssignmentSubmitApi.as_view(), name="assignment-submit"),
+    path("work/assignments/<int:assignment_id>/heartbeat/", apis_work.AssignmentHeartbeatApi.as_view(), name="assignment-heartbeat"),
+    path("work/assignments/<int:assignment_id>/release/", apis_work.AssignmentReleaseApi.as_view(), name="assignment-release"),
+    path("work/assignments/<int:assignment_id>/image/", apis_work.AssignmentImageApi.as_view(), name="assignment-image"),
+    path("work/answers/<int:answer_id>/appeal/", apis_work.AnswerAppealApi.as_view(), name="answer-appeal"),
     *expert_urlpatterns,  # qualifications, rate cards, accuracy, bonuses (marketplace/expert/)
     *benefits_api_urlpatterns,  # the benefits fund, my claims, my contributions record (marketplace/benefits/)
 ]
