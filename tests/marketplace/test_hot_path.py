@@ -210,3 +210,51 @@ def test_a_feed_wide_claim_does_not_cost_queries_per_sensitive_project():
     for i in range(4):
         factories.make_project(organization, tasks=2, sensitive_categories=["violence"], title=f"More sensitive {i}")
     assert feed_claim_queries() == one
+
+
+def _fields(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
+
+
+def test_the_hand_written_lease_reads_build_what_the_orm_builds():
+    """The claim's lease read and the submit's lease lock are plain SQL (coop.rows): every field of the
+    assignment, its task (JSON data, image, gold) and its project equals what select_related returns."""
+    project = factories.make_project(task_type="ocr", tasks=2, overlap=2, max_overlap=2)
+    worker = factories.make_member()
+    lease = claiming.work_next(worker=worker, project=project).assignment
+    expected = Assignment.objects.select_related("task", "project").get(pk=lease.pk)
+    assert _fields(lease) == _fields(expected)
+    if connection.vendor == "postgresql":  # the claim statement's lease read; SQLite's ORM steps hand back the
+        assert _fields(lease.task) == _fields(expected.task)  # task as read before the lease counted on it
+    with transaction.atomic():
+        locked = submission._locked_lease(worker, lease.pk)
+    assert _fields(locked) == _fields(expected)
+    assert _fields(locked.task) == _fields(expected.task) and _fields(locked.project) == _fields(expected.project)
+    assert locked.task.data == expected.task.data and locked.project.pay_per_task == expected.project.pay_per_task
+    with pytest.raises(Exception) as missing:
+        submission._locked_lease(factories.make_member(), lease.pk)  # another member's lease: not found
+    assert missing.value.code == "not_found"
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)  # committed rows, so other connections see them
+def test_adversarial_the_submit_holds_its_assignment_and_task_locked_until_it_commits():
+    from django.db.utils import OperationalError
+
+    project = factories.make_project(tasks=1, overlap=2, max_overlap=2)
+    worker = factories.make_member()
+    lease = claiming.work_next(worker=worker, project=project).assignment
+
+    def try_lock(table, row_id):
+        def attempt():
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"SELECT id FROM {table} WHERE id = %s FOR UPDATE NOWAIT", [row_id])
+        return attempt
+
+    with transaction.atomic():
+        locked = submission._locked_lease(worker, lease.pk)
+        _, errors = run_threads([try_lock("marketplace_assignment", lease.pk), try_lock("marketplace_task", lease.task_id)])
+        assert len(errors) == 2 and all(isinstance(error, OperationalError) for error in errors)  # both rows were held
+        _, errors = run_threads([try_lock("marketplace_project", project.pk)])
+        assert errors == []  # the project is only read: submits to one project never queue behind each other
+    assert locked.pk == lease.pk
