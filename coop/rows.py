@@ -41,11 +41,22 @@ def fetch_instances(sql: str, params, models: list[type[Model]]) -> list[Model] 
         return None
     instances, start = [], 0
     for model in models:
-        fields = model._meta.concrete_fields
-        values = list(row[start : start + len(fields)])
-        start += len(fields)
-        for position, (converters, expression) in _converters_of(model):
-            for converter in converters:
-                values[position] = converter(values[position], expression, connection)
-        instances.append(model.from_db(connection.alias, [field.attname for field in fields], values))
+        width = len(model._meta.concrete_fields)
+        instances.append(_instance(model, row[start : start + width]))
+        start += width
     return instances
+
+
+def fetch_all(sql: str, params, model: type[Model]) -> list[Model]:
+    """Run `sql`, whose columns are `select_list(model, …)`, and build an instance from every row."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [_instance(model, row) for row in cursor.fetchall()]
+
+
+def _instance(model: type[Model], row) -> Model:
+    values = list(row)
+    for position, (converters, expression) in _converters_of(model):
+        for converter in converters:
+            values[position] = converter(values[position], expression, connection)
+    return model.from_db(connection.alias, [field.attname for field in model._meta.concrete_fields], values)

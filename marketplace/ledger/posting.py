@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max
 
 from coop.errors import ApplicationError, Conflict
@@ -31,7 +31,7 @@ from marketplace.error_codes import MarketplaceErrorCode
 
 from ..models import Answer, Project
 from .models import LOCKED_KINDS, OWNER_FIELD, AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction, TransactionKind
-from .selectors import account_balance, from_scaled, scaled_sum
+from .selectors import SCALE, account_balance, from_scaled, scaled_sum
 
 K = AccountKind
 T = TransactionKind
@@ -276,6 +276,26 @@ def lock_account(account: LedgerAccount) -> LedgerAccount:
 CHECKPOINT_EVERY = 50
 
 
+# On PostgreSQL the catch-up is plain SQL, the very statement the ORM builds from scaled_sum() (0.2 ms against
+# the ORM's 1 ms to compile the aggregate: it runs on every payment); SQLite keeps the ORM.
+_ENTRIES_SINCE_SQL = (
+    f"SELECT SUM((ROUND((amount * {SCALE}), 0))::bigint), MAX(id), COUNT(id) FROM {LedgerEntry._meta.db_table}"
+    " WHERE account_id = %s AND id > %s"
+)
+
+
+def _entries_since(account_id: int, entry_id: int) -> tuple[int | None, int | None, int]:
+    """(sum in ten-thousandths, last id, count) of the account's entries after `entry_id`."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_ENTRIES_SINCE_SQL, [account_id, entry_id])
+            return cursor.fetchone()
+    fresh = LedgerEntry.objects.filter(account_id=account_id, id__gt=entry_id).aggregate(
+        total=scaled_sum(), last=Max("id"), count=Count("id")
+    )
+    return fresh["total"], fresh["last"], fresh["count"]
+
+
 def spendable_balance(account: LedgerAccount) -> Decimal:
     """The balance of an account the caller has locked (lock_account), from its checkpoint plus newer entries.
 
@@ -285,13 +305,11 @@ def spendable_balance(account: LedgerAccount) -> Decimal:
     """
     if account.kind not in LOCKED_KINDS:
         return account_balance(account)
-    fresh = LedgerEntry.objects.filter(account=account, id__gt=account.checkpoint_entry_id).aggregate(
-        total=scaled_sum(), last=Max("id"), count=Count("id")
-    )
-    raw = account.checkpoint_scaled + int(fresh["total"] or 0)
-    if fresh["count"] >= CHECKPOINT_EVERY:  # advancing it every few dozen entries keeps each read short
-        LedgerAccount.objects.filter(pk=account.pk).update(checkpoint_entry_id=fresh["last"], checkpoint_scaled=raw)
-        account.checkpoint_entry_id, account.checkpoint_scaled = fresh["last"], raw
+    total, last, count = _entries_since(account.pk, account.checkpoint_entry_id)
+    raw = account.checkpoint_scaled + int(total or 0)
+    if count >= CHECKPOINT_EVERY:  # advancing it every few dozen entries keeps each read short
+        LedgerAccount.objects.filter(pk=account.pk).update(checkpoint_entry_id=last, checkpoint_scaled=raw)
+        account.checkpoint_entry_id, account.checkpoint_scaled = last, raw
     balance = from_scaled(raw)
     return balance if account.is_debit_normal else -balance
 

@@ -12,11 +12,12 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from coop.errors import ApplicationError, Conflict
 from coop.models import ClientOrganization, User
+from coop.rows import fetch_all, fetch_instances, select_list
 from coop.validation import require_steward
 from marketplace.error_codes import MarketplaceErrorCode
 
@@ -150,6 +151,36 @@ def escrow_refund(*, project: Project, created_by: User | None = None, keep: Dec
 # --- Paying for work ----------------------------------------------------------------------------
 
 
+# The two reads every payment makes, as plain SQL on PostgreSQL (coop.rows builds the accounts through the
+# ORM's converters): 0.2-0.3 ms each against 0.7-1 ms for the ORM to compile them. SQLite keeps the ORM.
+_ESCROW_LOCK_SQL = "SELECT {columns} FROM {table} a WHERE a.kind = %s AND a.project_id = %s AND a.currency = %s FOR NO KEY UPDATE"
+_PAYING_ACCOUNTS_SQL = (
+    "SELECT {columns} FROM {table} a WHERE a.currency = %s"
+    " AND ((a.kind = %s AND a.user_id = ANY(%s)) OR a.kind = ANY(%s))"
+)
+
+
+def _plain(sql: str) -> str:
+    return sql.format(columns=select_list(LedgerAccount, "a"), table=LedgerAccount._meta.db_table)
+
+
+def _escrow_locked(project: Project) -> LedgerAccount | None:
+    """The project's escrow account, locked FOR NO KEY UPDATE (see lock_account), or None if it has none yet."""
+    if connection.vendor == "postgresql":
+        found = fetch_instances(_plain(_ESCROW_LOCK_SQL), [K.PROJECT_ESCROW, project.pk, project.currency], [LedgerAccount])
+        return found[0] if found else None
+    lookup = {"kind": K.PROJECT_ESCROW, "project": project, "currency": project.currency}
+    return LedgerAccount.objects.select_for_update(no_key=True).filter(**lookup).first()
+
+
+def _paying_accounts(workers: set[int], currency: str) -> list[LedgerAccount]:
+    """The workers' earnings accounts and the co-op's fee and benefits accounts in this currency (those that exist)."""
+    if connection.vendor == "postgresql":
+        return fetch_all(_plain(_PAYING_ACCOUNTS_SQL), [currency, K.WORKER_EARNINGS, list(workers), [K.COOP_FEES, K.BENEFITS]], LedgerAccount)
+    accounts = Q(kind=K.WORKER_EARNINGS, user_id__in=workers) | Q(kind__in=(K.COOP_FEES, K.BENEFITS))
+    return list(LedgerAccount.objects.filter(accounts, currency=currency))
+
+
 def escrow_pay_accepted(
     *,
     project: Project,
@@ -175,7 +206,7 @@ def escrow_pay_accepted(
     """
     fee_rate = _fee_rate(fee_rate)
     lookup = {"kind": K.PROJECT_ESCROW, "project": project, "currency": project.currency}
-    escrow = LedgerAccount.objects.select_for_update(no_key=True).filter(**lookup).first()  # find and lock in one query
+    escrow = _escrow_locked(project)  # find and lock in one query
     escrow = escrow or lock_account(account_for(**lookup))
     keys = [key for *_, key in items]
     done = set() if fresh else set(LedgerTransaction.objects.filter(event_key__in=keys).values_list("event_key", flat=True))
@@ -195,9 +226,7 @@ def escrow_pay_accepted(
         )
     workers = {answer.worker_id for answer, *_ in todo}
     earnings, fee_account, fund = {}, None, None
-    for account in LedgerAccount.objects.filter(
-        Q(kind=K.WORKER_EARNINGS, user_id__in=workers) | Q(kind__in=(K.COOP_FEES, K.BENEFITS)), currency=project.currency
-    ):
+    for account in _paying_accounts(workers, project.currency):
         if account.kind == K.COOP_FEES:
             fee_account = account
         elif account.kind == K.BENEFITS:

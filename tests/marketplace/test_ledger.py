@@ -835,3 +835,56 @@ class TestConcurrency:
             assert selectors.escrow_balance(project) == 0
         assert selectors.client_cash_balance(organization) == D("1000")
         assert_books_balance()
+
+
+def test_the_escrow_checkpoint_catch_up_equals_the_full_sum_across_checkpoints(organization, steward):
+    """spendable_balance adds the entries after the escrow's checkpoint (plain SQL on PostgreSQL, the ORM on
+    SQLite) and advances the checkpoint every CHECKPOINT_EVERY entries: at every step it equals the full sum."""
+    from django.db.models import Count, Max
+
+    from marketplace.ledger import posting
+
+    project = factories.make_project(organization, tasks=1)
+    escrow = services.account_for(kind=AccountKind.PROJECT_ESCROW, project=project, currency=project.currency)
+    cash = services.account_for(kind=AccountKind.CLIENT_CASH, organization=organization, currency=project.currency)
+    amounts = [D("0.0001"), D("12.3456"), D("-0.0003"), D("99999.9999"), D("-7.5000")] * 25  # 125 entries: two checkpoints
+    for i, amount in enumerate(amounts):
+        services.ledger_post(event_key=f"t:{i}", kind="correction", entries=[(cash, amount), (escrow, -amount)],
+                             description="test", created_by=steward)
+        with transaction.atomic():
+            locked = services.lock_account(escrow)
+            assert services.spendable_balance(locked) == selectors.account_balance(escrow)
+        fresh = LedgerEntry.objects.filter(account=escrow, id__gt=0).aggregate(total=selectors.scaled_sum(), last=Max("id"), count=Count("id"))
+        assert posting._entries_since(escrow.pk, 0) == (fresh["total"], fresh["last"], fresh["count"])
+    escrow.refresh_from_db()
+    assert escrow.checkpoint_entry_id > 0  # the checkpoint moved on
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)  # committed rows, so other connections see them
+def test_adversarial_the_payment_holds_the_escrow_locked_and_reads_the_accounts_the_orm_reads(organization):
+    from django.db.models import Q
+    from django.db.utils import OperationalError
+
+    project = factories.make_project(organization, tasks=2, overlap=1)
+    workers = [factories.make_member() for _ in range(2)]
+    for worker in workers:
+        services.account_for(kind=AccountKind.WORKER_EARNINGS, user=worker, currency=project.currency)
+    services.account_for(kind=AccountKind.COOP_FEES, currency=project.currency)
+    services.account_for(kind=AccountKind.PROJECT_ESCROW, project=project, currency=project.currency)
+
+    def try_lock():
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM marketplace_ledgeraccount WHERE id = %s FOR NO KEY UPDATE NOWAIT", [escrow.pk])
+
+    with transaction.atomic():
+        escrow = services._escrow_locked(project)
+        assert escrow.kind == AccountKind.PROJECT_ESCROW and escrow.project_id == project.pk
+        _, errors = run_threads([try_lock])
+        assert len(errors) == 1 and isinstance(errors[0], OperationalError)  # a second payer waits behind this one
+    ids = {worker.pk for worker in workers}
+    orm = LedgerAccount.objects.filter(
+        Q(kind=AccountKind.WORKER_EARNINGS, user_id__in=ids) | Q(kind__in=(AccountKind.COOP_FEES, AccountKind.BENEFITS)),
+        currency=project.currency,
+    )
+    assert {a.pk for a in services._paying_accounts(ids, project.currency)} == set(orm.values_list("pk", flat=True))
