@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import Model
 from django.db.models.sql import Query
 
-_converters: dict[tuple[str, type[Model]], list] = {}
+_readers: dict[tuple[str, type[Model]], tuple[list[str], list]] = {}
 
 
 def select_list(model: type[Model], alias: str) -> str:
@@ -22,13 +22,15 @@ def select_list(model: type[Model], alias: str) -> str:
     return ", ".join(f"{alias}.{quote(field.column)}" for field in model._meta.concrete_fields)
 
 
-def _converters_of(model: type[Model]) -> list:
+def _reader(model: type[Model]) -> tuple[list[str], list]:
+    """The model's attribute names in column order and the ORM's converters by position, worked out once."""
     key = (connection.vendor, model)
-    if key not in _converters:
+    if key not in _readers:
         fields = model._meta.concrete_fields
         compiler = Query(model).get_compiler(connection=connection)
-        _converters[key] = list(compiler.get_converters([field.get_col(model._meta.db_table) for field in fields]).items())
-    return _converters[key]
+        converters = list(compiler.get_converters([field.get_col(model._meta.db_table) for field in fields]).items())
+        _readers[key] = ([field.attname for field in fields], converters)
+    return _readers[key]
 
 
 def fetch_instances(sql: str, params, models: list[type[Model]]) -> list[Model] | None:
@@ -55,8 +57,9 @@ def fetch_all(sql: str, params, model: type[Model]) -> list[Model]:
 
 
 def _instance(model: type[Model], row) -> Model:
+    names, converters_by_position = _reader(model)
     values = list(row)
-    for position, (converters, expression) in _converters_of(model):
+    for position, (converters, expression) in converters_by_position:
         for converter in converters:
             values[position] = converter(values[position], expression, connection)
-    return model.from_db(connection.alias, [field.attname for field in model._meta.concrete_fields], values)
+    return model.from_db(connection.alias, names, values)

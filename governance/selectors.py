@@ -43,14 +43,6 @@ S = AgreementStatus
 # --- Policies ---------------------------------------------------------------------------------------
 
 
-def policy_value_at(key: str, at: dt.datetime | None = None) -> PolicyValue:
-    """The PolicyValue row in force at `at` (default now): the latest with effective_from <= at."""
-    row = PolicyValue.objects.filter(key=key, effective_from__lte=at or timezone.now()).order_by("-effective_from", "-id").first()
-    if row is None:
-        raise NotFound(f"No value of policy {key!r} is in force at that time.", code=GovernanceErrorCode.POLICY_NOT_SET)
-    return row
-
-
 # Every claim reads the pay floor and every payment the fee and the benefits share: on PostgreSQL these reads are
 # plain SQL (0.17 ms a read, against 0.63 ms for the same query built by the ORM); SQLite keeps the ORM, whose
 # converters turn its stored decimals back into Decimal.

@@ -8,6 +8,7 @@ every service below.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from decimal import Decimal
 
@@ -160,7 +161,9 @@ _PAYING_ACCOUNTS_SQL = (
 )
 
 
+@functools.cache
 def _plain(sql: str) -> str:
+    """The statement with the account columns filled in, built once (it is the same on every payment)."""
     return sql.format(columns=select_list(LedgerAccount, "a"), table=LedgerAccount._meta.db_table)
 
 
