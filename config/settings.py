@@ -121,6 +121,13 @@ else:
     # connection pool per process is the supported way to reuse connections.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})
+    # Server-side binding lets psycopg prepare a statement once it has run DB_PREPARE_THRESHOLD times on a
+    # connection: PostgreSQL then parses and plans each hot statement once per connection, not on every call
+    # (the hot path: PostgreSQL CPU per answer 4.3 -> 2.9 ms; README). 0 turns preparing off; a deploy that
+    # alters tables restarts the servers after migrating, as a changed table invalidates prepared plans.
+    DATABASES["default"]["OPTIONS"]["server_side_binding"] = env.bool("DB_SERVER_SIDE_BINDING", default=True)
+    prepare_threshold = env.int("DB_PREPARE_THRESHOLD", default=2)
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = prepare_threshold or None
     if env.bool("DB_POOL", default=True):
         DATABASES["default"]["OPTIONS"]["pool"] = {
             "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
