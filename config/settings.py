@@ -248,7 +248,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     # `?format=` belongs to our export endpoints (jsonl/csv), not to DRF's renderer override.
     "URL_FORMAT_OVERRIDE": None,
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["coop.throttling.MemberRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": env("API_USER_RATE", default="6000/min")},
 }
 SPECTACULAR_SETTINGS = {

@@ -2,7 +2,7 @@
 
 Django's RedisCacheClient.get_client() returns a new ``redis.Redis(connection_pool=pool)`` for every get, add
 or set; redis-py's constructor copies its table of ~170 response callbacks each time, about 0.15 ms, and an API
-request makes four cache calls (token, last-used mark, throttle read and write). A redis.Redis is thread-safe
+request made four cache calls (token, last-used mark, throttle read and write). A redis.Redis is thread-safe
 (each command takes a connection from the pool), so one per server does the same work.
 """
 
@@ -28,3 +28,13 @@ class RedisCache(django_redis.RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+    def count_hit(self, key: str, previous_key: str, timeout: int) -> tuple[int, int]:
+        """Count one hit under `key` (kept `timeout` seconds) and read `previous_key`: one round trip."""
+        key, previous_key = self.make_and_validate_key(key), self.make_and_validate_key(previous_key)
+        pipeline = self._cache.get_client(key, write=True).pipeline(transaction=False)
+        pipeline.incr(key)
+        pipeline.expire(key, timeout)
+        pipeline.get(previous_key)
+        hits, _, previous = pipeline.execute()
+        return hits, int(previous or 0)
