@@ -184,6 +184,57 @@ def _paying_accounts(workers: set[int], currency: str) -> list[LedgerAccount]:
     return list(LedgerAccount.objects.filter(accounts, currency=currency))
 
 
+# PostgreSQL: a payment's transactions and their entries in one statement (the ORM's two bulk inserts took about
+# a millisecond each to build). Columns and casts come from the models, so a new field is written without
+# touching the SQL; entries find their transaction by its unique event key and keep their order.
+_POSTINGS_SQL = """
+WITH posted AS (
+    INSERT INTO {transactions} ({transaction_columns}) SELECT * FROM UNNEST({transaction_arrays}) RETURNING id, event_key
+)
+INSERT INTO {entries} ({entry_columns})
+SELECT posted.id, {entry_values} FROM UNNEST(%s::varchar[], {entry_arrays}) WITH ORDINALITY AS e(event_key, {entry_names}, position)
+JOIN posted ON posted.event_key = e.event_key ORDER BY e.position
+"""
+
+
+def _written(model) -> list:
+    """The columns an insert writes: every concrete field but the automatic primary key."""
+    return [field for field in model._meta.concrete_fields if not field.primary_key]
+
+
+@functools.cache
+def _postings_sql() -> str:
+    quote = connection.ops.quote_name
+    entry_fields = [field for field in _written(LedgerEntry) if field.name != "transaction"]
+    names = [f"v{i}" for i in range(len(entry_fields))]
+    return _POSTINGS_SQL.format(
+        transactions=LedgerTransaction._meta.db_table,
+        transaction_columns=", ".join(quote(field.column) for field in _written(LedgerTransaction)),
+        transaction_arrays=", ".join(f"%s::{field.db_type(connection)}[]" for field in _written(LedgerTransaction)),
+        entries=LedgerEntry._meta.db_table,
+        entry_columns=", ".join(quote(field.column) for field in [LedgerEntry._meta.get_field("transaction"), *entry_fields]),
+        entry_values=", ".join(f"e.{name}" for name in names),
+        entry_arrays=", ".join(f"%s::{field.db_type(connection)}[]" for field in entry_fields),
+        entry_names=", ".join(names),
+    )
+
+
+def _insert_postings(transactions: list[LedgerTransaction], entries: list[tuple[int, LedgerAccount, Decimal]]) -> None:
+    """Insert these (balanced, unsaved) transactions and their entries, given as (position in `transactions`,
+    account, amount). A key already posted fails the unique event key: an IntegrityError, nothing written."""
+    if connection.vendor != "postgresql":
+        saved = LedgerTransaction.objects.bulk_create(transactions)
+        LedgerEntry.objects.bulk_create([LedgerEntry(transaction=saved[i], account=account, amount=amount) for i, account, amount in entries])
+        return
+    columns = [[field.get_db_prep_save(getattr(t, field.attname), connection) for t in transactions] for field in _written(LedgerTransaction)]
+    lines = [LedgerEntry(account=account, amount=amount) for _, account, amount in entries]
+    entry_fields = [field for field in _written(LedgerEntry) if field.name != "transaction"]
+    entry_columns = [[field.get_db_prep_save(getattr(line, field.attname), connection) for line in lines] for field in entry_fields]
+    keys = [transactions[i].event_key for i, _, _ in entries]
+    with connection.cursor() as cursor:
+        cursor.execute(_postings_sql(), [*columns, keys, *entry_columns])
+
+
 def escrow_pay_accepted(
     *,
     project: Project,
@@ -245,34 +296,25 @@ def escrow_pay_accepted(
     shares = [benefits_share_of(fee, share_rate) if fee else Decimal(0) for fee in fees]
     if fund is None and any(shares):
         fund = account_for(kind=K.BENEFITS, currency=project.currency)
-    transactions = LedgerTransaction.objects.bulk_create(
-        [
-            LedgerTransaction(
-                event_key=key,
-                kind=kind,
-                description=f"{'Top-up' if kind == T.TOP_UP else 'Accepted answer'} in “{project.title}” (task {answer.task.external_id})"[:300],
-                project=project,
-                answer=answer,
-                user_id=answer.worker_id,
-            )
-            for answer, _, kind, key in todo
-        ]
-        + [
-            LedgerTransaction(**_share_transaction(key, share_rate), user_id=answer.worker_id)
-            for (answer, _, _, key), share in zip(todo, shares)
-            if share
-        ]
-    )
-    entries = []
-    for posted, (answer, amount, _, _), fee in zip(transactions, todo, fees):
-        entries += [LedgerEntry(transaction=posted, account=escrow, amount=amount + fee)]
-        entries += [LedgerEntry(transaction=posted, account=earnings[answer.worker_id], amount=-amount)]
+    transactions = [
+        LedgerTransaction(
+            event_key=key,
+            kind=kind,
+            description=f"{'Top-up' if kind == T.TOP_UP else 'Accepted answer'} in “{project.title}” (task {answer.task.external_id})"[:300],
+            project=project,
+            answer=answer,
+            user_id=answer.worker_id,
+        )
+        for answer, _, kind, key in todo
+    ] + [LedgerTransaction(**_share_transaction(key, share_rate), user_id=answer.worker_id) for (answer, _, _, key), share in zip(todo, shares) if share]
+    entries = []  # (the transaction's position in `transactions`, account, amount)
+    for position, ((answer, amount, _, _), fee) in enumerate(zip(todo, fees)):
+        entries += [(position, escrow, amount + fee), (position, earnings[answer.worker_id], -amount)]
         if fee:
-            entries += [LedgerEntry(transaction=posted, account=fee_account, amount=-fee)]
-    for posted, share in zip(transactions[len(todo):], [share for share in shares if share]):
-        entries += [LedgerEntry(transaction=posted, account=fee_account, amount=share)]
-        entries += [LedgerEntry(transaction=posted, account=fund, amount=-share)]
-    LedgerEntry.objects.bulk_create(entries)
+            entries += [(position, fee_account, -fee)]
+    for position, share in enumerate([share for share in shares if share], start=len(todo)):
+        entries += [(position, fee_account, share), (position, fund, -share)]
+    _insert_postings(transactions, entries)
     return len(todo)
 
 

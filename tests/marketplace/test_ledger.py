@@ -888,3 +888,54 @@ def test_adversarial_the_payment_holds_the_escrow_locked_and_reads_the_accounts_
         currency=project.currency,
     )
     assert {a.pk for a in services._paying_accounts(ids, project.currency)} == set(orm.values_list("pk", flat=True))
+
+
+@requires_postgres
+@pytest.mark.django_db
+def test_the_payment_statement_writes_the_rows_the_orm_bulk_inserts_write(organization, steward):
+    """On PostgreSQL a payment's transactions and entries are one hand-written statement; the same payment through
+    the ORM's two bulk inserts (SQLite's path) writes the same rows, in the same order."""
+    from types import SimpleNamespace
+
+    services.deposit_record(organization=organization, amount=D("100.00"), reference="BANK-2", recorded_by=steward)
+    written = {}
+    for path in ("statement", "orm"):
+        project = make_project(organization, tasks=2)
+        services.escrow_fund(project=project, amount=D("20.00"), event_key=f"fund:{path}")
+        answers = accepted_answers(project, [factories.make_member(), factories.make_member()])
+        items = [(a, D("0.1234"), "earning", f"earning:{path}:{i}") for i, a in enumerate(answers)]
+        with pytest.MonkeyPatch.context() as patch:
+            if path == "orm":
+                patch.setattr(services, "connection", SimpleNamespace(vendor="sqlite"))  # the ledger takes its ORM paths
+            assert services.escrow_pay_accepted(project=project, items=items, fee_rate=D("0.10"), share_rate=D("0.25")) == 2
+        posted = LedgerTransaction.objects.filter(project=project, kind="earning") | LedgerTransaction.objects.filter(
+            event_key__startswith=f"benefits:earning:{path}:"
+        )
+        written[path] = [
+            (
+                t.event_key.replace(path, "-"),
+                t.kind,
+                t.description.replace(project.title, "-").replace(path, "-"),
+                t.answer_id is not None,
+                [(e.account.kind, e.amount) for e in t.entries.order_by("id")],
+            )
+            for t in posted.order_by("id")
+        ]
+        entry_ids = list(LedgerEntry.objects.filter(transaction__in=posted).order_by("id").values_list("transaction__event_key", flat=True))
+        assert entry_ids == sorted(entry_ids, key=lambda key: [t.event_key for t in posted.order_by("id")].index(key))
+    assert written["statement"] == written["orm"]
+    assert len(written["statement"]) == 4  # two earnings, two benefits shares
+    assert written["statement"][0][4] == [(K.PROJECT_ESCROW, D("0.1357")), (K.WORKER_EARNINGS, D("-0.1234")), (K.COOP_FEES, D("-0.0123"))]
+    assert_books_balance()
+
+
+@requires_postgres
+@pytest.mark.django_db
+def test_a_payment_statement_with_a_key_already_posted_writes_nothing(organization, steward, funded, answer):
+    services.escrow_pay_accepted(project=funded, items=[(answer, D("0.50"), "earning", "earning:twice")], fee_rate=D("0.10"))
+    before = (LedgerTransaction.objects.count(), LedgerEntry.objects.count())
+    other = accepted_answers(funded, [factories.make_member()])[0]
+    items = [(other, D("0.50"), "earning", "earning:fresh"), (answer, D("0.50"), "earning", "earning:twice")]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        services.escrow_pay_accepted(project=funded, items=items, fee_rate=D("0.10"), fresh=True)  # fresh: no check first
+    assert (LedgerTransaction.objects.count(), LedgerEntry.objects.count()) == before
