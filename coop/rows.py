@@ -1,4 +1,5 @@
-"""Model instances from one row of hand-written SQL: a select_related the ORM does not have to compile.
+"""Model instances from one row of hand-written SQL: a select_related the ORM does not have to compile; and the
+hot path's single-row insert and updates, written the same way.
 
 Compiling a three-table select_related costs the ORM about a millisecond (SQLCompiler.as_sql), more than the
 database takes to answer it; two such reads happen on every answer (the submit's lease lock, the lease after a
@@ -8,6 +9,8 @@ does), so the instances are the ones a queryset would build.
 """
 
 from __future__ import annotations
+
+import functools
 
 from django.db import connection
 from django.db.models import Model
@@ -63,3 +66,40 @@ def _instance(model: type[Model], row) -> Model:
         for converter in converters:
             values[position] = converter(values[position], expression, connection)
     return model.from_db(connection.alias, names, values)
+
+
+@functools.cache
+def _insert_sql(vendor: str, model: type[Model]) -> tuple[str, list]:
+    quote, meta = connection.ops.quote_name, model._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    columns, marks = ", ".join(quote(field.column) for field in fields), ", ".join(["%s"] * len(fields))
+    return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks}) RETURNING {quote(meta.pk.column)}", fields
+
+
+def insert_instance(instance: Model) -> None:
+    """`instance.save()` for a new row of a model with an automatic primary key and no save signals or overridden
+    save(): the same values (each field's pre_save and database preparation), one INSERT ... RETURNING built once
+    per model, not compiled on every call (half a millisecond on every answer)."""
+    sql, fields = _insert_sql(connection.vendor, type(instance))
+    values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        instance.pk = cursor.fetchone()[0]
+    instance._state.adding, instance._state.db = False, connection.alias
+
+
+@functools.cache
+def _update_sql(vendor: str, model: type[Model], names: tuple[str, ...]) -> tuple[str, list]:
+    quote, meta = connection.ops.quote_name, model._meta
+    fields = [meta.get_field(name) for name in names]
+    changes = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    return f"UPDATE {quote(meta.db_table)} SET {changes} WHERE {quote(meta.pk.column)} = %s", fields
+
+
+def update_instance(instance: Model, names: list[str]) -> None:
+    """`instance.save(update_fields=names)` for a model without save signals or an overridden save(): one UPDATE by
+    primary key, its SQL built once per model and fields."""
+    sql, fields = _update_sql(connection.vendor, type(instance), tuple(names))
+    values = [field.get_db_prep_save(field.pre_save(instance, False), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, instance.pk])

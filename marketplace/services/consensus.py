@@ -23,6 +23,7 @@ Rule (documented for workers and clients alike):
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from decimal import Decimal
@@ -32,6 +33,7 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from coop.jobs import enqueue_on_commit
+from coop.rows import fetch_all, select_list
 
 from ..models import AcceptedLabel, Answer, Task, TaskType
 from ..task_types import agrees, label_from_value, rubric_agreement, share
@@ -148,6 +150,12 @@ def _accept_in_one_statement(label: AcceptedLabel, task: Task, answers, agreeing
     label._state.adding = False
 
 
+@functools.cache
+def _answers_sql() -> str:
+    """A task's answers but the rejected, oldest first: hand-written (coop.rows), as the ORM took 0.7 ms to build it."""
+    return f"SELECT {select_list(Answer, 'a')} FROM {Answer._meta.db_table} a WHERE a.task_id = %s AND a.status <> %s ORDER BY a.id"
+
+
 def task_resolve(*, task: Task, latest: Answer | None = None) -> str:
     """Aggregate a task whose answers are all in. Call while holding the task's row lock.
 
@@ -155,7 +163,7 @@ def task_resolve(*, task: Task, latest: Answer | None = None) -> str:
     answer just submitted, is updated in place with the outcome (no re-read). Returns what happened:
     "accepted", "more_answers" or "review".
     """
-    answers = list(task.answers.exclude(status=Answer.Status.REJECTED).order_by("pk"))
+    answers = fetch_all(_answers_sql(), [task.pk, Answer.Status.REJECTED], Answer)
     if latest is not None:
         answers = [latest if a.pk == latest.pk else a for a in answers]
     project = task.project

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from coop.errors import ApplicationError, Conflict, NotFound
 from coop.models import User
-from coop.rows import fetch_instances, select_list
+from coop.rows import fetch_instances, insert_instance, select_list, update_instance
 from coop.validation import MAX_ID
 from marketplace.error_codes import ASSIGNMENT_STATE_CODES, MarketplaceErrorCode
 
@@ -117,7 +117,7 @@ def _submit(worker, assignment_id, payload, key, active_seconds, prefilled) -> t
         active_time_credit(assignment, active_seconds, now=now)
     assignment.state = Assignment.State.SUBMITTED
     assignment.ended_at = now
-    assignment.save(update_fields=["state", "ended_at", "active_seconds"])
+    update_instance(assignment, ["state", "ended_at", "active_seconds"])
 
     answer = Answer(
         assignment=assignment,
@@ -146,11 +146,11 @@ def _submit(worker, assignment_id, payload, key, active_seconds, prefilled) -> t
         progress_publish(project_id=project.pk)
         return answer, True
 
-    answer.save()
+    insert_instance(answer)
     task.answer_count += 1
     if task.answer_count >= task.required_answers and task.answer_count == task.assigned_count:
         task_resolve(task=task, latest=answer)  # saves the task's count with its new state
     else:
-        Task.objects.filter(pk=task.pk).update(answer_count=task.answer_count)
+        update_instance(task, ["answer_count"])
     progress_publish(project_id=project.pk)
     return answer, True

@@ -15,6 +15,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from coop import services as coop_services
+from coop.rows import fetch_all
 from marketplace.ledger.models import LedgerTransaction
 from marketplace.models import Answer, Assignment, Task
 from marketplace.services import claiming, submission
@@ -234,6 +235,24 @@ def test_the_hand_written_lease_reads_build_what_the_orm_builds():
     with pytest.raises(Exception) as missing:
         submission._locked_lease(factories.make_member(), lease.pk)  # another member's lease: not found
     assert missing.value.code == "not_found"
+
+
+def test_the_hand_written_answers_read_of_consensus_builds_what_the_orm_builds():
+    """task_resolve reads a task's answers as plain SQL: the same answers (the rejected left out), oldest first,
+    field by field (JSON payload, statuses, times)."""
+    from marketplace.services import consensus
+
+    project = factories.make_project(task_type="ocr", tasks=1, overlap=3, max_overlap=3)
+    task = project.tasks.get()
+    for text in ("ab12", "ab12", "zz99"):
+        worker = factories.make_member()
+        lease = claiming.work_next(worker=worker, project=project).assignment
+        submission.assignment_submit(worker=worker, assignment_id=lease.pk, payload={"text": text}, idempotency_key=f"k{lease.pk}")
+    Answer.objects.filter(task=task, value="zz99").update(status=Answer.Status.REJECTED)
+    read = fetch_all(consensus._answers_sql(), [task.pk, Answer.Status.REJECTED], Answer)
+    expected = list(task.answers.exclude(status=Answer.Status.REJECTED).order_by("pk"))
+    assert len(read) == 2 and [_fields(a) for a in read] == [_fields(a) for a in expected]
+    assert read[0].payload == {"text": "ab12"} and read[0].submitted_at == expected[0].submitted_at
 
 
 @requires_postgres
