@@ -288,8 +288,10 @@ def check_invariants(project_id: int) -> list[str]:
 
 def queries_per_operation(task_type: str) -> dict[str, int]:
     """Queries one claim, one plain submit and one submit that reaches consensus and pays take, measured in-process."""
-    from django.db import connection
+    from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext
+
+    reset_queries()  # a full query log (9,000 entries after a long setup) would count every operation as 0
 
     from coop.models import User
     from marketplace.models import Project
