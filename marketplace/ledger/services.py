@@ -18,7 +18,7 @@ from django.db.models import Q
 
 from coop.errors import ApplicationError, Conflict
 from coop.models import ClientOrganization, User
-from coop.rows import fetch_all, fetch_instances, select_list
+from coop.rows import fetch_all, fetch_instances, insert_values, inserted_fields, select_list
 from coop.validation import require_steward
 from marketplace.error_codes import MarketplaceErrorCode
 
@@ -197,26 +197,24 @@ JOIN posted ON posted.event_key = e.event_key ORDER BY e.position
 """
 
 
-def _written(model) -> list:
-    """The columns an insert writes: every concrete field but the automatic primary key."""
-    return [field for field in model._meta.concrete_fields if not field.primary_key]
-
-
 @functools.cache
-def _postings_sql() -> str:
+def _postings() -> tuple[str, tuple, tuple]:
+    """The statement, the transaction's fields and the entry's fields but its transaction, worked out once."""
     quote = connection.ops.quote_name
-    entry_fields = [field for field in _written(LedgerEntry) if field.name != "transaction"]
+    transaction_fields = inserted_fields(LedgerTransaction)
+    entry_fields = tuple(field for field in inserted_fields(LedgerEntry) if field.name != "transaction")
     names = [f"v{i}" for i in range(len(entry_fields))]
-    return _POSTINGS_SQL.format(
+    sql = _POSTINGS_SQL.format(
         transactions=LedgerTransaction._meta.db_table,
-        transaction_columns=", ".join(quote(field.column) for field in _written(LedgerTransaction)),
-        transaction_arrays=", ".join(f"%s::{field.db_type(connection)}[]" for field in _written(LedgerTransaction)),
+        transaction_columns=", ".join(quote(field.column) for field in transaction_fields),
+        transaction_arrays=", ".join(f"%s::{field.db_type(connection)}[]" for field in transaction_fields),
         entries=LedgerEntry._meta.db_table,
         entry_columns=", ".join(quote(field.column) for field in [LedgerEntry._meta.get_field("transaction"), *entry_fields]),
         entry_values=", ".join(f"e.{name}" for name in names),
         entry_arrays=", ".join(f"%s::{field.db_type(connection)}[]" for field in entry_fields),
         entry_names=", ".join(names),
     )
+    return sql, transaction_fields, entry_fields
 
 
 def _insert_postings(transactions: list[LedgerTransaction], entries: list[tuple[int, LedgerAccount, Decimal]]) -> None:
@@ -226,13 +224,13 @@ def _insert_postings(transactions: list[LedgerTransaction], entries: list[tuple[
         saved = LedgerTransaction.objects.bulk_create(transactions)
         LedgerEntry.objects.bulk_create([LedgerEntry(transaction=saved[i], account=account, amount=amount) for i, account, amount in entries])
         return
-    columns = [[field.get_db_prep_save(getattr(t, field.attname), connection) for t in transactions] for field in _written(LedgerTransaction)]
-    lines = [LedgerEntry(account=account, amount=amount) for _, account, amount in entries]
-    entry_fields = [field for field in _written(LedgerEntry) if field.name != "transaction"]
-    entry_columns = [[field.get_db_prep_save(getattr(line, field.attname), connection) for line in lines] for field in entry_fields]
+    sql, transaction_fields, entry_fields = _postings()
+    # One array per column (the statement UNNESTs them), holding what save() would write.
+    rows = [insert_values(t, transaction_fields) for t in transactions]
+    lines = [insert_values(LedgerEntry(account=account, amount=amount), entry_fields) for _, account, amount in entries]
     keys = [transactions[i].event_key for i, _, _ in entries]
     with connection.cursor() as cursor:
-        cursor.execute(_postings_sql(), [*columns, keys, *entry_columns])
+        cursor.execute(sql, [*map(list, zip(*rows)), keys, *map(list, zip(*lines))])
 
 
 def escrow_pay_accepted(

@@ -156,7 +156,7 @@ def _answers_sql() -> str:
     return f"SELECT {select_list(Answer, 'a')} FROM {Answer._meta.db_table} a WHERE a.task_id = %s AND a.status <> %s ORDER BY a.id"
 
 
-def _answers_of(task: Task) -> list[Answer]:
+def answers_counted(task: Task) -> list[Answer]:
     """What `task.answers.exclude(status=REJECTED).order_by("pk")` returns, each answer holding its task (as the
     related manager sets it), so paying them never reads the task again."""
     answers = fetch_all(_answers_sql(), [task.pk, Answer.Status.REJECTED], Answer)
@@ -172,7 +172,7 @@ def task_resolve(*, task: Task, latest: Answer | None = None) -> str:
     answer just submitted, is updated in place with the outcome (no re-read). Returns what happened:
     "accepted", "more_answers" or "review".
     """
-    answers = _answers_of(task)
+    answers = answers_counted(task)
     if latest is not None:
         answers = [latest if a.pk == latest.pk else a for a in answers]
     project = task.project

@@ -25,7 +25,7 @@ from marketplace.error_codes import MarketplaceErrorCode
 from ..models import AcceptedLabel, Answer, Project, ReviewDecision, Task
 from ..pay import current_appeal_window_days
 from ..task_types import share
-from .consensus import label_accept
+from .consensus import answers_counted, label_accept
 from .payment import answers_pay
 
 
@@ -96,7 +96,7 @@ def task_review_accept(*, reviewer: User | None, task: Task, answer: Answer) -> 
         raise Conflict("This task is not waiting for review.", code=MarketplaceErrorCode.NOT_IN_REVIEW)
     if answer.task_id != task.pk:
         raise ApplicationError("That answer belongs to another task.")
-    answers = list(task.answers.exclude(status=Answer.Status.REJECTED).order_by("pk"))
+    answers = answers_counted(task)
     agreement = share(sum(1 for a in answers if a.value == answer.value), len(answers))
     label = label_accept(task=task, value=answer.value, agreement=agreement, method=AcceptedLabel.Method.REVIEW, answers=answers, reviewer=reviewer)
     chosen = list(task.answers.filter(value=answer.value, status=Answer.Status.PENDING).values_list("pk", flat=True))
