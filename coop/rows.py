@@ -39,6 +39,12 @@ def _reader(model: type[Model]) -> tuple[list[str], list]:
 def fetch_instances(sql: str, params, models: list[type[Model]]) -> list[Model] | None:
     """Run `sql`, whose columns are `select_list` of each model in turn, and build one instance of each from its
     first row (None when there is none). The caller joins them (`assignment.task = task`)."""
+    found = fetch_row(sql, params, models)
+    return None if found is None else found[0]
+
+
+def fetch_row(sql: str, params, models: list[type[Model]]) -> tuple[list[Model], tuple] | None:
+    """`fetch_instances`, and the columns the row has after the models' (an EXISTS, a count) as they come."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -49,7 +55,7 @@ def fetch_instances(sql: str, params, models: list[type[Model]]) -> list[Model] 
         width = len(model._meta.concrete_fields)
         instances.append(_instance(model, row[start : start + width]))
         start += width
-    return instances
+    return instances, tuple(row[start:])
 
 
 def fetch_all(sql: str, params, model: type[Model]) -> list[Model]:

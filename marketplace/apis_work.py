@@ -17,6 +17,7 @@ from coop.errors import ApplicationError, NotFound
 from coop.exports import EXPORT_RESPONSES, streamed
 from coop.pagination import PAGE_PARAMETERS, page_of, paginated
 from coop.permissions import IsMember
+from coop.serializing import represent
 
 from . import selectors
 from .api_params import records_parameters
@@ -146,7 +147,7 @@ class AssignmentSubmitApi(APIView):
             active_seconds=data.validated_data.get("active_seconds"),
             prefilled=data.validated_data.get("prefilled", ""),
         )
-        response = Response(AnswerOutput(answer).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        response = Response(represent(AnswerOutput, answer), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
         if not created:
             response["Idempotent-Replayed"] = "true"
         return response
@@ -166,7 +167,7 @@ class AssignmentHeartbeatApi(APIView):
         assignment = claiming.assignment_heartbeat(
             worker=request.user, assignment_id=assignment_id, active_seconds=data.validated_data["active_seconds"]
         )
-        return Response(AssignmentOutput(assignment).data)
+        return Response(represent(AssignmentOutput, assignment))
 
 
 class AssignmentReleaseApi(APIView):
@@ -175,7 +176,7 @@ class AssignmentReleaseApi(APIView):
     @extend_schema(request=None, responses=AssignmentOutput)
     def post(self, request, assignment_id: int):
         assignment = claiming.assignment_release(worker=request.user, assignment_id=assignment_id)
-        return Response(AssignmentOutput(assignment).data)
+        return Response(represent(AssignmentOutput, assignment))
 
 
 class AssignmentImageApi(APIView):
@@ -213,7 +214,7 @@ class AnswerAppealApi(APIView):
         answer = Answer.objects.filter(pk=answer_id, worker=request.user).first()
         if answer is None:
             raise NotFound("No such answer.")
-        return Response(AnswerOutput(review.answer_appeal_file(worker=request.user, answer=answer, reason=data.validated_data["reason"])).data)
+        return Response(represent(AnswerOutput, review.answer_appeal_file(worker=request.user, answer=answer, reason=data.validated_data["reason"])))
 
 
 class WorkRecordsApi(APIView):

@@ -8,6 +8,7 @@ from django.db.models import Count, Q, QuerySet
 
 from coop.exports import chunked
 from coop.models import ClientOrganization, User
+from coop.rows import fetch_row, select_list
 
 from .ledger.selectors import paid_by_answer
 from .models import AcceptedLabel, Answer, Assignment, ClientRating, Project, ReviewDecision, Task
@@ -24,21 +25,23 @@ def project_for_client(*, organization: ClientOrganization, project_id) -> Proje
         return None
 
 
-# A member's every claim names its project: read with plain SQL through Project.objects.raw (0.42 ms, against
-# 1.33 ms for the same query built by the ORM), which still makes a Project with its fields converted.
+# A member's every claim names its project: one row of plain SQL built into a Project by coop.rows (the ORM's own
+# converters, the columns named from the model), 0.1 ms of Python against 1.33 ms for the query the ORM builds and
+# about 1 ms for Project.objects.raw, which works out the columns' order from the cursor again for every row.
 _PROJECT_FOR_WORK_SQL = (
-    f"SELECT p.*, EXISTS (SELECT 1 FROM {Project.required_qualifications.through._meta.db_table} q"
-    f" WHERE q.project_id = p.id) AS requires_qualifications"
-    f" FROM {Project._meta.db_table} p WHERE p.id = %s AND p.status <> %s"
+    f"SELECT {select_list(Project, 'p')}, EXISTS (SELECT 1 FROM {Project.required_qualifications.through._meta.db_table} q"
+    f" WHERE q.project_id = p.id) FROM {Project._meta.db_table} p WHERE p.id = %s AND p.status <> %s"
 )
 
 
 def project_for_work(*, project_id: int) -> Project | None:
     """The project a member asks work of, annotated `requires_qualifications`; None for a draft (the client's
     private business: members get the answer a missing project gets) or a missing one."""
-    project = next(iter(Project.objects.raw(_PROJECT_FOR_WORK_SQL, [project_id, Project.Status.DRAFT])), None)
-    if project is not None:
-        project.requires_qualifications = bool(project.requires_qualifications)  # SQLite answers EXISTS with 0 or 1
+    found = fetch_row(_PROJECT_FOR_WORK_SQL, [project_id, Project.Status.DRAFT], [Project])
+    if found is None:
+        return None
+    (project,), (requires_qualifications,) = found
+    project.requires_qualifications = bool(requires_qualifications)  # SQLite answers EXISTS with 0 or 1
     return project
 
 

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from coop.serializing import represent
 from coop.validation import DecimalStringField, RefuseUnknownFieldsMixin, text_validator
 
 from .models import Answer, Assignment, Project, TaskType
@@ -125,7 +126,7 @@ def work_payload(assignment: Assignment) -> dict:
     if task.image:
         data["image_url"] = f"/api/v1/work/assignments/{assignment.pk}/image/"
     return {
-        "assignment": AssignmentOutput(assignment).data,
+        "assignment": represent(AssignmentOutput, assignment),
         "task": {
             "id": task.pk,
             "type": project.task_type,

@@ -115,10 +115,27 @@ def api_token_authenticate(plaintext: str) -> ApiToken | None:
         return None
     if token.organization_id and not token.organization.is_active:
         return None
+    _record_use(token, digest)
+    return token
+
+
+# When this process last asked the shared cache whether a token's use is due to be written, by digest. A cached
+# token keeps the last_used_at it was cached with, so without this every request after the first minute would ask
+# (a Redis round trip each): now a process asks once a minute per token, and the cache's add() still lets only one
+# request a minute among all processes write the row. Cleared when it holds this many tokens (memory stays bounded).
+_use_asked: dict[str, object] = {}
+_USE_ASKED_MAX = 10_000
+
+
+def _record_use(token: ApiToken, digest: str) -> None:
     now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        # A cached copy keeps its old last_used_at: the cache's add() lets one request a minute write it.
+    if token.last_used_at is not None and now - token.last_used_at <= LAST_USED_RESOLUTION:
+        return
+    asked = _use_asked.get(digest)
+    if asked is None or not timedelta(0) <= now - asked <= LAST_USED_RESOLUTION:
+        if len(_use_asked) >= _USE_ASKED_MAX:
+            _use_asked.clear()
+        _use_asked[digest] = now
         if cache.add(f"api-token-used:{digest}", 1, int(LAST_USED_RESOLUTION.total_seconds())):
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
-    return token
+    token.last_used_at = now

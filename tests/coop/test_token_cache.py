@@ -6,6 +6,7 @@ organization's token, an expired one, or race a revocation with a request that r
 """
 
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.db import connection
@@ -117,9 +118,29 @@ def test_last_used_is_still_written_once_a_minute_with_the_cache(organization):
         assert client.get("/api/v1/me/").status_code == 200
     first = ApiToken.objects.get(pk=issued.token.pk).last_used_at
     assert first is not None
-    token_cache.cache.delete(f"api-token-used:{issued.token.digest}")  # a minute later
-    cached = token_cache.token_cached(issued.token.digest)
-    cached.last_used_at = first - timedelta(minutes=2)
-    token_cache.cache.set(token_cache._key(cached.digest), cached, 30)
-    client.get("/api/v1/me/")
-    assert ApiToken.objects.get(pk=issued.token.pk).last_used_at > first
+    with CaptureQueriesContext(connection) as within_the_minute:
+        assert client.get("/api/v1/me/").status_code == 200
+    assert not any("last_used_at" in q["sql"] for q in within_the_minute.captured_queries)
+    later = first + timedelta(minutes=2)
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        token_cache.cache.delete(f"api-token-used:{issued.token.digest}")  # its one-minute key has expired by then
+        assert client.get("/api/v1/me/").status_code == 200
+        assert ApiToken.objects.get(pk=issued.token.pk).last_used_at == later
+        assert client.get("/api/v1/me/").status_code == 200  # and once that minute, not on every request
+
+
+def test_a_process_asks_the_shared_cache_about_a_tokens_use_once_a_minute(organization, monkeypatch):
+    """A cached token keeps the last_used_at it was cached with: the process, not every request, asks the cache
+    whether the use is due (each ask is a round trip to Redis)."""
+    issued = services.api_token_create(actor=None, organization=organization, name="busy")
+    client = _client(issued.plaintext)
+    asked = []
+    real_add = token_cache.cache.add
+    monkeypatch.setattr("coop.services.tokens.cache.add", lambda key, *a, **k: (key.startswith("api-token-used:") and asked.append(key)) or real_add(key, *a, **k))
+    for _ in range(4):
+        assert client.get("/api/v1/me/").status_code == 200
+    assert asked == [f"api-token-used:{issued.token.digest}"]
+    with mock.patch("django.utils.timezone.now", return_value=timezone.now() + timedelta(minutes=2)):
+        client.get("/api/v1/me/")
+        client.get("/api/v1/me/")
+    assert len(asked) == 2

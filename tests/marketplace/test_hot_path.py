@@ -73,6 +73,29 @@ def test_query_budget_claim_4_plain_submit_5_consensus_and_pay_12():
     assert counts == {"claim (plain)": 4, "submit (plain)": 4, "claim (consensus)": 4, "submit (consensus)": 10}, counts
 
 
+def test_the_claims_project_read_is_the_orms_project_in_one_statement():
+    from marketplace.models import Project
+    from marketplace.selectors import project_for_work
+    from tests.marketplace.expert import make_qualification
+
+    def fields(project):
+        return {field.attname: getattr(project, field.attname) for field in Project._meta.concrete_fields}
+
+    plain = factories.make_project(tasks=1, choices=[], instructions="Type it ✓")
+    with CaptureQueriesContext(connection) as read:
+        got = project_for_work(project_id=plain.pk)
+    assert len(statements(read)) == 1
+    assert fields(got) == fields(Project.objects.get(pk=plain.pk)) and got.requires_qualifications is False
+    assert not got._state.adding and got.pay_per_task == plain.pay_per_task and got.instructions == "Type it ✓"
+
+    expert = factories.make_project(tasks=1, organization=plain.organization)
+    expert.required_qualifications.add(make_qualification())
+    assert project_for_work(project_id=expert.pk).requires_qualifications is True
+    draft = factories.make_project(tasks=1, organization=plain.organization, publish=False)
+    assert project_for_work(project_id=draft.pk) is None  # a draft is the client's business: as if missing
+    assert project_for_work(project_id=draft.pk + 1000) is None
+
+
 def test_a_retried_submit_replays_its_answer_and_a_reused_key_is_refused():
     project = factories.make_project(tasks=3, overlap=1, max_overlap=1)
     member = factories.make_member()
