@@ -48,12 +48,17 @@ def fetch_row(sql: str, params, models: list[type[Model]]) -> tuple[list[Model],
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    if row is None:
-        return None
+    return None if row is None else from_row(row, models)
+
+
+def from_row(row, models: list[type[Model]]) -> tuple[list[Model], tuple]:
+    """One instance of each model from a row whose columns start with `select_list` of each in turn, and the
+    columns after them as they come. A model whose columns are all NULL (an outer join that found nothing) is None."""
     instances, start = [], 0
     for model in models:
         width = len(model._meta.concrete_fields)
-        instances.append(_instance(model, row[start : start + width]))
+        values = row[start : start + width]
+        instances.append(None if all(value is None for value in values) else _instance(model, values))
         start += width
     return instances, tuple(row[start:])
 
