@@ -63,6 +63,20 @@ def _policy_rows(keys: list[str], at: dt.datetime | None) -> list[tuple[str, Dec
     return list(rows.values_list("key", "value"))
 
 
+def policy_value_sql() -> str:
+    """One policy's value in force at a time, as a scalar subquery taking (key, at), for a read that folds it into
+    its own statement (PostgreSQL: numeric comes back as Decimal); NULL before any recorded value, which
+    `policy_or_founding` turns into the founding value, as `policy_current` does."""
+    return (
+        f"(SELECT v.value FROM {PolicyValue._meta.db_table} v WHERE v.key = %s AND v.effective_from <= %s"
+        " ORDER BY v.effective_from DESC, v.id DESC LIMIT 1)"
+    )
+
+
+def policy_or_founding(key: str, value: Decimal | None) -> Decimal:
+    return POLICIES[key].founding if value is None else value
+
+
 def policy_current(key: str, at: dt.datetime | None = None) -> Decimal:
     """The value of a co-op policy at `at` (default now), e.g. policy_current("pay_floor_hourly") -> Decimal("20.00").
 

@@ -3,6 +3,7 @@
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
+PAY_FLOOR = "pay_floor_hourly"  # the policy
 RATE_PLACES = Decimal("0.0001")
 
 
@@ -23,7 +24,14 @@ def current_pay_floor() -> Decimal:
     """The member-voted pay floor (per hour, in the co-op's currency) in force now, to the cent."""
     from governance.selectors import policy_current
 
-    return policy_current("pay_floor_hourly").quantize(CENT)
+    return policy_current(PAY_FLOOR).quantize(CENT)
+
+
+def pay_floor_of(recorded: Decimal | None) -> Decimal:
+    """current_pay_floor() from the policy's value read by another statement (None: no value recorded yet)."""
+    from governance.selectors import policy_or_founding
+
+    return policy_or_founding(PAY_FLOOR, recorded).quantize(CENT)
 
 
 def current_fee_rate() -> Decimal:

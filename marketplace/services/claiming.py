@@ -295,7 +295,8 @@ def _open_projects(worker: User, project: Project | None) -> tuple[list[Project]
         return projects, "" if projects else "no_open_projects"
     if project.status != Project.Status.PUBLISHED:
         return [], f"project_{project.status}"
-    refusal = project_refusal(project, worker)
+    # The floor read with the project (selectors.project_for_work), or read now
+    refusal = project_refusal(project, worker, floor=getattr(project, "pay_floor_now", None))
     return ([], refusal) if refusal else ([project], "")
 
 

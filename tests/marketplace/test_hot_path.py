@@ -112,9 +112,48 @@ def test_the_claims_project_read_is_the_orms_project_in_one_statement():
     expert = factories.make_project(tasks=1, organization=plain.organization)
     expert.required_qualifications.add(make_qualification())
     assert project_for_work(project_id=expert.pk).requires_qualifications is True
+    if connection.vendor == "postgresql":  # the pay floor in force comes with it: what the claim checks
+        from decimal import Decimal
+
+        from governance.models import PolicyValue
+        from marketplace.pay import current_pay_floor
+
+        assert got.pay_floor_now == current_pay_floor()
+        now = timezone.now()
+        PolicyValue.objects.create(key="pay_floor_hourly", value=Decimal("31.50"), effective_from=now - timedelta(seconds=1))
+        PolicyValue.objects.create(key="pay_floor_hourly", value=Decimal("99.00"), effective_from=now + timedelta(hours=1))
+        assert project_for_work(project_id=plain.pk).pay_floor_now == current_pay_floor() == Decimal("31.50")
+        PolicyValue.objects.filter(key="pay_floor_hourly").delete()  # none recorded: the founding value
+        assert project_for_work(project_id=plain.pk).pay_floor_now == current_pay_floor()
     draft = factories.make_project(tasks=1, organization=plain.organization, publish=False)
     assert project_for_work(project_id=draft.pk) is None  # a draft is the client's business: as if missing
     assert project_for_work(project_id=draft.pk + 1000) is None
+
+
+@requires_postgres
+def test_over_http_a_claim_is_two_statements_and_a_raised_floor_still_stops_it():
+    """POST /work/next/ reads the project with the floor in force and claims: two statements. Raising the floor
+    (as a passed vote records it) stops the very next claim."""
+    from decimal import Decimal
+
+    from governance.models import PolicyValue
+
+    project = factories.make_project(tasks=6, overlap=1, max_overlap=1)
+    member = factories.make_member()
+    api = _api(member)
+    first = api.post("/api/v1/work/next/", {"project": project.pk}, format="json").json()
+    api.post(f"/api/v1/work/assignments/{first['assignment']['id']}/submit/", {"answer": {"text": "ab"}}, format="json",
+             HTTP_IDEMPOTENCY_KEY="first")
+    with CaptureQueriesContext(connection) as claim:
+        second = api.post("/api/v1/work/next/", {"project": project.pk}, format="json")
+    assert second.status_code == 200 and len(statements(claim)) == 2, statements(claim)
+    api.post(f"/api/v1/work/assignments/{second.json()['assignment']['id']}/submit/", {"answer": {"text": "ab"}}, format="json",
+             HTTP_IDEMPOTENCY_KEY="second")
+    hourly = Decimal(second.json()["project"]["effective_hourly_pay"])
+    PolicyValue.objects.create(key="pay_floor_hourly", value=hourly + Decimal("0.01"), effective_from=timezone.now())
+    refused = api.post("/api/v1/work/next/", {"project": project.pk}, format="json")
+    assert refused.status_code == 204 and refused["X-Coop-Reason"] == "below_pay_floor"
+    assert not Assignment.objects.filter(worker=member, state="leased").exists()
 
 
 def test_a_retried_submit_replays_its_answer_and_a_reused_key_is_refused():
