@@ -877,17 +877,28 @@ def test_adversarial_the_payment_holds_the_escrow_locked_and_reads_the_accounts_
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT id FROM marketplace_ledgeraccount WHERE id = %s FOR NO KEY UPDATE NOWAIT", [escrow.pk])
 
+    ids = {worker.pk for worker in workers}
     with transaction.atomic():
-        escrow = services._escrow_locked(project)
+        escrow, accounts = services._payment_accounts(project, ids)
         assert escrow.kind == AccountKind.PROJECT_ESCROW and escrow.project_id == project.pk
         _, errors = run_threads([try_lock])
         assert len(errors) == 1 and isinstance(errors[0], OperationalError)  # a second payer waits behind this one
-    ids = {worker.pk for worker in workers}
+        # the accounts it credits are only read: another payer may lock them meanwhile
+        _, errors = run_threads([lambda: _lock_nowait([a.pk for a in accounts])])
+        assert errors == []
     orm = LedgerAccount.objects.filter(
         Q(kind=AccountKind.WORKER_EARNINGS, user_id__in=ids) | Q(kind__in=(AccountKind.COOP_FEES, AccountKind.BENEFITS)),
         currency=project.currency,
     )
-    assert {a.pk for a in services._paying_accounts(ids, project.currency)} == set(orm.values_list("pk", flat=True))
+    assert {a.pk for a in accounts} == set(orm.values_list("pk", flat=True)) and len(accounts) == 3
+    assert escrow == LedgerAccount.objects.get(kind=AccountKind.PROJECT_ESCROW, project=project)
+    other = factories.make_project(organization, tasks=1, overlap=1, publish=False)
+    assert services._payment_accounts(other, ids)[0] is None  # no escrow yet: the payment creates it
+
+
+def _lock_nowait(ids):
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM marketplace_ledgeraccount WHERE id = ANY(%s) FOR NO KEY UPDATE NOWAIT", [ids])
 
 
 @requires_postgres
