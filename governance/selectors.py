@@ -74,7 +74,13 @@ def policy_value_sql() -> str:
 
 
 def policy_or_founding(key: str, value: Decimal | None) -> Decimal:
-    return POLICIES[key].founding if value is None else value
+    """The value recorded for a policy, or before any recorded value (a database emptied by tests, a time before
+    the founding) the policy's founding value, the one migration 0002 seeds."""
+    if value is not None:
+        return value
+    if key not in POLICIES:
+        raise NotFound(f"No value of policy {key!r} is in force at that time.", code=GovernanceErrorCode.POLICY_NOT_SET)
+    return POLICIES[key].founding
 
 
 def policy_current(key: str, at: dt.datetime | None = None) -> Decimal:
@@ -91,12 +97,7 @@ def policies_current(keys: list[str], at: dt.datetime | None = None) -> dict[str
     values: dict[str, Decimal] = {}
     for key, value in _policy_rows(keys, at):
         values.setdefault(key, value)
-    for key in keys:
-        if key not in values:
-            if key not in POLICIES:
-                raise NotFound(f"No value of policy {key!r} is in force at that time.", code=GovernanceErrorCode.POLICY_NOT_SET)
-            values[key] = POLICIES[key].founding
-    return values
+    return {key: policy_or_founding(key, values.get(key)) for key in keys}
 
 
 def policy_history(key: str) -> QuerySet[PolicyValue]:

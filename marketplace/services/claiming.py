@@ -23,8 +23,9 @@ On PostgreSQL a claim in one project is one statement (`CLAIM_SQL`): it finds
 the member's live lease, share-locks the project row to read its status, picks
 a gold check when one is due or else the first open task (SKIP LOCKED), counts
 it, inserts the lease and the member's counters and returns the lease with its
-task, all in one round trip and one snapshot. SQLite runs the same steps as ORM queries in one IMMEDIATE
-transaction. Both are tested against the same assertions.
+task, all in one round trip and one snapshot. SQLite runs the same steps as ORM
+queries in one IMMEDIATE transaction. Both are tested against the same
+assertions.
 """
 
 from __future__ import annotations
@@ -248,13 +249,12 @@ def _claim_once(project: Project, worker: User, *, slot: int, any_slot: bool, qu
     with _savepoint_if_nested(), connection.cursor() as cursor:
         cursor.execute(_claim_sql(), params)
         row = cursor.fetchone()
-    lease_id = row[0]
-    (assignment, task), (status, live_id, _) = from_row(row, [Assignment, Task])
+    (assignment, task), (status, live_id, _) = from_row(row, [Assignment, Task])  # no lease: both None
     if live_id is not None:
         return live_id, None
     if status != Project.Status.PUBLISHED:
         raise _ProjectNotLive(status or "deleted")
-    if lease_id is None:
+    if assignment is None:
         return None, None
     assignment.task, assignment.project = task, project  # the caller's project: no extra query to serialize the lease
     return None, assignment

@@ -31,6 +31,10 @@ def statements(captured) -> list[str]:
     return [q["sql"] for q in captured.captured_queries if not q["sql"].upper().startswith(CONTROL)]
 
 
+def fields(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
+
+
 def one_round(project, first, second) -> dict[str, int]:
     """`first` claims and submits (plain), then `second` claims the same task and submits (consensus + pay)."""
     counts = {}
@@ -77,10 +81,6 @@ def test_a_claim_hands_back_the_lease_and_its_task_as_written_gold_or_not():
     """The claim statement returns the new lease and its task (after its count went up): what the database holds."""
     project = factories.make_project(tasks=8, gold_every=2, gold_ratio="0.5", overlap=2, max_overlap=2)
     member = factories.make_member()
-
-    def fields(instance):
-        return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
-
     seen_gold = seen_regular = False
     for _ in range(4):
         lease = claiming.work_next(worker=member, project=project).assignment
@@ -98,9 +98,6 @@ def test_the_claims_project_read_is_the_orms_project_in_one_statement():
     from marketplace.models import Project
     from marketplace.selectors import project_for_work
     from tests.marketplace.expert import make_qualification
-
-    def fields(project):
-        return {field.attname: getattr(project, field.attname) for field in Project._meta.concrete_fields}
 
     plain = factories.make_project(tasks=1, choices=[], instructions="Type it ✓")
     with CaptureQueriesContext(connection) as read:
