@@ -16,6 +16,7 @@ import threading
 
 import dramatiq
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,45 @@ def enqueue_on_commit(actor_name: str, *ids: int, **options) -> None:
         broker().get_actor(actor_name).send_with_options(args=ids, **options)
 
     transaction.on_commit(send)
+
+
+# How long a coalescing mark lasts at most: a job that waits longer in its queue lets the next request send another
+# (a spare run, never a lost one), and a mark whose job was lost (a crash between mark and send) blocks no longer.
+COALESCE_SECONDS = 60
+
+
+def _coalesce_key(actor_name: str, ids) -> str:
+    return "job-queued:" + ":".join([actor_name, *map(str, ids)])
+
+
+def enqueue_coalesced_on_commit(actor_name: str, *ids: int) -> None:
+    """Like enqueue_on_commit, except that while the same job (actor and ids) is queued and not yet started, a
+    further request joins it instead of queueing another: a burst of requests runs the job once or twice, not once
+    each.
+
+    The job must call `coalesced_job_started` with the same arguments before it reads anything. No request is then
+    lost, whatever the order of events: a request that finds the mark made its change (committed) before it looked,
+    the mark is still there so the job has not started, and the job reads only after it removes the mark. A request
+    after the removal finds no mark and queues the job again. The mark lives in the shared cache (Redis; with no
+    REDIS_URL, local memory beside the in-process broker and worker), one SET NX instead of a broker round trip.
+    """
+    key = _coalesce_key(actor_name, ids)
+
+    def send():
+        if not cache.add(key, 1, COALESCE_SECONDS):
+            return
+        try:
+            broker().get_actor(actor_name).send(*ids)
+        except BaseException:
+            cache.delete(key)  # nothing was queued: the next request must not wait on this mark
+            raise
+
+    transaction.on_commit(send)
+
+
+def coalesced_job_started(actor_name: str, *ids: int) -> None:
+    """Called first by a job queued with enqueue_coalesced_on_commit: requests from now on queue it again."""
+    cache.delete(_coalesce_key(actor_name, ids))
 
 
 def is_in_process_broker() -> bool:

@@ -2,6 +2,7 @@
 
 import dramatiq
 
+from coop.jobs import coalesced_job_started
 from coop.scheduler import periodic
 
 from .services import webhooks
@@ -17,14 +18,20 @@ def webhook_failed(message_data, exception_data) -> None:
     webhooks.webhook_give_up(delivery_id=message_data["args"][0])
 
 
-@dramatiq.actor(queue_name="default", max_retries=3)
-def project_check_completion(project_id: int) -> None:
+def _review_and_complete(project_id: int) -> None:
     from .services.payment import project_close_books, project_pay_review
     from .services.projects import project_complete_if_done
 
     project_pay_review(project_id=project_id)  # measured pay is settled before the books close
     if project_complete_if_done(project_id=project_id):
         project_close_books(project_id=project_id)
+
+
+@dramatiq.actor(queue_name="default", max_retries=3)
+def project_check_completion(project_id: int) -> None:
+    """Queued (coalesced) when a task's label is accepted: review the project's pay, complete it if that was the last."""
+    coalesced_job_started("project_check_completion", project_id)  # before any read: see enqueue_coalesced_on_commit
+    _review_and_complete(project_id)
 
 
 @dramatiq.actor(queue_name="default", max_retries=3)
@@ -37,11 +44,12 @@ def project_closed(project_id: int) -> None:
 @periodic(seconds=600)
 @dramatiq.actor(queue_name="default", max_retries=0, time_limit=600_000)
 def review_measured_pay() -> None:
-    """Raise pay (and top up accepted work) wherever measured working time puts it below the floor."""
-    from .services.payment import live_projects_for_pay_review, project_pay_review
+    """Raise pay (and top up accepted work) wherever measured working time puts it below the floor; complete a
+    project whose last acceptance's check was lost (a process that died between its commit and the job's send)."""
+    from .services.payment import live_projects_for_pay_review
 
     for project_id in live_projects_for_pay_review():
-        project_pay_review(project_id=project_id)
+        _review_and_complete(project_id)
 
 
 @periodic(seconds=600)

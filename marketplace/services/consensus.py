@@ -32,7 +32,7 @@ from django.db import connection
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from coop.jobs import enqueue_on_commit
+from coop.jobs import enqueue_coalesced_on_commit
 from coop.rows import fetch_all, select_list
 
 from ..models import AcceptedLabel, Answer, Task, TaskType
@@ -102,7 +102,8 @@ def label_accept(
         event_key=f"task.accepted:{task.pk}",
         payload={"task_id": task.pk, "external_id": task.external_id, "label": label.label, "agreement": str(agreement), "method": method},
     )
-    enqueue_on_commit("project_check_completion", project.pk)
+    # One check per burst of acceptances, not one per label (it reviews the whole project's measured pay).
+    enqueue_coalesced_on_commit("project_check_completion", project.pk)
     return label
 
 
