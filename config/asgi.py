@@ -22,5 +22,8 @@ application = ProtocolTypeRouter(
     }
 )
 
+from .startup import settle_process  # noqa: E402
+
+settle_process()
 # Zero-service mode: this process also runs the dramatiq worker (see coop/jobs.py).
 jobs.start_embedded_worker()

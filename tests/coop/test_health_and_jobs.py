@@ -74,11 +74,21 @@ def test_drain_runs_queued_jobs_in_a_command_process(transactional_db):
 
 def test_the_wsgi_entry_point_production_serves_http_with_is_djangos_handler():
     """Production serves HTTP with gunicorn on config.wsgi:application (README; the hot-path benchmark's
-    --server gunicorn drives it for real); it must load the same settings and URLs as the ASGI entry point."""
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.urls import resolve
-
-    from config.wsgi import application
-
-    assert isinstance(application, WSGIHandler)
-    assert resolve("/api/v1/work/next/").url_name and resolve("/healthz")
+    --server gunicorn drives it for real); it must load the same settings and URLs as the ASGI entry point. Both
+    entry points leave what they loaded out of the garbage collector's full collections (gc.freeze): run in their
+    own processes, since a frozen test process would never collect what it held then."""
+    for entry in ("config.wsgi", "config.asgi"):
+        code = (
+            "import gc, os;"
+            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'tests.settings');"
+            f"from {entry} import application;"
+            "from django.core.handlers.wsgi import WSGIHandler;"
+            "from django.urls import resolve;"
+            "assert resolve('/api/v1/work/next/').url_name and resolve('/healthz');"
+            "print(type(application).__name__, isinstance(application, WSGIHandler), gc.get_freeze_count())"
+        )
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr[-2000:]
+        kind, is_wsgi, frozen = result.stdout.split()
+        assert (kind, is_wsgi) == (("WSGIHandler", "True") if entry == "config.wsgi" else ("ProtocolTypeRouter", "False"))
+        assert int(frozen) > 50_000  # the loaded application: modules, classes, URL patterns
