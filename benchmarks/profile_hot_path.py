@@ -30,6 +30,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=300, help="answers to submit (2 members alternate, 2 answers per task)")
     parser.add_argument("--top", type=int, default=35)
     parser.add_argument("--dump", default="", help="also write the raw profile here (for pstats or snakeviz)")
+    parser.add_argument("--plain", action="store_true",
+                        help="no profiler: print only the process's CPU per round (one thread, so alternated runs of two "
+                             "commits compare changes too small for the load benchmark's noise)")
     args = parser.parse_args()
     org_token, tokens = setup_accounts(2, deposit=str(0.11 * args.rounds + 10))
     from django.test import Client
@@ -53,15 +56,24 @@ def main():
 
     for i in range(10):  # warm up
         one(members[i % 2])
+    rounds = args.rounds - 10
+    if args.plain:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for i in range(rounds):
+            one(members[i % 2])
+        cpu, elapsed = time.process_time() - cpu_started, time.perf_counter() - started
+        print(f"{rounds} next+submit rounds: {cpu / rounds * 1000:.2f} ms of this process's CPU per round "
+              f"({elapsed / rounds * 1000:.2f} ms wall, PostgreSQL included)")
+        return
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
-    for i in range(args.rounds - 10):
+    for i in range(rounds):
         one(members[i % 2])
     profiler.disable()
     elapsed = time.perf_counter() - started
-    print(f"{args.rounds - 10} next+submit rounds in {elapsed:.2f} s = {(args.rounds - 10) / elapsed:.1f} answers/s in one process "
-          f"({elapsed / (args.rounds - 10) * 1000:.1f} ms per round, profiler on)")
+    print(f"{rounds} next+submit rounds in {elapsed:.2f} s = {rounds / elapsed:.1f} answers/s in one process "
+          f"({elapsed / rounds * 1000:.1f} ms per round, profiler on)")
     if args.dump:
         profiler.dump_stats(args.dump)
     for order in ("cumulative", "tottime"):

@@ -17,7 +17,7 @@ from coop.errors import ApplicationError, NotFound
 from coop.exports import EXPORT_RESPONSES, streamed
 from coop.pagination import PAGE_PARAMETERS, page_of, paginated
 from coop.permissions import IsMember
-from coop.serializing import represent
+from coop.serializing import represent, validated
 
 from . import selectors
 from .api_params import records_parameters
@@ -75,15 +75,14 @@ class WorkNextApi(APIView):
         },
     )
     def post(self, request):
-        data = WorkNextInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(WorkNextInput, request.data)
         project = None
-        if "project" in data.validated_data:
-            project = selectors.project_for_work(project_id=data.validated_data["project"])
+        if "project" in data:
+            project = selectors.project_for_work(project_id=data["project"])
             if project is None:
                 raise NotFound("No such project.")
-        if data.validated_data["count"] > 1:
-            return self._prefetch(request, project, data.validated_data["count"])
+        if data["count"] > 1:
+            return self._prefetch(request, project, data["count"])
         for _ in range(3):
             claim = claiming.work_next(worker=request.user, project=project)
             if claim.assignment is None:
@@ -137,15 +136,14 @@ class AssignmentSubmitApi(APIView):
         responses={201: AnswerOutput, 200: AnswerOutput},
     )
     def post(self, request, assignment_id: int):
-        data = SubmitInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(SubmitInput, request.data)
         answer, created = submission.assignment_submit(
             worker=request.user,
             assignment_id=assignment_id,
-            payload=data.validated_data["answer"],
+            payload=data["answer"],
             idempotency_key=request.headers.get("Idempotency-Key", ""),
-            active_seconds=data.validated_data.get("active_seconds"),
-            prefilled=data.validated_data.get("prefilled", ""),
+            active_seconds=data.get("active_seconds"),
+            prefilled=data.get("prefilled", ""),
         )
         response = Response(represent(AnswerOutput, answer), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
         if not created:
@@ -162,10 +160,9 @@ class AssignmentHeartbeatApi(APIView):
 
     @extend_schema(request=HeartbeatInput, responses=AssignmentOutput)
     def post(self, request, assignment_id: int):
-        data = HeartbeatInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(HeartbeatInput, request.data)
         assignment = claiming.assignment_heartbeat(
-            worker=request.user, assignment_id=assignment_id, active_seconds=data.validated_data["active_seconds"]
+            worker=request.user, assignment_id=assignment_id, active_seconds=data["active_seconds"]
         )
         return Response(represent(AssignmentOutput, assignment))
 
