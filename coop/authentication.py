@@ -3,7 +3,7 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from coop.services.tokens import api_token_authenticate
+from coop.services.tokens import api_token_authenticate, token_digest
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -26,15 +26,23 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed("Malformed Authorization header; expected 'Bearer <token>'.")
-        token = api_token_authenticate(parts[1])
+        from coop.throttling import MemberRateThrottle
+
+        digest = token_digest(parts[1])
+        request.hit_ahead = MemberRateThrottle.count_ahead(request, digest)  # counted with the token's read
+        token = api_token_authenticate(parts[1], hit=request.hit_ahead)
         if token is None:
+            MemberRateThrottle.token_refused(digest)
             raise exceptions.AuthenticationFailed("Invalid, revoked or expired API token.")
         if token.user_id:
             user = token.user
             if not user.is_active:
+                MemberRateThrottle.token_refused(digest)
                 raise exceptions.AuthenticationFailed("This account is disabled.")
-            return (user, token)
-        return (OrganizationPrincipal(token), token)
+        else:
+            user = OrganizationPrincipal(token)
+        MemberRateThrottle.token_authenticated(digest, user)
+        return (user, token)
 
     def authenticate_header(self, request):
         return self.keyword

@@ -31,10 +31,21 @@ class RedisCache(django_redis.RedisCache):
 
     def count_hit(self, key: str, previous_key: str, timeout: int) -> tuple[int, int]:
         """Count one hit under `key` (kept `timeout` seconds) and read `previous_key`: one round trip."""
+        _, hits, previous = self._pipelined(None, key, previous_key, timeout)
+        return hits, previous
+
+    def get_and_count_hit(self, get_key: str, key: str, previous_key: str, timeout: int) -> tuple[object, int, int]:
+        """`get(get_key)` and `count_hit(key, previous_key, timeout)` together: still one round trip."""
+        return self._pipelined(get_key, key, previous_key, timeout)
+
+    def _pipelined(self, get_key, key, previous_key, timeout):
         key, previous_key = self.make_and_validate_key(key), self.make_and_validate_key(previous_key)
         pipeline = self._cache.get_client(key, write=True).pipeline(transaction=False)
+        if get_key is not None:
+            pipeline.get(self.make_and_validate_key(get_key))
         pipeline.incr(key)
         pipeline.expire(key, timeout)
         pipeline.get(previous_key)
-        hits, _, previous = pipeline.execute()
-        return hits, int(previous or 0)
+        *value, hits, _, previous = pipeline.execute()
+        value = value[0] if value else None
+        return (None if value is None else self._cache._serializer.loads(value)), hits, int(previous or 0)

@@ -34,11 +34,18 @@ def _seconds() -> int:
     return settings.API_TOKEN_CACHE_SECONDS
 
 
-def token_cached(digest: str) -> ApiToken | None:
-    """The token kept for this digest, or None (not kept, forgotten, or caching off)."""
+def token_cached(digest: str, *, hit=None) -> ApiToken | None:
+    """The token kept for this digest, or None (not kept, forgotten, or caching off).
+
+    With `hit` (a coop.throttling.HitAhead), the request's rate-limit hit is counted in the same round trip, where
+    the cache can pipeline it (coop.cache.RedisCache); `hit.hits` stays None otherwise."""
     if not _seconds():
         return None
-    kept = cache.get(_key(digest))
+    get_and_count_hit = getattr(cache, "get_and_count_hit", None)
+    if hit is not None and get_and_count_hit is not None:
+        kept, hit.hits, hit.previous = get_and_count_hit(_key(digest), hit.current_key, hit.previous_key, hit.timeout)
+    else:
+        kept = cache.get(_key(digest))
     return kept if isinstance(kept, ApiToken) else None
 
 

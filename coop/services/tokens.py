@@ -33,7 +33,7 @@ class IssuedToken:
     plaintext: str  # shown to the user exactly once
 
 
-def _digest(plaintext: str) -> str:
+def token_digest(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
@@ -76,7 +76,7 @@ def api_token_create(
     token = ApiToken.objects.create(
         name=name,
         prefix=prefix,
-        digest=_digest(plaintext),
+        digest=token_digest(plaintext),
         organization=organization,
         user=user,
         created_by=actor,
@@ -100,12 +100,15 @@ def api_token_revoke(*, actor: User | None, token: ApiToken) -> ApiToken:
     return token
 
 
-def api_token_authenticate(plaintext: str) -> ApiToken | None:
-    """Return the active token for a presented secret, recording its use; None if unknown/revoked/expired."""
+def api_token_authenticate(plaintext: str, *, hit=None) -> ApiToken | None:
+    """Return the active token for a presented secret, recording its use; None if unknown/revoked/expired.
+
+    `hit` (a coop.throttling.HitAhead): the request's rate-limit hit, counted in the same cache round trip as the
+    token's read."""
     if not plaintext or len(plaintext) > 200:
         return None
-    digest = _digest(plaintext)
-    token = token_cached(digest)
+    digest = token_digest(plaintext)
+    token = token_cached(digest, hit=hit)
     if token is None:
         token = ApiToken.objects.select_related("organization", "user", "user__membership").filter(digest=digest).first()
         if token is None:

@@ -49,3 +49,16 @@ def test_the_shared_client_serves_parallel_threads_on_real_redis():
     assert errors == []
     assert cache.get_many([f"k{i}" for i in range(8)]) == {f"k{i}": 49 for i in range(8)}
     cache.delete_many([f"k{i}" for i in range(8)])
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (REDIS_URL)")
+def test_a_read_and_a_counted_hit_in_one_round_trip_answer_what_get_and_count_hit_do():
+    cache = RedisCache(os.environ["REDIS_URL"], {"KEY_PREFIX": "coop-test-pipeline"})
+    cache.delete_many(["token", "hits:2", "hits:1"])
+    cache.set("token", {"name": "kept", "n": 1})
+    cache.set("hits:1", 4)
+    assert cache.get_and_count_hit("token", "hits:2", "hits:1", 120) == ({"name": "kept", "n": 1}, 1, 4)
+    assert cache.get_and_count_hit("missing", "hits:2", "hits:1", 120) == (None, 2, 4)
+    assert cache.count_hit("hits:2", "hits:1", 120) == (3, 4)
+    assert 0 < cache._cache.get_client().ttl(cache.make_and_validate_key("hits:2")) <= 120
+    cache.delete_many(["token", "hits:2", "hits:1"])

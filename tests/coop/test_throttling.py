@@ -98,3 +98,67 @@ def test_a_busy_member_costs_the_same_per_request_as_an_idle_one():
         throttle("6000/min", clock).allow_request(member, None)
     key = throttle("6000/min", clock).get_cache_key(member, None)
     assert cache.get(f"{key}:1") == 500
+
+
+class TestOverHttp:
+    """A token's requests count their hit in the token's own cache round trip once the process knows the token;
+    the rate holds exactly as before, each request counted once."""
+
+    @pytest.fixture(autouse=True)
+    def three_a_minute(self, monkeypatch):
+        from coop import throttling
+
+        monkeypatch.setattr(MemberRateThrottle, "rate", "3/min", raising=False)
+        monkeypatch.setattr(MemberRateThrottle, "timer", staticmethod(lambda: 600.0))  # one window throughout
+        monkeypatch.setattr(throttling, "_ident_of_token", {})
+
+    @staticmethod
+    def get(plaintext, path="/api/v1/work/submissions/"):
+        from rest_framework.test import APIClient
+
+        return APIClient().get(path, HTTP_AUTHORIZATION=f"Bearer {plaintext}").status_code
+
+    @staticmethod
+    def counted(ident) -> int:
+        from django.core.cache import cache
+
+        return cache.get(f"throttle_user_{ident}:10", 0)  # 600 s is window 10 of a 60 s period
+
+    def test_each_request_counts_once_and_the_fourth_is_refused(self, monkeypatch):
+        from django.core.cache import cache
+
+        member = factories.make_member()
+        plaintext = services.api_token_create(actor=member, user=member, name="mine").plaintext
+        pipelined = []
+        if hasattr(cache, "get_and_count_hit"):  # Redis: the hit rides with the token's read from the second request
+            original = cache.get_and_count_hit
+            monkeypatch.setattr(cache, "get_and_count_hit", lambda *args: pipelined.append(1) or original(*args))
+        assert [self.get(plaintext) for _ in range(4)] == [200, 200, 200, 429]
+        assert self.counted(member.pk) == 4  # counted once each, the refused one too
+        assert len(pipelined) == (3 if hasattr(cache, "get_and_count_hit") else 0)
+
+    def test_an_organizations_tokens_share_its_budget(self):
+        organization = factories.make_organization()
+        first, second = (services.api_token_create(actor=None, organization=organization, name=n).plaintext for n in "ab")
+        codes = [self.get(token, "/api/v1/projects/") for token in (first, second, first, second)]
+        assert codes == [200, 200, 200, 429] and self.counted(f"org{organization.pk}") == 4
+
+    def test_a_revoked_token_does_not_spend_its_members_budget(self):
+        """Whoever still holds a revoked token cannot lock its member out by sending it again and again."""
+        member = factories.make_member()
+        old = services.api_token_create(actor=member, user=member, name="old")
+        current = services.api_token_create(actor=member, user=member, name="current").plaintext
+        assert self.get(old.plaintext) == 200  # the process now knows whose budget the token spends
+        services.api_token_revoke(actor=member, token=old.token)
+        assert [self.get(old.plaintext) for _ in range(10)] == [401] * 10
+        assert self.counted(member.pk) <= 2  # the first refused request may have been counted, then no more
+        assert self.get(current) == 200
+
+    def test_a_view_that_does_not_throttle_with_it_counts_nothing_ahead(self):
+        request = SimpleNamespace(parser_context={"view": SimpleNamespace(throttle_classes=[])})
+        member = factories.make_member()
+        MemberRateThrottle.token_authenticated("d" * 64, member)
+        assert MemberRateThrottle.count_ahead(request, "d" * 64) is None
+        request.parser_context["view"].throttle_classes = [MemberRateThrottle]
+        assert MemberRateThrottle.count_ahead(request, "d" * 64).key == f"throttle_user_{member.pk}"
+        assert MemberRateThrottle.count_ahead(request, "e" * 64) is None  # a token this process has not seen

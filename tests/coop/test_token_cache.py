@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from coop import services, token_cache
 from coop.models import ApiToken
-from coop.services.tokens import _digest, api_token_authenticate
+from coop.services.tokens import api_token_authenticate, token_digest
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -94,7 +94,7 @@ def test_adversarial_a_cached_token_still_expires_on_time(organization):
     issued = services.api_token_create(actor=None, organization=organization, name="short", expires_at=timezone.now() + timedelta(minutes=5))
     client = _client(issued.plaintext)
     assert client.get("/api/v1/me/").status_code == 200
-    cached = token_cache.token_cached(_digest(issued.plaintext))
+    cached = token_cache.token_cached(token_digest(issued.plaintext))
     assert cached is not None
     cached.expires_at = timezone.now() - timedelta(seconds=1)  # the copy in the cache passes its expiry
     token_cache.cache.set(token_cache._key(cached.digest), cached, 30)
