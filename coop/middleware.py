@@ -1,5 +1,7 @@
 import zoneinfo
 
+from django.conf import settings
+from django.contrib.messages.middleware import MessageMiddleware as DjangoMessageMiddleware
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -9,6 +11,29 @@ from .errors import error_body
 
 # Paths a steward without MFA may still reach: the pages that set MFA up, logout, assets.
 MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/media/", "/healthz", "/__reload__")
+
+
+def is_token_api_request(request) -> bool:
+    """An API call made with a token and without a session cookie (every client and worker integration).
+
+    Its session user is anonymous for certain (no cookie, no session), so the portal's per-request work has nothing
+    to act on: the MFA redirect, the member's time zone and message storage (about 60 µs a request together, 2–3 %
+    of a hot-path request) are skipped. A browser's request carries the session cookie and gets all of it.
+    """
+    return (
+        request.path_info.startswith("/api/")
+        and request.META.get("HTTP_AUTHORIZATION", "").startswith("Bearer ")
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+    )
+
+
+class MessageMiddleware(DjangoMessageMiddleware):
+    """Django's, without message storage for token API calls (no API view sends messages; building the cookie and
+    session storages took about 45 µs a request)."""
+
+    def process_request(self, request):
+        if not is_token_api_request(request):
+            super().process_request(request)
 
 
 def user_has_totp(user) -> bool:
@@ -28,6 +53,8 @@ class StewardMFARequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if is_token_api_request(request):  # no session: the session user is anonymous
+            return self.get_response(request)
         user = request.user
         if (
             user.is_authenticated
@@ -55,6 +82,9 @@ class MemberTimezoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if is_token_api_request(request):  # API times are UTC, as for anyone not signed in to the portal
+            timezone.deactivate()
+            return self.get_response(request)
         user = getattr(request, "user", None)
         membership = getattr(user, "membership", None) if user is not None and user.is_authenticated else None
         try:
