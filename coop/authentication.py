@@ -3,7 +3,9 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from coop.principals import OrganizationPrincipal
 from coop.services.tokens import api_token_authenticate, token_digest
+from coop.throttling import MemberRateThrottle
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -26,8 +28,6 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed("Malformed Authorization header; expected 'Bearer <token>'.")
-        from coop.throttling import MemberRateThrottle
-
         digest = token_digest(parts[1])
         request.hit_ahead = MemberRateThrottle.count_ahead(request, digest)  # counted with the token's read
         token = api_token_authenticate(parts[1], hit=request.hit_ahead)
@@ -46,33 +46,6 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
-
-
-class OrganizationPrincipal:
-    """request.user for calls made with an organization token: the organization itself, not a person."""
-
-    is_authenticated = True
-    is_anonymous = False
-    is_active = True
-    is_staff = False
-    is_superuser = False
-    is_member = False
-    is_steward = False
-    is_client = True
-    role = "client"
-    pk = None
-    id = None
-
-    def __init__(self, token):
-        self.token = token
-        self.organization = token.organization
-        self.organization_id = token.organization_id
-
-    def __str__(self):
-        return f"organization:{self.organization.slug}"
-
-    def has_perm(self, perm, obj=None):
-        return False
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):

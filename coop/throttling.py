@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from rest_framework.throttling import UserRateThrottle
 
-from coop.authentication import OrganizationPrincipal
+from coop.principals import OrganizationPrincipal
 
 
 @dataclass

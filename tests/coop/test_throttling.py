@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from coop import services
-from coop.authentication import OrganizationPrincipal
+from coop.principals import OrganizationPrincipal
 from coop.throttling import MemberRateThrottle
 from tests import factories
 from tests.concurrency import run_threads
