@@ -3,6 +3,9 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from coop.error_codes import CoopErrorCode
+from coop.errors import Forbidden
+from coop.middleware import user_has_totp
 from coop.principals import OrganizationPrincipal
 from coop.services.tokens import api_token_authenticate, token_digest
 from coop.throttling import MemberRateThrottle
@@ -39,6 +42,10 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             if not user.is_active:
                 MemberRateThrottle.token_refused(digest)
                 raise exceptions.AuthenticationFailed("This account is disabled.")
+            if user.is_steward and not user_has_totp(user):
+                # As in the portal (StewardMFARequiredMiddleware): a personal token made before the member became
+                # a steward must not carry a steward's powers around the two-factor requirement.
+                raise Forbidden("Stewards must set up two-factor authentication first.", code=CoopErrorCode.MFA_REQUIRED)
         else:
             user = OrganizationPrincipal(token)
         MemberRateThrottle.token_authenticated(digest, user)

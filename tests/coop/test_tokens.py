@@ -66,6 +66,20 @@ class TestApiTokens:
         # A member's token cannot reach client APIs.
         assert api_client.get("/api/v1/organization/").status_code == 403
 
+    def test_a_token_made_before_its_member_became_a_steward_needs_their_mfa(self, member, api_client):
+        """The portal sends a steward without two-factor authentication to set it up; a personal token issued while
+        they were a plain member must not carry steward powers around that."""
+        from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+        issued = services.api_token_create(actor=member, user=member, name="worker script")
+        api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.plaintext}")
+        assert api_client.get("/api/v1/me/").status_code == 200
+        services.membership_steward_set(membership=member.membership, actor=None, is_steward=True)
+        refused = api_client.get("/api/v1/me/")
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "mfa_required"
+        TOTP.activate(member, generate_totp_secret())
+        assert api_client.get("/api/v1/me/").json()["role"] == "steward"
+
     def test_personal_token_api_create_list_revoke(self, member_api, member):
         response = member_api.post("/api/v1/tokens/", {"name": "cli"}, format="json")
         assert response.status_code == 201
