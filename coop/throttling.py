@@ -13,7 +13,10 @@ keeps hammering stays refused until it slows down below the rate.
 A request made with an API token usually reads the token from the same cache just before (coop.token_cache).
 Once a process has authenticated a token it knows whose counter the token's requests count against (a token's
 member or organization never changes), so from then on the authentication counts the hit in the token's own
-round trip (`count_ahead`) and the throttle uses that count: one round trip a request, not two.
+round trip (`count_ahead`) and the throttle uses that count: one round trip a request, not two. Such a hit is
+counted before the view's permission check, so a request the permissions then refuse counts too (DRF counts
+only the requests that pass them); a token that fails to authenticate is forgotten, so it counts at most once
+more per process.
 """
 
 from __future__ import annotations
